@@ -1,0 +1,5 @@
+"""Entry point for `python -m emitter`."""
+
+from emitter.cli import main
+
+main()
