@@ -14,6 +14,7 @@ import yaml
 from emitter.errors import CatalogError, hint_with_suggestion
 
 CATALOG_FILE = "catalog.yaml"
+FIELDS_FILE = "fields.yaml"
 PARAM_TYPES = {"str", "int", "float", "bool", "list", "dict", "any"}
 
 
@@ -57,13 +58,13 @@ class FieldDoc:
     path: str
     type: str
     description: str
+    values: tuple[Any, ...] | None = None
 
 
 @dataclass(frozen=True)
 class FormatSpec:
     name: str
     summary: str
-    sample_rules: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -149,15 +150,38 @@ def _param(name: str, raw: Mapping[str, Any], where: str) -> ParamSpec:
     )
 
 
+def _field_docs(path: Path) -> dict[str, tuple[FieldDoc, ...]]:
+    """Documented fields of one format (`<format>/fields.yaml`), by EventType; {} if absent."""
+    if not path.is_file():
+        return {}
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise CatalogError(f"invalid YAML: {exc}", location=str(path)) from None
+    return {
+        event_type: tuple(
+            FieldDoc(
+                str(row["path"]),
+                str(row["type"]),
+                str(row.get("description", "")),
+                tuple(row["values"]) if row.get("values") else None,
+            )
+            for row in rows
+        )
+        for event_type, rows in data.items()
+    }
+
+
 def parse_catalog(data: Mapping[str, Any], template_dir: Path) -> Catalog:
     """Build a Catalog from its YAML data; every problem names the entry at fault."""
     where = str(template_dir / CATALOG_FILE)
     if not isinstance(data, Mapping) or "events" not in data or "formats" not in data:
         raise CatalogError("the catalog needs 'formats' and 'events'", location=where)
     formats = {
-        name: FormatSpec(name, str(raw.get("summary", "")), tuple(raw.get("rules", ())))
+        name: FormatSpec(name, str(raw.get("summary", "")))
         for name, raw in data["formats"].items()
     }
+    field_docs = {fmt: _field_docs(template_dir / fmt / FIELDS_FILE) for fmt in formats}
     common = {
         name: _param(name, raw, f"{where} (common_params)")
         for name, raw in (data.get("common_params") or {}).items()
@@ -187,10 +211,7 @@ def parse_catalog(data: Mapping[str, Any], template_dir: Path) -> Catalog:
             default=next(iter(outcomes)),
             enum=tuple(outcomes),
         )
-        fields = {
-            fmt: tuple(FieldDoc(str(f[0]), str(f[1]), str(f[2])) for f in rows)
-            for fmt, rows in (raw.get("fields") or {}).items()
-        }
+        fields = {fmt: docs[event_type] for fmt, docs in field_docs.items() if event_type in docs}
         events[event_type] = EventSpec(
             event_type=event_type,
             aliases=tuple(raw.get("aliases") or ()),
