@@ -127,9 +127,7 @@ class Catalog:
             raise CatalogError(
                 f"unknown format '{name}'",
                 location=location,
-                hint=hint_with_suggestion(
-                    name, self.formats, f"use one of: {', '.join(self.formats)}"
-                ),
+                hint=hint_with_suggestion(name, self.formats, f"use one of: {', '.join(self.formats)}"),
             )
         return self.formats[name]
 
@@ -177,10 +175,7 @@ def parse_catalog(data: Mapping[str, Any], template_dir: Path) -> Catalog:
     where = str(template_dir / CATALOG_FILE)
     if not isinstance(data, Mapping) or "events" not in data or "formats" not in data:
         raise CatalogError("the catalog needs 'formats' and 'events'", location=where)
-    formats = {
-        name: FormatSpec(name, str(raw.get("summary", "")))
-        for name, raw in data["formats"].items()
-    }
+    formats = {name: FormatSpec(name, str(raw.get("summary", ""))) for name, raw in data["formats"].items()}
     field_docs = {fmt: _field_docs(template_dir / fmt / FIELDS_FILE) for fmt in formats}
     common = {
         name: _param(name, raw, f"{where} (common_params)")

@@ -21,7 +21,7 @@ def parse_path(path: str) -> tuple[PathPart, ...]:
         if not match or (position == 0 and path.startswith(".")):
             raise ScenarioError(
                 f"bad payload path '{path}' at character {position + 1}",
-                hint="write paths like data.fileInfo[0].status or data[\"odd.key\"]",
+                hint='write paths like data.fileInfo[0].status or data["odd.key"]',
             )
         key, index, quoted = match.groups()
         parts.append(int(index) if index is not None else (quoted if quoted is not None else key))
@@ -39,9 +39,7 @@ def _walk(payload: Any, parts: tuple[PathPart, ...], path: str) -> Any:
             if not isinstance(node, list):
                 raise ScenarioError(f"path '{path}': '{_format(parts[:depth])}' is not a list")
             if not -len(node) <= part < len(node):
-                raise ScenarioError(
-                    f"path '{path}': index {part} is out of range ({len(node)} items)"
-                )
+                raise ScenarioError(f"path '{path}': index {part} is out of range ({len(node)} items)")
             node = node[part]
         else:
             if not isinstance(node, dict):
@@ -74,7 +72,7 @@ def set_path(payload: Any, path: str, value: Any) -> None:
         if last == len(parent):
             parent.append(value)
             return
-        _walk(parent, (last,), path)
+        _walk(payload, parts, path)
         parent[last] = value
     else:
         if not isinstance(parent, dict):
@@ -85,6 +83,6 @@ def set_path(payload: Any, path: str, value: Any) -> None:
 def unset_path(payload: Any, path: str) -> None:
     """Remove the key or list item at `path`; it must exist."""
     parts = parse_path(path)
+    _walk(payload, parts, path)
     parent = _walk(payload, parts[:-1], path)
-    _walk(parent, parts[-1:], path)
     del parent[parts[-1]]

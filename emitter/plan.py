@@ -7,7 +7,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from emitter.render import RenderSession, Renderer, encode_payload
+from emitter.render import Renderer, RenderSession, encode_payload
 from emitter.scenario import REFERENCE, Scenario, Step
 
 

@@ -10,17 +10,55 @@ from faker.providers import BaseProvider
 _HEX = "0123456789abcdef"
 
 _TITLE_WORDS_A = (
-    "Animal", "Morning", "Summer", "City", "Ocean", "Mountain", "Night", "Street", "Winter",
-    "Product", "Quarterly", "Team", "Family", "Travel", "Cooking", "Launch", "Cat", "Drone",
+    "Animal",
+    "Morning",
+    "Summer",
+    "City",
+    "Ocean",
+    "Mountain",
+    "Night",
+    "Street",
+    "Winter",
+    "Product",
+    "Quarterly",
+    "Team",
+    "Family",
+    "Travel",
+    "Cooking",
+    "Launch",
+    "Cat",
+    "Drone",
 )
 _TITLE_WORDS_B = (
-    "World", "Run", "Vlog", "Lights", "Review", "Highlights", "Demo", "Trip", "Recap",
-    "Tutorial", "Interview", "Livestream", "Trailer", "Walkthrough", "Diary", "Party",
+    "World",
+    "Run",
+    "Vlog",
+    "Lights",
+    "Review",
+    "Highlights",
+    "Demo",
+    "Trip",
+    "Recap",
+    "Tutorial",
+    "Interview",
+    "Livestream",
+    "Trailer",
+    "Walkthrough",
+    "Diary",
+    "Party",
 )
 _TITLE_CJK = ("动物世界", "城市夜景", "产品发布会", "旅行日记", "美食教程", "年会精彩回顾", "直播回放")
 _AUTHORS = (
-    "CCTV recording", "Marketing Team", "Live Ops", "Lin Wei", "Alice Chen", "studio-7",
-    "Zhang San", "Product Demo Bot", "Maria Garcia", "Kenji Sato",
+    "CCTV recording",
+    "Marketing Team",
+    "Live Ops",
+    "Lin Wei",
+    "Alice Chen",
+    "studio-7",
+    "Zhang San",
+    "Product Demo Bot",
+    "Maria Garcia",
+    "Kenji Sato",
 )
 _CLASSES = (
     ("Entertainment", ("Music", "Variety", "Movies")),
@@ -31,21 +69,31 @@ _CLASSES = (
 _TAGS = ("outdoor", "people", "car", "cat", "dog", "food", "sea", "mountain", "night", "crowd")
 # (width, height, typical video bitrate in bps)
 _RESOLUTIONS = (
-    (640, 360, 600_000), (640, 480, 246_000), (854, 480, 900_000), (960, 540, 1_200_000),
-    (1280, 720, 2_500_000), (1920, 1080, 4_500_000), (720, 1280, 2_400_000),
+    (640, 360, 600_000),
+    (640, 480, 246_000),
+    (854, 480, 900_000),
+    (960, 540, 1_200_000),
+    (1280, 720, 2_500_000),
+    (1920, 1080, 4_500_000),
+    (720, 1280, 2_400_000),
     (1080, 1920, 4_200_000),
 )
 # VOD's preset transcoding templates: definition -> (height, video bitrate bps)
 TRANSCODE_PRESETS = {
-    10: (240, 149_193), 20: (480, 297_656), 30: (720, 899_976), 40: (1080, 1_800_000),
-    100010: (360, 256_000), 100020: (540, 512_000), 100030: (720, 1_024_000),
+    10: (240, 149_193),
+    20: (480, 297_656),
+    30: (720, 899_976),
+    40: (1080, 1_800_000),
+    100010: (360, 256_000),
+    100020: (540, 512_000),
+    100030: (720, 1_024_000),
     100040: (1080, 2_500_000),
 }
 _LIVE_DOMAINS = ("livepush.myqcloud.com", "push.example-live.com")
 _SOURCE_SITES = ("https://media.example.com", "http://cdn.example.org", "https://videos.example.net")
 
 
-class VodProvider(BaseProvider):  # type: ignore[misc]
+class VodProvider(BaseProvider):
     """VOD values drawn only from `self.generator.random`, so one seed replays a run exactly."""
 
     app_id_value = "1256768367"
@@ -55,7 +103,7 @@ class VodProvider(BaseProvider):  # type: ignore[misc]
         bits = self.generator.random.getrandbits(4 * length)
         return format(bits, f"0{length}x")
 
-    def md5(self, raw_output: bool = False) -> str:  # noqa: ARG002 - faker signature
+    def md5(self, raw_output: bool = False) -> str:
         return self._hex(32)
 
     def app_id(self) -> str:
@@ -103,7 +151,7 @@ class VodProvider(BaseProvider):  # type: ignore[misc]
     def video_title(self) -> str:
         random = self.generator.random
         if random.random() < 0.2:
-            return random.choice(_TITLE_CJK)
+            return str(random.choice(_TITLE_CJK))
         return f"{random.choice(_TITLE_WORDS_A)} {random.choice(_TITLE_WORDS_B)}"
 
     def author(self) -> str:
@@ -128,10 +176,10 @@ class VodProvider(BaseProvider):  # type: ignore[misc]
         return top, self.generator.random.choice(subs)
 
     def tags(self, count: int) -> list[str]:
-        return self.generator.random.sample(_TAGS, count)
+        return list(self.generator.random.sample(_TAGS, count))
 
     def confidence(self, low: float = 50.0, high: float = 100.0) -> float:
-        return round(self.generator.random.uniform(low, high), 3)
+        return round(float(self.generator.random.uniform(low, high)), 3)
 
     def edk(self) -> str:
         return self._hex(self.generator.random.choice((8, 16, 32)))
@@ -168,7 +216,7 @@ class VodProvider(BaseProvider):  # type: ignore[misc]
         if definition == 0:
             height, vbitrate = media["height"], media["video_bitrate"]
         height = min(height, media["height"])
-        width = int(round(media["width"] * height / media["height"] / 2)) * 2
+        width = round(media["width"] * height / media["height"] / 2) * 2
         vbitrate = int(vbitrate * random.uniform(0.9, 1.1))
         abitrate = min(media["audio_bitrate"], 64_000) if definition else media["audio_bitrate"]
         return {
@@ -214,7 +262,9 @@ class VodProvider(BaseProvider):  # type: ignore[misc]
         result = []
         for definition in definitions:
             item = self.rendition(media, int(definition))
-            item["url"] = self.media_url(file_id, f"f{definition}.mp4" if definition < 200 else f"v.f{definition}.m3u8")
+            item["url"] = self.media_url(
+                file_id, f"f{definition}.mp4" if definition < 200 else f"v.f{definition}.m3u8"
+            )
             result.append(item)
         return result
 
@@ -236,25 +286,38 @@ class VodProvider(BaseProvider):  # type: ignore[misc]
             "height": 80,
         }
 
-    def outputs(self, file_types: list[str], err_codes: list[int], messages: list[str] | None) -> list[dict[str, Any]]:
+    def outputs(
+        self, file_types: list[str], err_codes: list[int], messages: list[str] | None
+    ) -> list[dict[str, Any]]:
         """Spliced/clipped outputs: a failed one (status -1 or 4) has no fileId or URL."""
         result = []
         for index, file_type in enumerate(file_types):
             code = int(err_codes[index]) if index < len(err_codes) else 0
-            message = messages[index] if messages and index < len(messages) else _OUTPUT_MESSAGES.get(code, "error")
+            message = (
+                messages[index] if messages and index < len(messages) else _OUTPUT_MESSAGES.get(code, "error")
+            )
             file_id = self.file_id()
             name = "playlist.f6.m3u8" if file_type == "m3u8" else f"f0.{file_type}"
-            result.append({
-                "file_type": file_type,
-                "err_code": code,
-                "message": message,
-                "file_id": file_id if code == 0 else None,
-                "file_url": self.media_url(file_id, name) if code == 0 else None,
-            })
+            result.append(
+                {
+                    "file_type": file_type,
+                    "err_code": code,
+                    "message": message,
+                    "file_id": file_id if code == 0 else None,
+                    "file_url": self.media_url(file_id, name) if code == 0 else None,
+                }
+            )
         return result
 
-    def review(self, suggestion: str, segments: list[str] | None, status: str,
-               media: dict[str, Any], file_id: str, expire_at: int) -> dict[str, Any]:
+    def review(
+        self,
+        suggestion: str,
+        segments: list[str] | None,
+        status: str,
+        media: dict[str, Any],
+        file_id: str,
+        expire_at: int,
+    ) -> dict[str, Any]:
         """A Porn content review; its segments cover the video in time order."""
         random = self.generator.random
         if segments is None:
@@ -288,8 +351,13 @@ class VodProvider(BaseProvider):  # type: ignore[misc]
     def ai_results(self, kinds: list[str]) -> list[dict[str, Any]]:
         results = []
         for kind in kinds:
-            item: dict[str, Any] = {"type": kind, "status": "SUCCESS", "err_code": 0, "message": "",
-                                    "definition": 10}
+            item: dict[str, Any] = {
+                "type": kind,
+                "status": "SUCCESS",
+                "err_code": 0,
+                "message": "",
+                "definition": 10,
+            }
             if kind == "Classification":
                 top, sub = self.classification()
                 item["classifications"] = [
@@ -309,9 +377,21 @@ class VodProvider(BaseProvider):  # type: ignore[misc]
             "edk_list": [self.edk() for _ in range(self.generator.random.randrange(1, 3))],
         }
 
-    def process_tasks(self, tasks: list[Any], *, state: str, media: dict[str, Any], file_id: str,
-                      file_name: str, failed: list[str], err_code: int, message: str | None,
-                      mosaic: bool, watermark: int, pull_url: str | None) -> list[dict[str, Any]]:
+    def process_tasks(
+        self,
+        tasks: list[Any],
+        *,
+        state: str,
+        media: dict[str, Any],
+        file_id: str,
+        file_name: str,
+        failed: list[str],
+        err_code: int,
+        message: str | None,
+        mosaic: bool,
+        watermark: int,
+        pull_url: str | None,
+    ) -> list[dict[str, Any]]:
         """Sub-task results of a task flow in a format-neutral shape.
 
         While the flow is PROCESSING the first task is still running (as in the docs' sample);
@@ -329,33 +409,58 @@ class VodProvider(BaseProvider):  # type: ignore[misc]
                 status = "FAIL"
             status = str(spec.get("status", status))
             code = int(spec.get("err_code", err_code if status == "FAIL" else 0))
-            text = spec.get("message", (message or _TASK_MESSAGES.get(code, "error")) if status == "FAIL" else "")
-            definition = int(spec.get("definition", next(transcode_definitions) if kind == "Transcode" else 10))
-            task_input, output = self._task_detail(kind, definition, media, file_id, file_name,
-                                                   mosaic, watermark, pull_url, random)
-            results.append({
-                "type": kind,
-                "status": status,
-                "err_code": code,
-                "message": text,
-                "definition": definition,
-                "input": task_input,
-                "output": output if status == "SUCCESS" else None,
-            })
+            text = spec.get(
+                "message", (message or _TASK_MESSAGES.get(code, "error")) if status == "FAIL" else ""
+            )
+            definition = int(
+                spec.get("definition", next(transcode_definitions) if kind == "Transcode" else 10)
+            )
+            task_input, output = self._task_detail(
+                kind, definition, media, file_id, file_name, mosaic, watermark, pull_url, random
+            )
+            results.append(
+                {
+                    "type": kind,
+                    "status": status,
+                    "err_code": code,
+                    "message": text,
+                    "definition": definition,
+                    "input": task_input,
+                    "output": output if status == "SUCCESS" else None,
+                }
+            )
         return results
 
-    def _task_detail(self, kind: str, definition: int, media: dict[str, Any], file_id: str,
-                     file_name: str, mosaic: bool, watermark: int, pull_url: str | None,
-                     random: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    def _task_detail(
+        self,
+        kind: str,
+        definition: int,
+        media: dict[str, Any],
+        file_id: str,
+        file_name: str,
+        mosaic: bool,
+        watermark: int,
+        pull_url: str | None,
+        random: Any,
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
         duration = int(media["duration"])
         watermarks = [random.choice((100, 110, 120))]
         if kind == "Transcode":
-            mosaics = [
-                {"width": "10%", "height": "10%", "left": f"{random.randrange(0, 90)}%",
-                 "top": f"{random.randrange(0, 90)}%", "start": 0.0,
-                 "end": float(min(duration, random.randrange(5, 60)))}
-                for _ in range(random.randrange(1, 3))
-            ] if mosaic else None
+            mosaics = (
+                [
+                    {
+                        "width": "10%",
+                        "height": "10%",
+                        "left": f"{random.randrange(0, 90)}%",
+                        "top": f"{random.randrange(0, 90)}%",
+                        "start": 0.0,
+                        "end": float(min(duration, random.randrange(5, 60))),
+                    }
+                    for _ in range(random.randrange(1, 3))
+                ]
+                if mosaic
+                else None
+            )
             output = self.rendition(media, definition)
             output["url"] = self.media_url(file_id, f"f{definition}.mp4")
             return {"definition": definition, "watermark": watermark, "mosaics": mosaics}, output
@@ -364,31 +469,63 @@ class VodProvider(BaseProvider):  # type: ignore[misc]
             end = min(start + random.randrange(2, 6), duration)
             container = random.choice(("gif", "webp"))
             height = min(media["height"], 240)
-            width = int(round(media["width"] * height / media["height"] / 2)) * 2
-            return ({"definition": definition, "start_time": start, "end_time": end},
-                    {"url": self.image_url(file_id, "animatedGraphics", 0, container),
-                     "container": container.upper(), "fps": random.choice((5, 10, 15)),
-                     "width": width, "height": height})
+            width = round(media["width"] * height / media["height"] / 2) * 2
+            return (
+                {"definition": definition, "start_time": start, "end_time": end},
+                {
+                    "url": self.image_url(file_id, "animatedGraphics", 0, container),
+                    "container": container.upper(),
+                    "fps": random.choice((5, 10, 15)),
+                    "width": width,
+                    "height": height,
+                },
+            )
         if kind == "SampleSnapshot":
             count = random.randrange(2, 6)
-            return ({"definition": definition, "watermark_definitions": watermarks},
-                    {"image_urls": [self.image_url(file_id, "sampleSnapshot", i, "png") for i in range(count)],
-                     "sample_type": "Percent", "interval": 100 // count})
+            return (
+                {"definition": definition, "watermark_definitions": watermarks},
+                {
+                    "image_urls": [self.image_url(file_id, "sampleSnapshot", i, "png") for i in range(count)],
+                    "sample_type": "Percent",
+                    "interval": 100 // count,
+                },
+            )
         if kind == "SnapshotByTimeOffset":
             offsets = self.time_offsets(media)
-            return ({"definition": definition, "time_offsets": offsets, "watermark_definitions": watermarks},
-                    {"images": [{"time_offset": t, "url": self.image_url(file_id, "snapshotByTimeOffset", i)}
-                                for i, t in enumerate(offsets)]})
+            return (
+                {"definition": definition, "time_offsets": offsets, "watermark_definitions": watermarks},
+                {
+                    "images": [
+                        {"time_offset": t, "url": self.image_url(file_id, "snapshotByTimeOffset", i)}
+                        for i, t in enumerate(offsets)
+                    ]
+                },
+            )
         if kind == "CoverBySnapshot":
             position_type = random.choice(("Time", "Percent"))
-            position = random.randrange(0, 100) if position_type == "Percent" else random.randrange(0, max(duration, 1))
-            return ({"definition": definition, "position_type": position_type, "position": position,
-                     "watermark_definitions": watermarks},
-                    {"cover_url": self.image_url(file_id, "coverBySnapshot", 0)})
+            position = (
+                random.randrange(0, 100)
+                if position_type == "Percent"
+                else random.randrange(0, max(duration, 1))
+            )
+            return (
+                {
+                    "definition": definition,
+                    "position_type": position_type,
+                    "position": position,
+                    "watermark_definitions": watermarks,
+                },
+                {"cover_url": self.image_url(file_id, "coverBySnapshot", 0)},
+            )
         if kind == "PullFile":
-            return ({"url": pull_url or self.source_url(f"{self._hex(6)}.mp4"), "file_name": file_name,
-                     "md5": media["md5"]},
-                    {"file_id": file_id, "file_size": media["size"], "url": self.media_url(file_id, "f0.mp4")})
+            return (
+                {
+                    "url": pull_url or self.source_url(f"{self._hex(6)}.mp4"),
+                    "file_name": file_name,
+                    "md5": media["md5"],
+                },
+                {"file_id": file_id, "file_size": media["size"], "url": self.media_url(file_id, "f0.mp4")},
+            )
         if kind == "ImageSprites":
             sprite = self.sprite(media, file_id, None)
             return {"definition": definition}, sprite
@@ -396,8 +533,13 @@ class VodProvider(BaseProvider):  # type: ignore[misc]
 
 
 PROCESS_TASK_TYPES = (
-    "Transcode", "AnimatedGraphics", "SampleSnapshot", "SnapshotByTimeOffset", "CoverBySnapshot",
-    "PullFile", "ImageSprites",
+    "Transcode",
+    "AnimatedGraphics",
+    "SampleSnapshot",
+    "SnapshotByTimeOffset",
+    "CoverBySnapshot",
+    "PullFile",
+    "ImageSprites",
 )
 _TASK_MESSAGES = {
     30009: "source file error",

@@ -41,6 +41,8 @@ def encode_payload(payload: Any) -> bytes:
 
 
 def _json_value(value: Any) -> str:
+    if isinstance(value, jinja2.Undefined):
+        str(value)  # StrictUndefined raises UndefinedError naming the variable
     return json.dumps(value, ensure_ascii=False, allow_nan=False)
 
 
@@ -62,7 +64,10 @@ def check_param(spec: ParamSpec, value: Any, *, location: str | None, event: str
     if value is None:
         return None
     accepted = _TYPE_CHECKS.get(spec.type)
-    if accepted and (not isinstance(value, accepted) or (spec.type != "bool" and isinstance(value, bool) and bool not in accepted)):
+    if accepted and (
+        not isinstance(value, accepted)
+        or (spec.type != "bool" and isinstance(value, bool) and bool not in accepted)
+    ):
         raise ScenarioError(
             f"parameter '{spec.name}' of {event} must be {spec.type}, got {type(value).__name__} {value!r}",
             location=location,
@@ -70,7 +75,8 @@ def check_param(spec: ParamSpec, value: Any, *, location: str | None, event: str
         )
     if spec.enum and value not in spec.enum:
         raise ScenarioError(
-            f"parameter '{spec.name}' of {event} must be one of {', '.join(map(str, spec.enum))}, got {value!r}",
+            f"parameter '{spec.name}' of {event} must be one of "
+            f"{', '.join(map(str, spec.enum))}, got {value!r}",
             location=location,
             hint=hint_with_suggestion(str(value), map(str, spec.enum), "pick one of those values"),
         )
@@ -84,9 +90,7 @@ def check_params(spec: EventSpec, params: Mapping[str, Any], *, location: str | 
             raise ScenarioError(
                 f"unknown parameter '{name}' for {spec.kind} ({spec.event_type})",
                 location=location,
-                hint=hint_with_suggestion(
-                    name, spec.params, f"see 'vod-emitter events show {spec.kind}'"
-                ),
+                hint=hint_with_suggestion(name, spec.params, f"see 'vod-emitter events show {spec.kind}'"),
             )
         check_param(spec.params[name], value, location=location, event=spec.kind)
 

@@ -43,7 +43,7 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> _LineDict:
     result.key_lines = {}
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
-        if not isinstance(key, str | int | float | bool) :
+        if not isinstance(key, str | int | float | bool):
             raise ScenarioError(f"unsupported key {key!r}", location=f"line {key_node.start_mark.line + 1}")
         key = str(key) if not isinstance(key, str) else key
         if key in result:
@@ -116,8 +116,11 @@ def parse_expectation(raw: Any, *, location: str | None = None) -> Expectation:
     value = raw.get("status") if isinstance(raw, dict) else raw
     if isinstance(raw, dict) and set(raw) - {"status"}:
         unknown = sorted(set(raw) - {"status"})[0]
-        raise ScenarioError(f"unknown key '{unknown}' in expect", location=location,
-                            hint="expect takes only status: e.g. expect: {status: 200}")
+        raise ScenarioError(
+            f"unknown key '{unknown}' in expect",
+            location=location,
+            hint="expect takes only status: e.g. expect: {status: 200}",
+        )
     items = value if isinstance(value, list) else [value]
     codes: set[int] = set()
     ranges: list[tuple[int, int]] = []
@@ -209,31 +212,50 @@ def _plain(value: Any) -> Any:
 
 def _positive_int(value: Any, what: str, location: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ScenarioError(f"{what} must be a whole number of at least 1, got {value!r}",
-                            location=location, hint=f"write e.g. {what}: 2")
+        raise ScenarioError(
+            f"{what} must be a whole number of at least 1, got {value!r}",
+            location=location,
+            hint=f"write e.g. {what}: 2",
+        )
     return value
 
 
-def _parse_step(raw: Any, index: int, names: dict[str, Step], ctx: _Context,
-                catalog: Catalog, steps_node: Any) -> Step:
+def _parse_step(
+    raw: Any, index: int, names: dict[str, Step], ctx: _Context, catalog: Catalog, steps_node: Any
+) -> Step:
     where = ctx.at(_line(steps_node, index))
     if not isinstance(raw, dict):
-        raise ScenarioError(f"step {index + 1} must be a mapping with an 'event'", location=where,
-                            hint="write e.g. - event: upload")
+        raise ScenarioError(
+            f"step {index + 1} must be a mapping with an 'event'",
+            location=where,
+            hint="write e.g. - event: upload",
+        )
     if "event" not in raw:
-        raise ScenarioError(f"step {index + 1} has no 'event'", location=where,
-                            hint="add e.g. event: upload (see 'vod-emitter events')")
-    spec = catalog.event(str(raw["event"]), location=ctx.at(_line(raw, "event")))
+        raise ScenarioError(
+            f"step {index + 1} has no 'event'",
+            location=where,
+            hint="add e.g. event: upload (see 'vod-emitter events')",
+        )
+    try:
+        spec = catalog.event(str(raw["event"]), location=ctx.at(_line(raw, "event")))
+    except EmitterError as exc:
+        raise ScenarioError(exc.message, location=exc.location, hint=exc.hint) from None
     name = raw.get("name")
     if name is None:
         name = spec.kind if spec.kind not in names else f"{spec.kind}-{index + 1}"
     name = str(name)
     if not re.fullmatch(r"[A-Za-z_][\w-]*", name):
-        raise ScenarioError(f"bad step name {name!r}", location=ctx.at(_line(raw, "name")),
-                            hint="use letters, digits, _ and - (it is used in ${name.param})")
+        raise ScenarioError(
+            f"bad step name {name!r}",
+            location=ctx.at(_line(raw, "name")),
+            hint="use letters, digits, _ and - (it is used in ${name.param})",
+        )
     if name in names:
-        raise ScenarioError(f"duplicate step name '{name}'", location=ctx.at(_line(raw, "name")),
-                            hint="give each step a unique name")
+        raise ScenarioError(
+            f"duplicate step name '{name}'",
+            location=ctx.at(_line(raw, "name")),
+            hint="give each step a unique name",
+        )
     params: dict[str, Any] = {}
     for key, value in raw.items():
         if key in STEP_KEYS:
@@ -244,8 +266,10 @@ def _parse_step(raw: Any, index: int, names: dict[str, Step], ctx: _Context,
                 f"unknown key '{key}' in step '{name}' ({spec.kind})",
                 location=key_at,
                 hint=hint_with_suggestion(
-                    key, [*STEP_KEYS, *spec.params],
-                    f"step keys are {', '.join(STEP_KEYS)}; parameters: 'vod-emitter events show {spec.kind}'",
+                    key,
+                    [*STEP_KEYS, *spec.params],
+                    f"step keys are {', '.join(STEP_KEYS)}; "
+                    f"parameters: 'vod-emitter events show {spec.kind}'",
                 ),
             )
         for ref_step, ref_param in _references(value):
@@ -253,15 +277,20 @@ def _parse_step(raw: Any, index: int, names: dict[str, Step], ctx: _Context,
                 raise ScenarioError(
                     f"reference ${{{ref_step}.{ref_param}}} names no earlier step",
                     location=key_at,
-                    hint=hint_with_suggestion(ref_step, names,
-                                              "references may only name steps above this one"),
+                    hint=hint_with_suggestion(
+                        ref_step, names, "references may only name steps above this one"
+                    ),
                 )
             if ref_param not in names[ref_step].event.params:
                 raise ScenarioError(
-                    f"reference ${{{ref_step}.{ref_param}}}: {names[ref_step].event.kind} has no parameter '{ref_param}'",
+                    f"reference ${{{ref_step}.{ref_param}}}: "
+                    f"{names[ref_step].event.kind} has no parameter '{ref_param}'",
                     location=key_at,
-                    hint=hint_with_suggestion(ref_param, names[ref_step].event.params,
-                                              f"see 'vod-emitter events show {names[ref_step].event.kind}'"),
+                    hint=hint_with_suggestion(
+                        ref_param,
+                        names[ref_step].event.params,
+                        f"see 'vod-emitter events show {names[ref_step].event.kind}'",
+                    ),
                 )
         if not _references(value):
             check_param(spec.params[key], _plain(value), location=key_at, event=spec.kind)
@@ -269,8 +298,11 @@ def _parse_step(raw: Any, index: int, names: dict[str, Step], ctx: _Context,
     overrides = _parse_overrides(raw, ctx)
     sign = raw.get("sign")
     if sign is not None and sign not in SIGN_CASES:
-        raise ScenarioError(f"bad sign case {sign!r}", location=ctx.at(_line(raw, "sign")),
-                            hint=hint_with_suggestion(str(sign), SIGN_CASES, f"use one of: {', '.join(SIGN_CASES)}"))
+        raise ScenarioError(
+            f"bad sign case {sign!r}",
+            location=ctx.at(_line(raw, "sign")),
+            hint=hint_with_suggestion(str(sign), SIGN_CASES, f"use one of: {', '.join(SIGN_CASES)}"),
+        )
     return Step(
         index=index,
         name=name,
@@ -289,12 +321,20 @@ def _parse_step(raw: Any, index: int, names: dict[str, Step], ctx: _Context,
 def _parse_overrides(raw: Any, ctx: _Context) -> Overrides:
     set_node = raw.get("set")
     if set_node is not None and not isinstance(set_node, dict):
-        raise ScenarioError("'set' must map payload paths to values", location=ctx.at(_line(raw, "set")),
-                            hint="write e.g. set: {data.fileInfo[0].status: -1}")
+        raise ScenarioError(
+            "'set' must map payload paths to values",
+            location=ctx.at(_line(raw, "set")),
+            hint="write e.g. set: {data.fileInfo[0].status: -1}",
+        )
     unset_node = raw.get("unset")
-    if unset_node is not None and not (isinstance(unset_node, list) and all(isinstance(p, str) for p in unset_node)):
-        raise ScenarioError("'unset' must be a list of payload paths", location=ctx.at(_line(raw, "unset")),
-                            hint="write e.g. unset: [data.fileUrl]")
+    if unset_node is not None and not (
+        isinstance(unset_node, list) and all(isinstance(p, str) for p in unset_node)
+    ):
+        raise ScenarioError(
+            "'unset' must be a list of payload paths",
+            location=ctx.at(_line(raw, "unset")),
+            hint="write e.g. unset: [data.fileUrl]",
+        )
     for path in [*(set_node or {}), *(unset_node or [])]:
         line = _line(set_node, path) if set_node and path in set_node else _line(raw, "unset")
         try:
@@ -310,31 +350,50 @@ def parse_scenario(text: str, path: str = "<scenario>", catalog: Catalog | None 
     catalog = catalog or load_catalog()
     ctx = _Context(path)
     try:
-        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+        data = yaml.load(text, Loader=_Loader)
     except _DuplicateKey as dup:
-        raise ScenarioError(f"duplicate key '{dup.key}'", location=ctx.at(dup.line),
-                            hint="each key may appear once per mapping") from None
+        raise ScenarioError(
+            f"duplicate key '{dup.key}'",
+            location=ctx.at(dup.line),
+            hint="each key may appear once per mapping",
+        ) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
-        raise ScenarioError(f"YAML syntax error: {exc.problem or exc.context}", location=ctx.at(line),
-                            hint="check indentation, colons and quotes on that line") from None
+        raise ScenarioError(
+            f"YAML syntax error: {exc.problem or exc.context}",
+            location=ctx.at(line),
+            hint="check indentation, colons and quotes on that line",
+        ) from None
     except yaml.YAMLError as exc:
         raise ScenarioError(f"YAML error: {exc}", location=path, hint="check the file's syntax") from None
     except EmitterError as exc:
-        raise ScenarioError(exc.message, location=f"{path}:{(exc.location or '').removeprefix('line ')}",
-                            hint="keys must be plain strings") from None
+        raise ScenarioError(
+            exc.message,
+            location=f"{path}:{(exc.location or '').removeprefix('line ')}",
+            hint="keys must be plain strings",
+        ) from None
     if not isinstance(data, dict):
-        raise ScenarioError("a scenario must be a YAML mapping with 'version' and 'steps'",
-                            location=ctx.at(1), hint="start from 'vod-emitter scenarios' examples")
+        raise ScenarioError(
+            "a scenario must be a YAML mapping with 'version' and 'steps'",
+            location=ctx.at(1),
+            hint="start from 'vod-emitter scenarios' examples",
+        )
     for key in data:
         if key not in SCENARIO_KEYS:
-            raise ScenarioError(f"unknown key '{key}'", location=ctx.at(_line(data, key)),
-                                hint=hint_with_suggestion(key, SCENARIO_KEYS,
-                                                          f"scenario keys are {', '.join(SCENARIO_KEYS)}"))
+            raise ScenarioError(
+                f"unknown key '{key}'",
+                location=ctx.at(_line(data, key)),
+                hint=hint_with_suggestion(
+                    key, SCENARIO_KEYS, f"scenario keys are {', '.join(SCENARIO_KEYS)}"
+                ),
+            )
     if data.get("version") != 1:
-        raise ScenarioError(f"unsupported version {data.get('version')!r}",
-                            location=ctx.at(_line(data, "version") or 1), hint="write version: 1 at the top")
+        raise ScenarioError(
+            f"unsupported version {data.get('version')!r}",
+            location=ctx.at(_line(data, "version") or 1),
+            hint="write version: 1 at the top",
+        )
     fmt = str(data.get("format", "v2"))
     try:
         catalog.format(fmt)
@@ -342,23 +401,34 @@ def parse_scenario(text: str, path: str = "<scenario>", catalog: Catalog | None 
         raise ScenarioError(exc.message, location=ctx.at(_line(data, "format")), hint=exc.hint) from None
     seed = data.get("seed")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
-        raise ScenarioError(f"seed must be a whole number >= 0, got {seed!r}",
-                            location=ctx.at(_line(data, "seed")), hint="write e.g. seed: 42")
+        raise ScenarioError(
+            f"seed must be a whole number >= 0, got {seed!r}",
+            location=ctx.at(_line(data, "seed")),
+            hint="write e.g. seed: 42",
+        )
     for key in ("vars", "options"):
         if data.get(key) is not None and not isinstance(data[key], dict):
-            raise ScenarioError(f"'{key}' must be a mapping", location=ctx.at(_line(data, key)),
-                                hint=f"write e.g. {key}: {{file_name: Demo}}")
+            raise ScenarioError(
+                f"'{key}' must be a mapping",
+                location=ctx.at(_line(data, key)),
+                hint=f"write e.g. {key}: {{file_name: Demo}}",
+            )
     variables = _plain(data.get("vars") or {})
     known_params = {p for spec in catalog.events.values() for p in spec.params}
     for key in variables:
         if key not in known_params:
-            raise ScenarioError(f"unknown variable '{key}'", location=ctx.at(_line(data["vars"], key)),
-                                hint=hint_with_suggestion(key, known_params,
-                                                          "vars set event parameters by name"))
+            raise ScenarioError(
+                f"unknown variable '{key}'",
+                location=ctx.at(_line(data["vars"], key)),
+                hint=hint_with_suggestion(key, known_params, "vars set event parameters by name"),
+            )
     steps_node = data.get("steps")
     if not isinstance(steps_node, list) or not steps_node:
-        raise ScenarioError("'steps' must be a non-empty list", location=ctx.at(_line(data, "steps") or 1),
-                            hint="add steps like - event: upload")
+        raise ScenarioError(
+            "'steps' must be a non-empty list",
+            location=ctx.at(_line(data, "steps") or 1),
+            hint="add steps like - event: upload",
+        )
     names: dict[str, Step] = {}
     steps = []
     for index, raw in enumerate(steps_node):
@@ -405,6 +475,9 @@ def load_scenario(reference: str | Path, catalog: Catalog | None = None) -> Scen
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(f"cannot read the file: {exc}", location=str(path),
-                            hint="check the path and that it is UTF-8 text") from None
+        raise ScenarioError(
+            f"cannot read the file: {exc}",
+            location=str(path),
+            hint="check the path and that it is UTF-8 text",
+        ) from None
     return parse_scenario(text, str(reference) if Path(str(reference)).is_file() else str(path), catalog)
