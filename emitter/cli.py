@@ -151,15 +151,27 @@ def events_show(
 
 
 def _target_is_event(reference: str) -> bool:
+    """True for an event name, False for a scenario file or built-in; else a did-you-mean error."""
     from emitter.catalog import load_catalog
+    from emitter.errors import EmitterError, UsageError, hint_with_suggestion
+    from emitter.scenario import builtin_scenarios
 
-    if Path(reference).is_file():
+    if Path(reference).is_file() or Path(reference).suffix in (".yaml", ".yml"):
         return False
     catalog = load_catalog()
     try:
         catalog.event(reference)
-    except Exception:  # noqa: BLE001 - not an event: treat as a scenario
-        return False
+    except EmitterError:
+        builtins = builtin_scenarios()
+        if reference in builtins:
+            return False
+        raise UsageError(
+            f"'{reference}' is neither a scenario file, a built-in scenario nor an event",
+            hint=hint_with_suggestion(
+                reference, [*catalog.names(), *builtins],
+                "see 'vod-emitter scenarios' and 'vod-emitter events'",
+            ),
+        ) from None
     return True
 
 
