@@ -13,6 +13,7 @@ from emitter.render import RenderSession
 from tests.v2_docs import doc_paths, seed_table_names
 
 CATALOG = load_catalog()
+V2_EVENTS = [event_type for event_type, spec in CATALOG.events.items() if "v2" in spec.templates]
 SEEDS = (1, 2, 3, 42, 2024)
 JSON_TYPES: dict[str, tuple[type, ...]] = {
     "String": (str,),
@@ -45,7 +46,7 @@ def _renders(session: Callable[..., RenderSession], event_type: str) -> list[dic
     return payloads
 
 
-@pytest.mark.parametrize("event_type", list(CATALOG.events))
+@pytest.mark.parametrize("event_type", V2_EVENTS)
 def test_every_documented_field_is_produced(event_type: str, session: Callable[..., RenderSession]) -> None:
     documented = {doc.path for doc in CATALOG.events[event_type].fields["v2"]}
     produced: set[str] = set()
@@ -54,7 +55,7 @@ def test_every_documented_field_is_produced(event_type: str, session: Callable[.
     assert documented - produced == set()
 
 
-@pytest.mark.parametrize("event_type", list(CATALOG.events))
+@pytest.mark.parametrize("event_type", V2_EVENTS)
 def test_every_produced_field_is_documented_with_its_type_and_values(
     event_type: str, session: Callable[..., RenderSession]
 ) -> None:
@@ -77,7 +78,7 @@ def test_field_docs_cover_every_row_of_the_seed_tables() -> None:
         assert anchors[event_type] - leaves == set(), event_type
 
 
-@pytest.mark.parametrize("event_type", list(CATALOG.events))
+@pytest.mark.parametrize("event_type", V2_EVENTS)
 def test_envelope(event_type: str, session: Callable[..., RenderSession]) -> None:
     payload = session().render_event(event_type)
     assert payload["version"] == "4.0"
