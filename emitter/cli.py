@@ -34,7 +34,25 @@ NowOption = Annotated[
 ]
 FormatOption = Annotated[
     str | None,
-    typer.Option("--format", "-f", envvar="VOD_EMITTER_FORMAT", help="Payload format: v2 (default: the scenario's)."),
+    typer.Option(
+        "--format", "-f", envvar="VOD_EMITTER_FORMAT",
+        help="Payload format: v2, v3 or cdnetworks (default: the scenario's).",
+    ),
+]
+OptionOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--option", envvar="VOD_EMITTER_OPTION",
+        help="Format option NAME=VALUE, over the scenario's options (repeatable): "
+        "keep_nulls=true, null_event_keys=true (2019-style v3), wechat_key=WechatPublishComplete.",
+    ),
+]
+EnvelopeOption = Annotated[
+    str | None,
+    typer.Option(
+        "--envelope", envvar="VOD_EMITTER_ENVELOPE",
+        help="Wrap payloads as the reliable-callback API returns them: pull (responses of at most 16 events).",
+    ),
 ]
 SetOption = Annotated[
     list[str] | None,
@@ -190,12 +208,15 @@ def render(
     unset: UnsetOption = None,
     param: ParamOption = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", envvar="VOD_EMITTER_OUT", help="Write one file per payload into this folder instead of JSON lines on stdout.")] = None,
+    option: OptionOption = None,
+    envelope: EnvelopeOption = None,
 ) -> None:
     """Render payloads without sending them: JSON lines on stdout, or files with --out."""
     from emitter.errors import EmitterError
 
     try:
-        for index, label, event_type, body in _render_bodies(target, seed, now, fmt, set_, unset, param):
+        bodies = _render_bodies(target, seed, now, fmt, set_, unset, param, option=option, envelope=envelope)
+        for index, label, event_type, body in bodies:
             if out:
                 _write_out(out, index, label, event_type, body)
             else:
@@ -208,21 +229,31 @@ def render(
 def _render_bodies(
     target: str, seed: int | None, now: str | None, fmt: str | None,
     set_: list[str] | None, unset: list[str] | None, param: list[str] | None,
+    *, option: list[str] | None = None, envelope: str | None = None,
 ) -> Any:
+    from emitter.envelope import check_envelope
+    from emitter.options import parse_options
     from emitter.plan import body_bytes, render_scenario
     from emitter.render import Overrides, Renderer, parse_assignments
     from emitter.scenario import load_scenario
 
     overrides = Overrides(set=parse_assignments(set_ or [], flag="--set"), unset=tuple(unset or ()))
+    options = parse_options(option or [])
+    if envelope:
+        check_envelope(envelope)
     moment = parse_now(now)
     renderer = Renderer()
     if _target_is_event(target):
         params = parse_assignments(param or [], flag="--param")
         chosen = choose_seed(seed)
         announce_seed(chosen, moment)
-        session = renderer.session(seed=chosen, now=moment, fmt=fmt or "v2")
         spec = renderer.catalog.event(target)
+        event_fmt = fmt or ("v2" if "v2" in spec.formats else spec.formats[0])
+        session = renderer.session(seed=chosen, now=moment, fmt=event_fmt, options=options)
         payload = session.render_event(spec, params, overrides, location="--param")
+        if envelope:
+            yield from _enveloped([payload], event_fmt, chosen)
+            return
         yield 0, spec.kind, spec.event_type, body_bytes(payload)
         return
     scenario = load_scenario(target)
@@ -232,9 +263,24 @@ def _render_bodies(
         raise UsageError("--param applies to a single event", hint="put parameters in the scenario's vars or steps")
     chosen = choose_seed(seed, scenario.seed)
     announce_seed(chosen, moment)
-    for event in render_scenario(scenario, seed=chosen, now=moment, fmt=fmt, renderer=renderer):
+    events = render_scenario(scenario, seed=chosen, now=moment, fmt=fmt, renderer=renderer, options=options)
+    if envelope:
+        payloads = (overrides.apply(event.payload, location="--set") for event in events)
+        yield from _enveloped(payloads, fmt or scenario.format, chosen)
+        return
+    for event in events:
         payload = overrides.apply(event.payload, location="--set") if (set_ or unset) else event.payload
         yield event.seq, event.label, event.event_type, body_bytes(payload) if (set_ or unset) else event.body
+
+
+def _enveloped(payloads: Any, fmt: str, seed: int) -> Any:
+    """(index, label, name, body) of each PULL response holding the payloads."""
+    from emitter.envelope import pull_responses
+    from emitter.plan import body_bytes
+
+    name = "PullEvents" if fmt == "v3" else "PullEvent"
+    for index, response in enumerate(pull_responses(payloads, fmt=fmt, seed=seed)):
+        yield index, f"pull-{index + 1}", name, body_bytes(response)
 
 
 @app.command()
@@ -274,6 +320,596 @@ def scenarios() -> None:
             typer.echo(f"{name:<{width}}  {scenario.description.splitlines()[0] if scenario.description else ''}")
     except EmitterError as exc:
         fail(exc)
+
+
+def _number_or_text(value: str) -> float | str:
+    """'6' means 6 seconds, like '6s'; anything else is left to the duration parser."""
+    try:
+        return float(value)
+    except ValueError:
+        return value
+
+
+@app.command()
+def receive(
+    host: Annotated[
+        str,
+        typer.Option(
+            "--host", envvar="VOD_EMITTER_RECEIVE_HOST",
+            help="Address to listen on (loopback by default).",
+        ),
+    ] = "127.0.0.1",
+    port: Annotated[
+        int,
+        typer.Option(
+            "--port", envvar="VOD_EMITTER_RECEIVE_PORT", min=0, max=65535,
+            help="Port; 0 picks a free one (printed).",
+        ),
+    ] = 8765,
+    journal: Annotated[
+        Path | None,
+        typer.Option(
+            "--journal", envvar="VOD_EMITTER_RECEIVE_JOURNAL",
+            help="Append every request as a JSON line to this file.",
+        ),
+    ] = None,
+    status: Annotated[
+        int,
+        typer.Option(
+            "--status", envvar="VOD_EMITTER_RECEIVE_STATUS", min=200, max=599,
+            help="HTTP status to answer.",
+        ),
+    ] = 200,
+    fail_first: Annotated[
+        int,
+        typer.Option(
+            "--fail-first", envvar="VOD_EMITTER_RECEIVE_FAIL_FIRST", min=0,
+            help="Answer --fail-status to the first N requests.",
+        ),
+    ] = 0,
+    fail_status: Annotated[
+        int,
+        typer.Option(
+            "--fail-status", envvar="VOD_EMITTER_RECEIVE_FAIL_STATUS", min=200, max=599,
+            help="Status of the failed requests.",
+        ),
+    ] = 500,
+    delay: Annotated[
+        str,
+        typer.Option(
+            "--delay", envvar="VOD_EMITTER_RECEIVE_DELAY",
+            help="Wait before answering: 250ms, 6s (VOD gives up after 5 s).",
+        ),
+    ] = "0",
+    drop_first: Annotated[
+        int,
+        typer.Option(
+            "--drop-first", envvar="VOD_EMITTER_RECEIVE_DROP_FIRST", min=0,
+            help="Close the connection without answering for the first N requests.",
+        ),
+    ] = 0,
+    drop: Annotated[
+        bool,
+        typer.Option(
+            "--drop", envvar="VOD_EMITTER_RECEIVE_DROP",
+            help="Close every connection without answering.",
+        ),
+    ] = False,
+    body: Annotated[
+        str,
+        typer.Option(
+            "--body", envvar="VOD_EMITTER_RECEIVE_BODY",
+            help="Response body (VOD ignores it).",
+        ),
+    ] = "",
+    sign_key: Annotated[
+        str | None,
+        typer.Option(
+            "--sign-key", envvar="VOD_EMITTER_SIGN_KEY",
+            help="Verify Sign/T with this SignKey; bad ones get --sign-status.",
+        ),
+    ] = None,
+    sign_in: Annotated[
+        str,
+        typer.Option(
+            "--sign-in", envvar="VOD_EMITTER_SIGN_IN",
+            help="Where Sign and T travel: body, query or header.",
+        ),
+    ] = "body",
+    sign_status: Annotated[
+        int,
+        typer.Option(
+            "--sign-status", envvar="VOD_EMITTER_RECEIVE_SIGN_STATUS", min=200, max=599,
+            help="Status for a bad, missing or expired signature.",
+        ),
+    ] = 401,
+    quiet: Annotated[
+        bool,
+        typer.Option(
+            "--quiet", "-q", envvar="VOD_EMITTER_RECEIVE_QUIET",
+            help="No line per request; only the summary.",
+        ),
+    ] = False,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose", "-v", envvar="VOD_EMITTER_RECEIVE_VERBOSE",
+            help="Also print each request's headers and body.",
+        ),
+    ] = False,
+) -> None:
+    """Run the built-in receiver: record, check and answer callbacks until Ctrl-C."""
+    import asyncio
+
+    from emitter.errors import EmitterError, UsageError
+    from emitter.receiver import Behaviour, ReceivedRequest, Receiver, wait_for_signal
+    from emitter.scenario import parse_duration
+    from emitter.signing import PLACEMENTS
+
+    try:
+        if sign_in not in PLACEMENTS:
+            raise UsageError(
+                f"--sign-in {sign_in!r} is not a placement",
+                hint=f"use one of: {', '.join(PLACEMENTS)}",
+            )
+        behaviour = Behaviour(
+            status=status, fail_first=fail_first, fail_status=fail_status,
+            delay=parse_duration(_number_or_text(delay), location="--delay"),
+            drop_first=drop_first, drop_all=drop,
+            body=body.encode("utf-8"),
+        )
+    except EmitterError as exc:
+        fail(exc)
+
+    def show(record: ReceivedRequest) -> None:
+        flagged = record.problems or record.signature_problem or record.dropped
+        typer.secho(record.console_line(), fg="yellow" if flagged else None)
+        if verbose:
+            for name, value in record.headers:
+                typer.echo(f"    {name}: {value}")
+            typer.echo("    " + record.body.decode("utf-8", "replace"))
+
+    receiver = Receiver(
+        host=host, port=port, behaviour=behaviour, sign_key=sign_key, sign_in=sign_in,
+        sign_status=sign_status, journal=journal, on_request=None if quiet else show,
+        keep_records=False,
+    )
+
+    async def serve() -> None:
+        async with receiver:
+            signing = f", verifying Sign/T in the {sign_in}" if sign_key else ""
+            typer.echo(
+                f"receiving on {receiver.url} ({behaviour.describe()}{signing}); Ctrl-C to stop",
+                err=True,
+            )
+            if host not in ("127.0.0.1", "localhost", "::1"):
+                typer.echo(f"warning: listening on {host}, reachable from other machines", err=True)
+            await wait_for_signal()
+
+    try:
+        asyncio.run(serve())
+    except KeyboardInterrupt:
+        pass  # where the loop cannot trap SIGINT, Ctrl-C still ends the run cleanly
+    except EmitterError as exc:
+        fail(exc)
+    except OSError as exc:
+        on_journal = journal is not None and exc.filename is not None
+        fail(UsageError(
+            f"cannot {'write the journal' if on_journal else 'listen'}: {exc.strerror or exc}",
+            location=f"--journal {journal}" if on_journal else f"--host {host} --port {port}",
+            hint="give a writable path" if on_journal else "pick another port (--port 0 picks a free one)",
+        ))
+    typer.echo(f"stopped: {receiver.summary()}", err=True)
+
+
+TargetOption = Annotated[
+    str | None,
+    typer.Option("--target", "-t", envvar="VOD_EMITTER_TARGET",
+                 help="Receiver URL. Without one, the built-in receiver starts and shows what it gets."),
+]
+TimeoutOption = Annotated[
+    str,
+    typer.Option("--timeout", envvar="VOD_EMITTER_TIMEOUT",
+                 help="Seconds to wait for an answer: 5, 0.2, 200ms (the real service: 5 s)."),
+]
+RetriesOption = Annotated[
+    int,
+    typer.Option("--retries", envvar="VOD_EMITTER_RETRIES", min=0,
+                 help="Retries after a timeout (the real service: 2, so 3 sends at most)."),
+]
+RetryOnStatusOption = Annotated[
+    bool,
+    typer.Option("--retry-on-status", envvar="VOD_EMITTER_RETRY_ON_STATUS",
+                 help="Also retry when the status is not the expected one (default: 2xx)."),
+]
+RetryOnConnectErrorOption = Annotated[
+    bool,
+    typer.Option("--retry-on-connect-error", envvar="VOD_EMITTER_RETRY_ON_CONNECT_ERROR",
+                 help="Also retry on refused and dropped connections."),
+]
+BackoffOption = Annotated[
+    str,
+    typer.Option("--backoff", envvar="VOD_EMITTER_BACKOFF",
+                 help="Wait before the first retry: 0.5, 500ms; multiplied by --backoff-factor after each."),
+]
+BackoffFactorOption = Annotated[
+    float,
+    typer.Option("--backoff-factor", envvar="VOD_EMITTER_BACKOFF_FACTOR", min=1.0,
+                 help="Growth of the wait between retries."),
+]
+HeaderOption = Annotated[
+    list[str] | None,
+    typer.Option("--header", "-H", envvar="VOD_EMITTER_HEADER",
+                 help="Extra request header 'Name: value' (repeatable)."),
+]
+CaBundleOption = Annotated[
+    Path | None,
+    typer.Option("--ca-bundle", envvar="VOD_EMITTER_CA_BUNDLE", help="PEM file of CAs to trust for https."),
+]
+InsecureOption = Annotated[
+    bool,
+    typer.Option("--insecure", envvar="VOD_EMITTER_INSECURE", help="Do not verify the https certificate."),
+]
+SignKeyOption = Annotated[
+    str | None,
+    typer.Option("--sign-key", envvar="VOD_EMITTER_SIGN_KEY",
+                 help="Sign like VOD's SignKey: T = Unix expiry, Sign = md5(KEY + T). Off by default."),
+]
+SignInOption = Annotated[
+    str,
+    typer.Option("--sign-in", envvar="VOD_EMITTER_SIGN_IN",
+                 help="Where Sign and T travel: body (top-level JSON keys), query or header."),
+]
+SignTtlOption = Annotated[
+    int,
+    typer.Option("--sign-ttl", envvar="VOD_EMITTER_SIGN_TTL", min=1, help="Seconds from now to T."),
+]
+SignCaseOption = Annotated[
+    str,
+    typer.Option("--sign-case", envvar="VOD_EMITTER_SIGN_CASE",
+                 help="valid, or a negative case: expired, wrong, missing (T without Sign), none. "
+                      "A step's 'sign:' wins."),
+]
+ReportOption = Annotated[
+    Path | None,
+    typer.Option("--report", envvar="VOD_EMITTER_REPORT", help="Write a JSON report: one row per send."),
+]
+JunitOption = Annotated[
+    Path | None,
+    typer.Option("--junit", envvar="VOD_EMITTER_JUNIT", help="Write JUnit XML: one testcase per send."),
+]
+SpeedOption = Annotated[
+    float,
+    typer.Option("--speed", envvar="VOD_EMITTER_SPEED", min=0.0,
+                 help="Time factor for delays: 2 = twice as fast, 0 = no waiting."),
+]
+ConcurrencyOption = Annotated[
+    int,
+    typer.Option("--concurrency", "-c", envvar="VOD_EMITTER_CONCURRENCY", min=1,
+                 help="Sends in flight at once (1 = one after another, like the real service)."),
+]
+ShuffleWindowOption = Annotated[
+    int,
+    typer.Option("--shuffle-window", envvar="VOD_EMITTER_SHUFFLE_WINDOW", min=0,
+                 help="Shuffle the order within windows of N sends (seeded by --seed)."),
+]
+ReverseWindowOption = Annotated[
+    int,
+    typer.Option("--reverse-window", envvar="VOD_EMITTER_REVERSE_WINDOW", min=0,
+                 help="Reverse the order within windows of N sends."),
+]
+JitterOption = Annotated[
+    str,
+    typer.Option("--jitter", envvar="VOD_EMITTER_JITTER",
+                 help="Add a random wait of up to this before each send: 200ms (seeded by --seed)."),
+]
+JournalOption = Annotated[
+    Path | None,
+    typer.Option("--journal", envvar="VOD_EMITTER_JOURNAL",
+                 help="Write JSON lines as it goes: a header, every attempt, every result (for --resume)."),
+]
+ResumeOption = Annotated[
+    Path | None,
+    typer.Option("--resume", envvar="VOD_EMITTER_RESUME",
+                 help="Re-send what a --journal run did not deliver (its seed, now, format and scenarios)."),
+]
+
+
+def _seconds(value: str, flag: str, *, positive: bool = False) -> float:
+    """A duration flag: 5, 0.2, 200ms, 1m30s."""
+    from emitter.errors import EmitterError, UsageError
+    from emitter.scenario import parse_duration
+
+    try:
+        seconds = parse_duration(float(value) if value.replace(".", "", 1).isdigit() else value)
+    except EmitterError:
+        raise UsageError(f"{value!r} is not a duration", location=flag,
+                         hint=f"write e.g. {flag} 0.5 or {flag} 200ms") from None
+    if positive and seconds <= 0:
+        raise UsageError(f"{value!r} must be more than 0", location=flag, hint=f"write e.g. {flag} 5")
+    return seconds
+
+
+def _delivery_options(
+    timeout: str, retries: int, retry_on_status: bool, retry_on_connect_error: bool, backoff: str,
+    backoff_factor: float, header: list[str] | None, sign_key: str | None, sign_in: str, sign_ttl: int,
+    sign_case: str,
+) -> Any:
+    from emitter.deliver import DeliveryOptions, Signing, parse_header
+    from emitter.errors import UsageError
+
+    if not sign_key and sign_case != "valid":
+        raise UsageError(f"a {sign_case!r} signature needs a key", location="--sign-case",
+                         hint="add --sign-key KEY")
+    return DeliveryOptions(
+        timeout=_seconds(timeout, "--timeout", positive=True),
+        retries=retries,
+        retry_on_status=retry_on_status,
+        retry_on_connect_error=retry_on_connect_error,
+        backoff=_seconds(backoff, "--backoff"),
+        backoff_factor=backoff_factor,
+        headers=tuple(parse_header(item) for item in header or ()),
+        signing=Signing(sign_key, sign_in, sign_ttl, sign_case) if sign_key else None,
+    )
+
+
+def _preflight(plan: Any, renderer: Any) -> None:
+    """Render every step once before sending anything, so a scenario error costs no sends."""
+    import dataclasses
+
+    from emitter.plan import render_scenario
+
+    for scenario in plan.scenarios:
+        steps = tuple(dataclasses.replace(step, repeat=1) for step in scenario.steps)
+        once = dataclasses.replace(scenario, steps=steps)
+        for _ in render_scenario(once, seed=plan.seed, now=plan.now, fmt=plan.fmt, renderer=renderer):
+            pass
+
+
+def _scenario_source(reference: str) -> str:
+    """What the journal records to find the scenario again: an absolute path, or a built-in's name."""
+    path = Path(reference)
+    return str(path.resolve()) if path.is_file() else reference
+
+
+async def _play(
+    plan: Any, timing: Any, options: Any, target: str | None, renderer: Any, *, ca_bundle: Path | None,
+    insecure: bool, report: Path | None, junit: Path | None, journal: Path | None, append: bool,
+) -> int:
+    """Deliver and report: the built-in receiver when there is no target, Ctrl-C stops gracefully."""
+    import asyncio
+    import contextlib
+    import signal
+
+    from emitter.deliver import Sender, make_client
+    from emitter.outcomes import RunFinished
+    from emitter.receiver import Receiver
+    from emitter.report import ConsoleReport, Journal, JsonReport, JunitReport, Reporters
+    from emitter.runner import Runner
+
+    console = ConsoleReport()
+    reporters = Reporters([console])
+    if report:
+        reporters.reporters.append(JsonReport(report))
+    if junit:
+        reporters.reporters.append(JunitReport(junit))
+    if journal:
+        reporters.reporters.append(Journal(journal, append=append, builtin_receiver=target is None,
+                                           carried=plan.skip))
+    receiver: Receiver | None = None
+    code = 1
+    async with contextlib.AsyncExitStack() as stack:
+        stack.callback(reporters.close)
+        if target is None:
+            signing = options.signing
+            receiver = Receiver(sign_key=signing.key if signing else None,
+                                sign_in=signing.placement if signing else "body",
+                                on_request=lambda record: console.line(record.console_line()))
+            await stack.enter_async_context(receiver)
+            target = receiver.url
+            console.note(f"no --target: sending to the built-in receiver at {target}")
+        client = await stack.enter_async_context(
+            make_client(timeout=options.timeout, concurrency=timing.concurrency, ca_bundle=ca_bundle,
+                        insecure=insecure))
+        runner = Runner(plan, Sender(client, target, options), timing, renderer=renderer)
+        loop = asyncio.get_running_loop()
+        presses = 0
+
+        def interrupt() -> None:
+            nonlocal presses
+            presses += 1
+            if presses == 1:
+                console.note(f"interrupted: sending nothing more; waiting for {runner.in_flight} in flight "
+                             "(Ctrl-C again to abort them)")
+                runner.stop()
+            else:
+                runner.abort()
+
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(signal.SIGINT, interrupt)
+            stack.callback(loop.remove_signal_handler, signal.SIGINT)
+        async for outcome in runner.run():
+            reporters.handle(outcome)
+            if isinstance(outcome, RunFinished):
+                code = outcome.result.exit_code
+                if outcome.result.error:
+                    console.note(f"error: {outcome.result.error}")
+    if receiver is not None:
+        console.note(f"built-in receiver: {receiver.summary()}")
+    return code
+
+
+def _deliver(
+    plan: Any, timing: Any, options: Any, target: str | None, renderer: Any, **files: Any
+) -> NoReturn:
+    import asyncio
+
+    from emitter.errors import EmitterError
+
+    try:
+        code = asyncio.run(_play(plan, timing, options, target, renderer, **files))
+    except EmitterError as exc:
+        fail(exc)
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        code = 130
+    raise typer.Exit(code)
+
+
+@app.command()
+def run(
+    scenarios: Annotated[list[str] | None, typer.Argument(help="Scenario files or built-in names.")] = None,
+    target: TargetOption = None,
+    seed: SeedOption = None,
+    now: NowOption = None,
+    fmt: FormatOption = None,
+    timeout: TimeoutOption = "5",
+    retries: RetriesOption = 2,
+    retry_on_status: RetryOnStatusOption = False,
+    retry_on_connect_error: RetryOnConnectErrorOption = False,
+    backoff: BackoffOption = "0",
+    backoff_factor: BackoffFactorOption = 2.0,
+    header: HeaderOption = None,
+    ca_bundle: CaBundleOption = None,
+    insecure: InsecureOption = False,
+    sign_key: SignKeyOption = None,
+    sign_in: SignInOption = "body",
+    sign_ttl: SignTtlOption = 600,
+    sign_case: SignCaseOption = "valid",
+    speed: SpeedOption = 1.0,
+    concurrency: ConcurrencyOption = 1,
+    shuffle_window: ShuffleWindowOption = 0,
+    reverse_window: ReverseWindowOption = 0,
+    jitter: JitterOption = "0",
+    report: ReportOption = None,
+    junit: JunitOption = None,
+    journal: JournalOption = None,
+    resume: ResumeOption = None,
+) -> None:
+    """Send scenarios' callbacks to a receiver (or the built-in one) and report every send.
+
+    Exit codes: 0 all delivered and expected, 1 a send failed or got an unexpected status,
+    2 usage or input error, 130 interrupted (Ctrl-C; report and journal are complete).
+    """
+    from emitter.deliver import check_target
+    from emitter.errors import EmitterError, UsageError
+    from emitter.render import Renderer
+    from emitter.report import read_journal
+    from emitter.runner import RunPlan, Timing
+    from emitter.scenario import load_scenario
+
+    try:
+        options = _delivery_options(timeout, retries, retry_on_status, retry_on_connect_error, backoff,
+                                    backoff_factor, header, sign_key, sign_in, sign_ttl, sign_case)
+        timing = Timing(speed, concurrency, shuffle_window, reverse_window, _seconds(jitter, "--jitter"))
+        target = target or None
+        skip: frozenset[int] = frozenset()
+        append = False
+        if resume is not None:
+            if scenarios:
+                raise UsageError("give scenarios or --resume, not both", location="--resume",
+                                 hint="--resume takes the scenarios from the journal")
+            state = read_journal(resume)
+            for flag, given, recorded in (("--seed", seed, state.header["seed"]),
+                                          ("--now", now and parse_now(now), parse_now(state.header["now"])),
+                                          ("--format", fmt, state.header["format"])):
+                if given is not None and given != recorded:
+                    raise UsageError(f"the journal's run used {recorded}", location=flag,
+                                     hint="leave it out: --resume replays the journal's seed, now and format")
+            scenarios = list(state.header["scenarios"])
+            seed, now, fmt = int(state.header["seed"]), str(state.header["now"]), state.header["format"]
+            target = target or state.header.get("target")
+            skip = frozenset(state.delivered)
+            append = journal is not None and journal.resolve() == resume.resolve()
+        if not scenarios:
+            raise UsageError("no scenario given", location="run",
+                             hint="write e.g. vod-emitter run happy-path; 'vod-emitter scenarios' lists them")
+        if target is not None:
+            check_target(target)
+        if ca_bundle is not None and insecure:
+            raise UsageError("--ca-bundle and --insecure exclude each other", location="--insecure",
+                             hint="keep --ca-bundle to verify with your CA, or --insecure to skip checks")
+        renderer = Renderer()
+        if fmt:
+            renderer.catalog.format(fmt, location="--format")
+        loaded = tuple(load_scenario(reference, renderer.catalog) for reference in scenarios)
+        moment = parse_now(now)
+        chosen = choose_seed(seed, loaded[0].seed)
+        plan = RunPlan(loaded, chosen, moment, fmt, skip, tuple(_scenario_source(r) for r in scenarios))
+        _preflight(plan, renderer)
+    except EmitterError as exc:
+        fail(exc)
+    announce_seed(chosen, moment)
+    if skip:
+        typer.echo(f"resuming {resume}: {len(skip)} delivered before, {plan.planned} to go", err=True)
+    _deliver(plan, timing, options, target, renderer, ca_bundle=ca_bundle, insecure=insecure, report=report,
+             junit=junit, journal=journal, append=append)
+
+
+@app.command()
+def send(
+    event: Annotated[str, typer.Argument(help="Alias (upload) or EventType (NewFileUpload).")],
+    target: TargetOption = None,
+    seed: SeedOption = None,
+    now: NowOption = None,
+    fmt: FormatOption = None,
+    set_: SetOption = None,
+    unset: UnsetOption = None,
+    param: ParamOption = None,
+    timeout: TimeoutOption = "5",
+    retries: RetriesOption = 2,
+    retry_on_status: RetryOnStatusOption = False,
+    retry_on_connect_error: RetryOnConnectErrorOption = False,
+    backoff: BackoffOption = "0",
+    backoff_factor: BackoffFactorOption = 2.0,
+    header: HeaderOption = None,
+    ca_bundle: CaBundleOption = None,
+    insecure: InsecureOption = False,
+    sign_key: SignKeyOption = None,
+    sign_in: SignInOption = "body",
+    sign_ttl: SignTtlOption = 600,
+    sign_case: SignCaseOption = "valid",
+    report: ReportOption = None,
+    junit: JunitOption = None,
+) -> None:
+    """Send one event (the body 'render EVENT' prints for the same seed) and report the answer.
+
+    Exit codes: 0 delivered with a 2xx, 1 failed or another status, 2 usage error, 130 interrupted.
+    """
+    from emitter.deliver import check_target
+    from emitter.errors import EmitterError, UsageError
+    from emitter.render import Overrides, Renderer, check_params, parse_assignments
+    from emitter.runner import RunPlan, Timing
+    from emitter.scenario import Scenario, Step
+
+    try:
+        options = _delivery_options(timeout, retries, retry_on_status, retry_on_connect_error, backoff,
+                                    backoff_factor, header, sign_key, sign_in, sign_ttl, sign_case)
+        target = target or None
+        if target is not None:
+            check_target(target)
+        if ca_bundle is not None and insecure:
+            raise UsageError("--ca-bundle and --insecure exclude each other", location="--insecure",
+                             hint="keep --ca-bundle to verify with your CA, or --insecure to skip checks")
+        renderer = Renderer()
+        if fmt:
+            renderer.catalog.format(fmt, location="--format")
+        spec = renderer.catalog.event(event, location="send")
+        params = parse_assignments(param or [], flag="--param")
+        check_params(spec, params, location="--param")
+        overrides = Overrides(set=parse_assignments(set_ or [], flag="--set"), unset=tuple(unset or ()))
+        step = Step(index=0, name=spec.kind, event=spec, params=params, overrides=overrides, location="--set")
+        scenario = Scenario(name=spec.kind, description=spec.summary, steps=(step,), format=fmt or "v2",
+                            path=f"send {event}")
+        moment = parse_now(now)
+        chosen = choose_seed(seed)
+        plan = RunPlan((scenario,), chosen, moment, fmt, sources=(f"send {event}",))
+        _preflight(plan, renderer)
+    except EmitterError as exc:
+        fail(exc)
+    announce_seed(chosen, moment)
+    _deliver(plan, Timing(speed=0), options, target, renderer, ca_bundle=ca_bundle, insecure=insecure,
+             report=report, junit=junit, journal=None, append=False)
 
 
 def version_callback(value: bool) -> None:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+import uuid
+import zlib
 from typing import Any
 
+from faker import Generator
 from faker.providers import BaseProvider
 
 _HEX = "0123456789abcdef"
@@ -531,6 +535,151 @@ class VodProvider(BaseProvider):
             return {"definition": definition}, sprite
         raise ValueError(f"unknown task type {kind!r}; use one of {', '.join(PROCESS_TASK_TYPES)}")
 
+    # --- v3, PULL envelope and CDNetworks values ------------------------------------------
+    # Draw-free helpers come first: v3 templates make exactly the v2 draws, in the v2 order,
+    # so one seed gives both formats the same facts; v3-only values are derived, not drawn.
+    def iso_before(self, moment: dt.datetime, seconds: float = 0) -> str:
+        """ISO 8601 UTC time `seconds` before `moment`, as v3 prints times (no draw)."""
+        earlier = moment - dt.timedelta(seconds=seconds)
+        return earlier.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def iso_at(self, timestamp: int) -> str:
+        """ISO 8601 UTC time of a Unix timestamp (no draw)."""
+        return dt.datetime.fromtimestamp(timestamp, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def class_id_for(self, class_name: str | None) -> int:
+        """A stable category ID for a category name; 0 is VOD's "Other" (no draw)."""
+        if not class_name or class_name == "Other":
+            return 0
+        return 100_000 + zlib.crc32(class_name.encode("utf-8")) % 900_000
+
+    def probe_container(self, container: str) -> str:
+        """The container as v3 MetaData prints it: ffprobe's format name (no draw)."""
+        return _PROBE_CONTAINERS.get(container, container)
+
+    def err_code_ext(self, code: int) -> str:
+        """v3 ErrCodeExt for a legacy integer ErrCode; "" means success (no draw)."""
+        return "" if code == 0 else _ERR_CODE_EXT.get(code, "InternalError")
+
+    def stable_hex(self, text: str, length: int = 32) -> str:
+        """Upper-case hex derived from `text`, for IDs that must follow another value (no draw)."""
+        return hashlib.md5(text.encode("utf-8")).hexdigest()[:length].upper()
+
+    def app_task_id(self, kind: str) -> str:
+        """A v3 task ID prefixed with the app ID (1256768367-EditMedia-...)."""
+        return f"{self.app_id_value}-{kind}-{self._hex(32)}"
+
+    def wechat_vid(self) -> str:
+        """A WeChat video ID as WeChat issues them (wxv_ and 19 digits)."""
+        return f"wxv_{self.generator.random.randrange(10**18, 10**19)}"
+
+    def event_handle(self) -> str:
+        """An opaque reliable-callback EventHandle."""
+        return self._hex(32)
+
+    def request_id(self) -> str:
+        """A Tencent Cloud API RequestId (a version-4 UUID)."""
+        return str(uuid.UUID(int=self.generator.random.getrandbits(128), version=4))
+
+    def cdnetworks_page(self, first: dict[str, Any], *, page_size: int, page_index: int,
+                        video_count: int, now: dt.datetime, domain: str,
+                        encryption_enabled: bool) -> list[dict[str, Any]]:
+        """One page of a CDNetworks video list, newest first; video 0 is `first` (the upload).
+
+        Every video is drawn from its own generator, seeded by one draw of this run plus its
+        index, so a video looks the same whatever page size or page index shows it.
+        """
+        if not 1 <= page_size <= 50:
+            raise ValueError(f"page_size must be 1-50 (CDNetworks pageSize), got {page_size}")
+        if page_index < 1 or page_index * page_size >= 100_000:
+            raise ValueError(
+                f"page_index must be >= 1 with page_index x page_size < 100000, got {page_index}"
+            )
+        if video_count < 0:
+            raise ValueError(f"video_count must be >= 0, got {video_count}")
+        account = self.generator.random.getrandbits(64)
+        start = (page_index - 1) * page_size
+        page = []
+        for index in range(start, min(start + page_size, video_count)):
+            generator = Generator()
+            generator.seed_instance(account + index)
+            video = VodProvider(generator)
+            spec = first if index == 0 else video._cdn_other_video()
+            page.append(video._cdn_listing_item(spec, index, now, domain, encryption_enabled))
+        return page
+
+    def _cdn_other_video(self) -> dict[str, Any]:
+        random = self.generator.random
+        top, sub = self.classification()
+        return {
+            "name": self.video_title(),
+            "user": random.choice(("testUser", "admin", "ops-upload")),
+            "media": self.media(),
+            "source_code": random.choice((1, 1, 2, 3, 11, 12)),
+            "encrypt": random.choice((0, 0, 0, 1)),
+            "transcode": random.choice(("done", "done", "none", "failed")),
+            "description": "",
+            "category": random.choice((None, top, sub)),
+            "video_id": self._hex(32).upper(),
+        }
+
+    def _cdn_listing_item(self, spec: dict[str, Any], index: int, now: dt.datetime, domain: str,
+                          encryption_enabled: bool) -> dict[str, Any]:
+        random = self.generator.random
+        media = spec["media"]
+        live = spec["source_code"] in CDN_LIVE_SOURCES
+        now_ts = int(now.timestamp())
+        if index == 0:
+            update_ts = now_ts
+            upload_ts = now_ts - random.randrange(2, 10)
+        else:
+            upload_ts = now_ts - index * 21_600 - random.randrange(60, 21_600)
+            update_ts = upload_ts + random.randrange(2, 15)
+        create_ts = upload_ts - (media["duration"] if live else 0) - random.randrange(30, 120)
+        stamp = dt.datetime.fromtimestamp(create_ts, _CHINA_TIME)
+        original = {"clarity": 1, "server_type": -1 if live else 1, "width": media["width"],
+                    "height": media["height"], "file_size": media["size"]}
+        resolutions = [original]
+        if live:
+            resolutions.insert(0, {**original, "clarity": -99,
+                                   "file_size": media["size"] + random.randrange(1_000, 10_000)})
+        if spec["transcode"] == "done":
+            for clarity, height in _CDN_CLARITIES:
+                if height > media["height"] and clarity != _CDN_CLARITIES[0][0]:
+                    break
+                height = min(height, media["height"])
+                width = round(media["width"] * height / media["height"] / 2) * 2
+                bitrate = int(media["bitrate"] * (height / media["height"]) ** 2 * random.uniform(0.8, 1.0))
+                resolutions.append({"clarity": clarity, "server_type": 0, "width": width,
+                                    "height": height, "file_size": bitrate * media["duration"] // 8})
+        states = _CDN_TRANSCODE_STATES[bool(encryption_enabled)]
+        state = states[spec["transcode"]]
+        if encryption_enabled and spec["transcode"] == "done" and not spec["encrypt"]:
+            state = 2
+        ratio = max(media["width"], media["height"]) / min(media["width"], media["height"])
+        kind = "live" if live else "vod"
+        return {
+            "name": spec["name"],
+            "id": spec["video_id"],
+            "user": spec["user"],
+            "encrypt": spec["encrypt"],
+            "size": sum(r["file_size"] for r in resolutions),
+            "duration": media["duration"],
+            "create_time": create_ts,
+            "upload_time": upload_ts,
+            "update_time": update_ts,
+            "description": spec["description"],
+            "category": spec["category"],
+            "image_url": f"http://{domain}//{kind}/{stamp:%Y%m}/{self._hex(32)}_{stamp:%Y%m%d%H%M%S}"
+                         f"/cloudv-cover/{spec['video_id']}.jpg",
+            "image_ratio": 0 if abs(ratio - 16 / 9) <= abs(ratio - 4 / 3) else 1,
+            "state": 1 if spec["transcode"] == "done" else 0,
+            "transcode_state": state,
+            "source_code": spec["source_code"],
+            "resolutions": resolutions,
+        }
+
+
 
 PROCESS_TASK_TYPES = (
     "Transcode",
@@ -546,3 +695,21 @@ _TASK_MESSAGES = {
     30010: "system error or unknown error",
 }
 _OUTPUT_MESSAGES = {0: "", -1: "concat failed: source file error", 4: "concat failed: internal error"}
+
+_PROBE_CONTAINERS = {
+    "mp4": "mov,mp4,m4a,3gp,3g2,mj2", "m4a": "mov,mp4,m4a,3gp,3g2,mj2", "mov": "mov,mp4,m4a,3gp,3g2,mj2",
+    "flv": "flv", "m3u8": "hls,applehttp", "hls": "hls,applehttp", "webm": "matroska,webm",
+}
+# Legacy ErrCode -> ErrCodeExt (VOD's video-processing error code names).
+_ERR_CODE_EXT = {30009: "SourceFileError", 30010: "InternalError", 40000: "InvalidInput",
+                 60000: "SourceFileError", 70000: "InternalError"}
+_CHINA_TIME = dt.timezone(dt.timedelta(hours=8))
+# CDNetworks clarity codes of transcoded renditions with their heights: FD, LD, SD, HD.
+_CDN_CLARITIES = ((2, 360), (3, 480), (4, 720), (5, 1080))
+# videoSourceCode values that are live recordings (listed with an extra clarity -99 rendition).
+CDN_LIVE_SOURCES = (2, 6, 10)
+# transcodeState by "encryption enabled" (the page has two code lists) and transcoding progress.
+_CDN_TRANSCODE_STATES = {
+    True: {"done": 1, "none": 5, "processing": 3, "failed": 4},
+    False: {"done": 1, "none": 2, "processing": 3, "failed": 4},
+}

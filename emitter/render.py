@@ -274,7 +274,7 @@ class RenderSession:
                 location=name,
                 hint="fix the template's commas and quoting; use the |j filter for values",
             ) from None
-        if not self.options.get("keep_nulls"):
+        if not (self.options.get("keep_nulls") or self.options.get("null_event_keys")):
             payload = prune_nulls(payload)
         return (overrides or Overrides()).apply(payload, location=location)
 
