@@ -12,6 +12,7 @@ import yaml
 
 from emitter.catalog import Catalog, EventSpec, load_catalog, resource_dir
 from emitter.errors import EmitterError, ScenarioError, hint_with_suggestion
+from emitter.options import check_options
 from emitter.paths import parse_path
 from emitter.render import Overrides, check_param
 
@@ -413,6 +414,12 @@ def parse_scenario(text: str, path: str = "<scenario>", catalog: Catalog | None 
                 location=ctx.at(_line(data, key)),
                 hint=f"write e.g. {key}: {{file_name: Demo}}",
             )
+    options = _plain(data.get("options") or {})
+    for key, value in options.items():
+        try:
+            check_options({key: value})
+        except EmitterError as exc:
+            raise ScenarioError(exc.message, location=ctx.at(_line(data["options"], key)), hint=exc.hint) from None
     variables = _plain(data.get("vars") or {})
     known_params = {p for spec in catalog.events.values() for p in spec.params}
     for key in variables:
@@ -443,7 +450,7 @@ def parse_scenario(text: str, path: str = "<scenario>", catalog: Catalog | None 
         format=fmt,
         seed=seed,
         vars=variables,
-        options=_plain(data.get("options") or {}),
+        options=options,
         path=path,
     )
 

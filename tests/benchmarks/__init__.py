@@ -1,0 +1,1 @@
+"""Benchmarks (not tests): `python -m tests.benchmarks` runs the suite and prints a table."""
