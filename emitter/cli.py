@@ -638,6 +638,7 @@ def _delivery_options(
     from emitter.deliver import DeliveryOptions, Signing, parse_header
     from emitter.errors import UsageError
 
+    signing = Signing(sign_key or "", sign_in, sign_ttl, sign_case)  # checks --sign-in and --sign-case
     if not sign_key and sign_case != "valid":
         raise UsageError(f"a {sign_case!r} signature needs a key", location="--sign-case",
                          hint="add --sign-key KEY")
@@ -649,7 +650,7 @@ def _delivery_options(
         backoff=_seconds(backoff, "--backoff"),
         backoff_factor=backoff_factor,
         headers=tuple(parse_header(item) for item in header or ()),
-        signing=Signing(sign_key, sign_in, sign_ttl, sign_case) if sign_key else None,
+        signing=signing if sign_key else None,
     )
 
 
