@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
@@ -18,6 +19,7 @@ from emitter.outcomes import AttemptFinished, EventFinished, EventRef, Result
 from emitter.render import encode_payload
 from emitter.scenario import Expectation
 from emitter.signing import CASES, DEFAULT_TTL, PLACEMENTS, Signature, make_signature
+from emitter.transport import FastHTTPTransport
 
 DEFAULT_TIMEOUT = 5.0
 DEFAULT_RETRIES = 2
@@ -118,15 +120,28 @@ def make_client(
             raise DeliveryError(f"cannot load CA bundle {str(ca_bundle)!r}: {exc}", location="--ca-bundle",
                                 hint="pass a PEM file of trusted certificates, or --insecure") from None
     size = max(concurrency, 1)
+    limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
+    if transport is None and not (trust_env and _proxies_in_environment()):
+        # httpx's own pool collapses at high concurrency; keep httpx for TLS (the fallback).
+        transport = FastHTTPTransport(
+            max_connections=size,
+            fallback=httpx.AsyncHTTPTransport(verify=verify, limits=limits, trust_env=trust_env),
+        )
     return httpx.AsyncClient(
         # the total deadline is enforced per attempt by Sender; the pool waits as long as needed
         timeout=httpx.Timeout(timeout, pool=None),
         verify=verify,
         trust_env=trust_env,
         transport=transport,
-        limits=httpx.Limits(max_connections=size, max_keepalive_connections=size),
+        limits=limits,
         follow_redirects=False,
     )
+
+
+def _proxies_in_environment() -> bool:
+    """Proxy settings httpx would honour (then httpx's own transport handles the request)."""
+    names = ("http_proxy", "https_proxy", "all_proxy")
+    return any(os.environ.get(name) or os.environ.get(name.upper()) for name in names)
 
 
 def excerpt(data: bytes, limit: int) -> str:
