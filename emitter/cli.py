@@ -113,12 +113,15 @@ def events(ctx: typer.Context) -> None:
         catalog = load_catalog()
     except Exception as exc:  # noqa: BLE001 - EmitterError only, re-raised by fail
         fail(exc)
-    width = max(len(", ".join(s.aliases)) for s in catalog.events.values())
-    typer.echo(f"{'ALIASES':<{width}}  {'EVENT TYPE':<35} {'FORMATS':<14} OUTCOMES")
-    for spec in catalog.events.values():
+    specs = list(catalog.events.values())
+    alias_width = max(len(", ".join(s.aliases)) for s in specs)
+    type_width = max(len(s.event_type) for s in specs)
+    format_width = max(len(",".join(s.formats)) for s in specs)
+    typer.echo(f"{'ALIASES':<{alias_width}}  {'EVENT TYPE':<{type_width}}  {'FORMATS':<{format_width}}  OUTCOMES")
+    for spec in specs:
         typer.echo(
-            f"{', '.join(spec.aliases):<{width}}  {spec.event_type:<35} {','.join(spec.formats):<14} "
-            f"{', '.join(spec.outcomes)}"
+            f"{', '.join(spec.aliases):<{alias_width}}  {spec.event_type:<{type_width}}  "
+            f"{','.join(spec.formats):<{format_width}}  {', '.join(spec.outcomes)}"
         )
     typer.echo("\n'vod-emitter events show EVENT' shows an event's parameters, fields and a sample.")
 
