@@ -510,6 +510,13 @@ TargetOption = Annotated[
     typer.Option("--target", "-t", envvar="VOD_EMITTER_TARGET",
                  help="Receiver URL. Without one, the built-in receiver starts and shows what it gets."),
 ]
+AppTargetOption = Annotated[
+    str | None,
+    typer.Option("--target", "-t", envvar="VOD_EMITTER_TARGET",
+                 help="Receiver URL, or app:MODULE:ATTR to call an ASGI or WSGI app in process, without "
+                      "a server (app:MODULE:ATTR/PATH for a route). Without one, the built-in receiver starts "
+                      "and shows what it gets."),
+]
 TimeoutOption = Annotated[
     str,
     typer.Option("--timeout", envvar="VOD_EMITTER_TIMEOUT",
@@ -657,39 +664,23 @@ def _delivery_options(
     )
 
 
-def _preflight(plan: Any, renderer: Any) -> None:
-    """Render every step once before sending anything, so a scenario error costs no sends."""
-    import dataclasses
+def _endpoint(target: str | None) -> Any:
+    """None (the built-in receiver), else the resolved URL or in-process app; a bad one exits 2."""
+    from emitter.targets import resolve_target
 
-    from emitter.plan import render_scenario
-
-    for scenario in plan.scenarios:
-        steps = tuple(dataclasses.replace(step, repeat=1) for step in scenario.steps)
-        once = dataclasses.replace(scenario, steps=steps)
-        for _ in render_scenario(once, seed=plan.seed, now=plan.now, fmt=plan.fmt, renderer=renderer):
-            pass
-
-
-def _scenario_source(reference: str) -> str:
-    """What the journal records to find the scenario again: an absolute path, or a built-in's name."""
-    path = Path(reference)
-    return str(path.resolve()) if path.is_file() else reference
+    return resolve_target(target) if target else None
 
 
 async def _play(
-    plan: Any, timing: Any, options: Any, target: str | None, renderer: Any, *, ca_bundle: Path | None,
+    plan: Any, timing: Any, options: Any, target: Any, renderer: Any, *, ca_bundle: Path | None,
     insecure: bool, report: Path | None, junit: Path | None, journal: Path | None, append: bool,
 ) -> int:
-    """Deliver and report: the built-in receiver when there is no target, Ctrl-C stops gracefully."""
-    import asyncio
+    """The library's run with the CLI's reports; the built-in receiver when there is no target."""
     import contextlib
-    import signal
 
-    from emitter.deliver import Sender, make_client
-    from emitter.outcomes import RunFinished
+    from emitter.api import builtin_receiver, play
     from emitter.receiver import Receiver
     from emitter.report import ConsoleReport, Journal, JsonReport, JunitReport, Reporters
-    from emitter.runner import Runner
 
     console = ConsoleReport()
     reporters = Reporters([console])
@@ -701,46 +692,21 @@ async def _play(
         reporters.reporters.append(Journal(journal, append=append, builtin_receiver=target is None,
                                            carried=plan.skip))
     receiver: Receiver | None = None
-    code = 1
     async with contextlib.AsyncExitStack() as stack:
         stack.callback(reporters.close)
         if target is None:
-            signing = options.signing
-            receiver = Receiver(sign_key=signing.key if signing else None,
-                                sign_in=signing.placement if signing else "body",
-                                on_request=lambda record: console.line(record.console_line()))
+            receiver = builtin_receiver(options,
+                                        on_request=lambda record: console.line(record.console_line()))
             await stack.enter_async_context(receiver)
-            target = receiver.url
-            console.note(f"no --target: sending to the built-in receiver at {target}")
-        client = await stack.enter_async_context(
-            make_client(timeout=options.timeout, concurrency=timing.concurrency, ca_bundle=ca_bundle,
-                        insecure=insecure))
-        runner = Runner(plan, Sender(client, target, options), timing, renderer=renderer)
-        loop = asyncio.get_running_loop()
-        presses = 0
-
-        def interrupt() -> None:
-            nonlocal presses
-            presses += 1
-            if presses == 1:
-                console.note(f"interrupted: sending nothing more; waiting for {runner.in_flight} in flight "
-                             "(Ctrl-C again to abort them)")
-                runner.stop()
-            else:
-                runner.abort()
-
-        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            loop.add_signal_handler(signal.SIGINT, interrupt)
-            stack.callback(loop.remove_signal_handler, signal.SIGINT)
-        async for outcome in runner.run():
-            reporters.handle(outcome)
-            if isinstance(outcome, RunFinished):
-                code = outcome.result.exit_code
-                if outcome.result.error:
-                    console.note(f"error: {outcome.result.error}")
+            console.note(f"no --target: sending to the built-in receiver at {receiver.url}")
+        completed = await play(plan, receiver or target, delivery=options, timing=timing, renderer=renderer,
+                               ca_bundle=ca_bundle, insecure=insecure, on_outcome=reporters.handle,
+                               interrupts=console.note, keep=False)
+        if completed.result.error:
+            console.note(f"error: {completed.result.error}")
     if receiver is not None:
         console.note(f"built-in receiver: {receiver.summary()}")
-    return code
+    return completed.exit_code
 
 
 def _deliver(
@@ -763,7 +729,7 @@ def _deliver(
 @app.command()
 def run(
     scenarios: Annotated[list[str] | None, typer.Argument(help="Scenario files or built-in names.")] = None,
-    target: TargetOption = None,
+    target: AppTargetOption = None,
     seed: SeedOption = None,
     now: NowOption = None,
     fmt: FormatOption = None,
@@ -795,12 +761,11 @@ def run(
     Exit codes: 0 all delivered and expected, 1 a send failed or got an unexpected status,
     2 usage or input error, 130 interrupted (Ctrl-C; report and journal are complete).
     """
-    from emitter.deliver import check_target
+    from emitter.api import plan_run
     from emitter.errors import EmitterError, UsageError
     from emitter.render import Renderer
     from emitter.report import read_journal
-    from emitter.runner import RunPlan, Timing
-    from emitter.scenario import load_scenario
+    from emitter.runner import Timing
 
     try:
         options = _delivery_options(timeout, retries, retry_on_status, retry_on_connect_error, backoff,
@@ -828,32 +793,27 @@ def run(
         if not scenarios:
             raise UsageError("no scenario given", location="run",
                              hint="write e.g. vod-emitter run happy-path; 'vod-emitter scenarios' lists them")
-        if target is not None:
-            check_target(target)
+        endpoint = _endpoint(target)
         if ca_bundle is not None and insecure:
             raise UsageError("--ca-bundle and --insecure exclude each other", location="--insecure",
                              hint="keep --ca-bundle to verify with your CA, or --insecure to skip checks")
         renderer = Renderer()
         if fmt:
             renderer.catalog.format(fmt, location="--format")
-        loaded = tuple(load_scenario(reference, renderer.catalog) for reference in scenarios)
-        moment = parse_now(now)
-        chosen = choose_seed(seed, loaded[0].seed)
-        plan = RunPlan(loaded, chosen, moment, fmt, skip, tuple(_scenario_source(r) for r in scenarios))
-        _preflight(plan, renderer)
+        plan = plan_run(scenarios, seed=seed, now=parse_now(now), fmt=fmt, renderer=renderer, skip=skip)
     except EmitterError as exc:
         fail(exc)
-    announce_seed(chosen, moment)
+    announce_seed(plan.seed, plan.now)
     if skip:
         typer.echo(f"resuming {resume}: {len(skip)} delivered before, {plan.planned} to go", err=True)
-    _deliver(plan, timing, options, target, renderer, ca_bundle=ca_bundle, insecure=insecure, report=report,
+    _deliver(plan, timing, options, endpoint, renderer, ca_bundle=ca_bundle, insecure=insecure, report=report,
              junit=junit, journal=journal, append=append)
 
 
 @app.command()
 def send(
     event: Annotated[str, typer.Argument(help="Alias (upload) or EventType (NewFileUpload).")],
-    target: TargetOption = None,
+    target: AppTargetOption = None,
     seed: SeedOption = None,
     now: NowOption = None,
     fmt: FormatOption = None,
@@ -880,18 +840,15 @@ def send(
 
     Exit codes: 0 delivered with a 2xx, 1 failed or another status, 2 usage error, 130 interrupted.
     """
-    from emitter.deliver import check_target
+    from emitter.api import plan_send
     from emitter.errors import EmitterError, UsageError
-    from emitter.render import Overrides, Renderer, check_params, parse_assignments
-    from emitter.runner import RunPlan, Timing
-    from emitter.scenario import Scenario, Step
+    from emitter.render import Renderer, check_params, parse_assignments
+    from emitter.runner import Timing
 
     try:
         options = _delivery_options(timeout, retries, retry_on_status, retry_on_connect_error, backoff,
                                     backoff_factor, header, sign_key, sign_in, sign_ttl, sign_case)
-        target = target or None
-        if target is not None:
-            check_target(target)
+        endpoint = _endpoint(target)
         if ca_bundle is not None and insecure:
             raise UsageError("--ca-bundle and --insecure exclude each other", location="--insecure",
                              hint="keep --ca-bundle to verify with your CA, or --insecure to skip checks")
@@ -901,19 +858,113 @@ def send(
         spec = renderer.catalog.event(event, location="send")
         params = parse_assignments(param or [], flag="--param")
         check_params(spec, params, location="--param")
-        overrides = Overrides(set=parse_assignments(set_ or [], flag="--set"), unset=tuple(unset or ()))
-        step = Step(index=0, name=spec.kind, event=spec, params=params, overrides=overrides, location="--set")
-        scenario = Scenario(name=spec.kind, description=spec.summary, steps=(step,), format=fmt or "v2",
-                            path=f"send {event}")
+        plan = plan_send(event, params=params, set=parse_assignments(set_ or [], flag="--set"),
+                         unset=unset or (), seed=seed, now=parse_now(now), fmt=fmt, renderer=renderer,
+                         location="--set")
+    except EmitterError as exc:
+        fail(exc)
+    announce_seed(plan.seed, plan.now)
+    _deliver(plan, Timing(speed=0), options, endpoint, renderer, ca_bundle=ca_bundle, insecure=insecure,
+             report=report, junit=junit, journal=None, append=False)
+
+
+@app.command()
+def load(
+    scenarios: Annotated[list[str], typer.Argument(help="Scenario files or built-in names, cycled.")],
+    rate: Annotated[str | None, typer.Option(
+        "--rate", "-r", envvar="VOD_EMITTER_LOAD_RATE",
+        help="Open model: arrivals per second or minute (500/s, 500, 30000/m), each sent on time "
+             "even while earlier ones wait.")] = None,
+    concurrency: Annotated[int | None, typer.Option(
+        "--concurrency", "-c", envvar="VOD_EMITTER_LOAD_CONCURRENCY", min=1,
+        help="Closed model instead of --rate: N senders, each sends when its previous answer is in.")] = None,
+    duration: Annotated[str, typer.Option(
+        "--duration", "-d", envvar="VOD_EMITTER_LOAD_DURATION",
+        help="How long to send: 60s, 1m30s.")] = "10s",
+    max_in_flight: Annotated[int | None, typer.Option(
+        "--max-in-flight", envvar="VOD_EMITTER_LOAD_MAX_IN_FLIGHT", min=1,
+        help="With --rate: arrivals beyond this many unanswered sends are dropped and counted "
+             "(default 1000).")] = None,
+    max_error_rate: Annotated[str, typer.Option(
+        "--max-error-rate", envvar="VOD_EMITTER_LOAD_MAX_ERROR_RATE",
+        help="Exit 1 above this share of errors (unexpected status, no answer, dropped): "
+             "0, 0.01, 1%.")] = "0",
+    json_file: Annotated[Path | None, typer.Option(
+        "--json", envvar="VOD_EMITTER_LOAD_JSON", help="Write the summary as JSON to this file.")] = None,
+    target: TargetOption = None,
+    seed: SeedOption = None,
+    now: NowOption = None,
+    fmt: FormatOption = None,
+    timeout: TimeoutOption = "5",
+    header: HeaderOption = None,
+    ca_bundle: CaBundleOption = None,
+    insecure: InsecureOption = False,
+    sign_key: SignKeyOption = None,
+    sign_in: SignInOption = "body",
+    sign_ttl: SignTtlOption = 600,
+    sign_case: SignCaseOption = "valid",
+) -> None:
+    """Load a receiver: cycle scenarios at a rate (open model) or with N senders (closed model).
+
+    Delays in the scenarios are ignored and nothing is retried. Cycle k renders with seed + k
+    (fresh fileIds, replayable with --seed). A live view on stderr shows sent/s, latency
+    percentiles and errors; the summary (latency histogram, totals, achieved rate) goes to stdout.
+
+    Exit codes: 0 error rate within --max-error-rate, 1 above it, 2 usage or input error,
+    130 interrupted (Ctrl-C; the summary is complete).
+    """
+    import asyncio
+
+    from emitter import load as engine
+    from emitter.errors import EmitterError, UsageError
+    from emitter.render import Renderer
+    from emitter.scenario import load_scenario
+    from emitter.targets import resolve_target
+
+    try:
+        if max_in_flight is not None and concurrency is not None:
+            raise UsageError("--max-in-flight applies to --rate (open model)", location="--max-in-flight",
+                             hint="leave it out: --concurrency N never has more than N in flight")
+        profile = engine.LoadProfile(
+            duration=_seconds(duration, "--duration", positive=True),
+            rate=engine.parse_rate(rate) if rate is not None else None,
+            concurrency=concurrency,
+            max_in_flight=max_in_flight or engine.DEFAULT_MAX_IN_FLIGHT,
+            max_error_rate=engine.parse_fraction(max_error_rate),
+        )
+        options = _delivery_options(timeout, 0, False, False, "0", 2.0, header, sign_key, sign_in, sign_ttl,
+                                    sign_case)
+        endpoint = resolve_target(target) if target else None
+        if ca_bundle is not None and insecure:
+            raise UsageError("--ca-bundle and --insecure exclude each other", location="--insecure",
+                             hint="keep --ca-bundle to verify with your CA, or --insecure to skip checks")
+        renderer = Renderer()
+        if fmt:
+            renderer.catalog.format(fmt, location="--format")
+        loaded = tuple(load_scenario(reference, renderer.catalog) for reference in scenarios)
         moment = parse_now(now)
-        chosen = choose_seed(seed)
-        plan = RunPlan((scenario,), chosen, moment, fmt, sources=(f"send {event}",))
-        _preflight(plan, renderer)
+        chosen = choose_seed(seed, loaded[0].seed)
+        cycles = engine.Cycles(loaded, seed=chosen, now=moment, fmt=fmt, renderer=renderer)
+        cycles.preflight()
+        out = engine.open_json(json_file) if json_file is not None else None
     except EmitterError as exc:
         fail(exc)
     announce_seed(chosen, moment)
-    _deliver(plan, Timing(speed=0), options, target, renderer, ca_bundle=ca_bundle, insecure=insecure,
-             report=report, junit=junit, journal=None, append=False)
+    try:
+        report = asyncio.run(engine.play(cycles, profile, options, endpoint, ca_bundle=ca_bundle,
+                                         insecure=insecure))
+    except EmitterError as exc:
+        fail(exc)
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        raise typer.Exit(130) from None
+    for line in report.warnings():
+        typer.echo(line, err=True)
+    for line in report.lines():
+        typer.echo(line)
+    if out is not None:
+        engine.write_json(report, out)
+    raise typer.Exit(report.exit_code)
 
 
 def version_callback(value: bool) -> None:

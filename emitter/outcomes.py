@@ -52,6 +52,7 @@ class AttemptFinished:
     error: str | None
     latency: float
     retry_in: float | None = None
+    kind: str | None = None  # why there is no status: timeout, connect, tls, dropped, other
 
 
 @dataclass(frozen=True)
