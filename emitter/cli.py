@@ -21,12 +21,16 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-events_app = typer.Typer(help="List the event catalog, or show one event's fields.", invoke_without_command=True)
+events_app = typer.Typer(
+    help="List the event catalog, or show one event's fields.", invoke_without_command=True
+)
 app.add_typer(events_app, name="events")
 
 SeedOption = Annotated[
     int | None,
-    typer.Option("--seed", envvar="VOD_EMITTER_SEED", help="Seed of the run (printed when not given).", min=0),
+    typer.Option(
+        "--seed", envvar="VOD_EMITTER_SEED", help="Seed of the run (printed when not given).", min=0
+    ),
 ]
 NowOption = Annotated[
     str | None,
@@ -51,20 +55,29 @@ EnvelopeOption = Annotated[
     str | None,
     typer.Option(
         "--envelope", envvar="VOD_EMITTER_ENVELOPE",
-        help="Wrap payloads as the reliable-callback API returns them: pull (responses of at most 16 events).",
+        help="Wrap payloads as the reliable-callback API returns them: "
+        "pull (responses of at most 16 events).",
     ),
 ]
 SetOption = Annotated[
     list[str] | None,
-    typer.Option("--set", envvar="VOD_EMITTER_SET", help="Override a payload path after rendering: PATH=VALUE (repeatable)."),
+    typer.Option(
+        "--set", envvar="VOD_EMITTER_SET",
+        help="Override a payload path after rendering: PATH=VALUE (repeatable).",
+    ),
 ]
 UnsetOption = Annotated[
     list[str] | None,
-    typer.Option("--unset", envvar="VOD_EMITTER_UNSET", help="Remove a payload path after rendering (repeatable)."),
+    typer.Option(
+        "--unset", envvar="VOD_EMITTER_UNSET", help="Remove a payload path after rendering (repeatable)."
+    ),
 ]
 ParamOption = Annotated[
     list[str] | None,
-    typer.Option("--param", "-p", envvar="VOD_EMITTER_PARAM", help="Semantic parameter NAME=VALUE, e.g. -p status=fail (repeatable)."),
+    typer.Option(
+        "--param", "-p", envvar="VOD_EMITTER_PARAM",
+        help="Semantic parameter NAME=VALUE, e.g. -p status=fail (repeatable).",
+    ),
 ]
 
 
@@ -83,7 +96,8 @@ def parse_now(value: str | None) -> dt.datetime:
     try:
         moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        fail(UsageError(f"--now {value!r} is not an ISO 8601 time", hint="write e.g. --now 2024-05-01T12:00:00Z"))
+        fail(UsageError(f"--now {value!r} is not an ISO 8601 time",
+                        hint="write e.g. --now 2024-05-01T12:00:00Z"))
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
 
 
@@ -108,16 +122,19 @@ def events(ctx: typer.Context) -> None:
     if ctx.invoked_subcommand:
         return
     from emitter.catalog import load_catalog
+    from emitter.errors import EmitterError
 
     try:
         catalog = load_catalog()
-    except Exception as exc:  # noqa: BLE001 - EmitterError only, re-raised by fail
+    except EmitterError as exc:
         fail(exc)
     specs = list(catalog.events.values())
     alias_width = max(len(", ".join(s.aliases)) for s in specs)
     type_width = max(len(s.event_type) for s in specs)
     format_width = max(len(",".join(s.formats)) for s in specs)
-    typer.echo(f"{'ALIASES':<{alias_width}}  {'EVENT TYPE':<{type_width}}  {'FORMATS':<{format_width}}  OUTCOMES")
+    typer.echo(
+        f"{'ALIASES':<{alias_width}}  {'EVENT TYPE':<{type_width}}  {'FORMATS':<{format_width}}  OUTCOMES"
+    )
     for spec in specs:
         typer.echo(
             f"{', '.join(spec.aliases):<{alias_width}}  {spec.event_type:<{type_width}}  "
@@ -131,7 +148,11 @@ def _describe_event(spec: EventSpec, fmt: str | None) -> str:
 
     from emitter.render import Renderer
 
-    lines = [f"{spec.event_type} ({', '.join(spec.aliases)}): {spec.summary}", "", "Parameters (semantic, every format):"]
+    lines = [
+        f"{spec.event_type} ({', '.join(spec.aliases)}): {spec.summary}",
+        "",
+        "Parameters (semantic, every format):",
+    ]
     for param in spec.params.values():
         enum = f" [{' | '.join(map(str, param.enum))}]" if param.enum else ""
         lines.append(f"  {param.name:<20} {param.type:<5} {param.help}{enum} (default: {param.origin})")
@@ -203,14 +224,23 @@ def _write_out(out: Path, index: int, label: str, event_type: str, body: bytes) 
 
 @app.command()
 def render(
-    target: Annotated[str, typer.Argument(help="Scenario file, built-in scenario name, or event (upload, ConcatComplete ...).")],
+    target: Annotated[
+        str,
+        typer.Argument(help="Scenario file, built-in scenario name, or event (upload, ConcatComplete ...)."),
+    ],
     seed: SeedOption = None,
     now: NowOption = None,
     fmt: FormatOption = None,
     set_: SetOption = None,
     unset: UnsetOption = None,
     param: ParamOption = None,
-    out: Annotated[Path | None, typer.Option("--out", "-o", envvar="VOD_EMITTER_OUT", help="Write one file per payload into this folder instead of JSON lines on stdout.")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", "-o", envvar="VOD_EMITTER_OUT",
+            help="Write one file per payload into this folder instead of JSON lines on stdout.",
+        ),
+    ] = None,
     option: OptionOption = None,
     envelope: EnvelopeOption = None,
 ) -> None:
@@ -263,7 +293,9 @@ def _render_bodies(
     if param:
         from emitter.errors import UsageError
 
-        raise UsageError("--param applies to a single event", hint="put parameters in the scenario's vars or steps")
+        raise UsageError(
+            "--param applies to a single event", hint="put parameters in the scenario's vars or steps"
+        )
     chosen = choose_seed(seed, scenario.seed)
     announce_seed(chosen, moment)
     events = render_scenario(scenario, seed=chosen, now=moment, fmt=fmt, renderer=renderer, options=options)
@@ -300,8 +332,11 @@ def validate(
     for reference in scenarios:
         try:
             scenario = load_scenario(reference)
-            count = sum(1 for _ in render_scenario(scenario, seed=scenario.seed or 0, now=parse_now(None), fmt=fmt))
-            typer.echo(f"ok  {reference}: {len(scenario.steps)} steps, {count} events ({fmt or scenario.format})")
+            events = render_scenario(scenario, seed=scenario.seed or 0, now=parse_now(None), fmt=fmt)
+            count = sum(1 for _ in events)
+            typer.echo(
+                f"ok  {reference}: {len(scenario.steps)} steps, {count} events ({fmt or scenario.format})"
+            )
         except EmitterError as exc:
             failed += 1
             typer.echo(f"error: {exc}", err=True)
@@ -320,7 +355,8 @@ def scenarios() -> None:
         width = max((len(n) for n in found), default=10)
         for name, path in found.items():
             scenario = load_scenario(path)
-            typer.echo(f"{name:<{width}}  {scenario.description.splitlines()[0] if scenario.description else ''}")
+            first_line = scenario.description.splitlines()[0] if scenario.description else ""
+            typer.echo(f"{name:<{width}}  {first_line}")
     except EmitterError as exc:
         fail(exc)
 
@@ -513,9 +549,9 @@ TargetOption = Annotated[
 AppTargetOption = Annotated[
     str | None,
     typer.Option("--target", "-t", envvar="VOD_EMITTER_TARGET",
-                 help="Receiver URL, or app:MODULE:ATTR to call an ASGI or WSGI app in process, without "
-                      "a server (app:MODULE:ATTR/PATH for a route). Without one, the built-in receiver starts "
-                      "and shows what it gets."),
+                 help="Receiver URL, or app:MODULE:ATTR to call an ASGI or WSGI app in process, "
+                      "without a server (app:MODULE:ATTR/PATH for a route). Without one, the built-in "
+                      "receiver starts and shows what it gets."),
 ]
 TimeoutOption = Annotated[
     str,
@@ -977,7 +1013,12 @@ def version_callback(value: bool) -> None:
 
 @app.callback()
 def main_options(
-    version: Annotated[bool, typer.Option("--version", callback=version_callback, is_eager=True, help="Show the version and exit.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=version_callback, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
 ) -> None:
     """Play Tencent Cloud VOD event-notification callbacks against a receiver."""
 

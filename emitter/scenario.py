@@ -419,7 +419,8 @@ def parse_scenario(text: str, path: str = "<scenario>", catalog: Catalog | None 
         try:
             check_options({key: value})
         except EmitterError as exc:
-            raise ScenarioError(exc.message, location=ctx.at(_line(data["options"], key)), hint=exc.hint) from None
+            location = ctx.at(_line(data["options"], key))
+            raise ScenarioError(exc.message, location=location, hint=exc.hint) from None
     variables = _plain(data.get("vars") or {})
     known_params = {p for spec in catalog.events.values() for p in spec.params}
     for key in variables:
