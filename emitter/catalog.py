@@ -16,6 +16,8 @@ from emitter.errors import CatalogError, hint_with_suggestion
 CATALOG_FILE = "catalog.yaml"
 FIELDS_FILE = "fields.yaml"
 PARAM_TYPES = {"str", "int", "float", "bool", "list", "dict", "any"}
+# libyaml's safe loader when PyYAML has it: the catalog is read at every start (10x faster)
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def resource_dir(kind: str) -> Path:
@@ -153,7 +155,7 @@ def _field_docs(path: Path) -> dict[str, tuple[FieldDoc, ...]]:
     if not path.is_file():
         return {}
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_SAFE_LOADER) or {}
     except yaml.YAMLError as exc:
         raise CatalogError(f"invalid YAML: {exc}", location=str(path)) from None
     return {
@@ -225,7 +227,7 @@ def load_catalog(template_dir: Path | None = None) -> Catalog:
     directory = template_dir or resource_dir("templates")
     path = directory / CATALOG_FILE
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_SAFE_LOADER)
     except OSError as exc:
         raise CatalogError(
             f"cannot read the catalog: {exc.strerror}",

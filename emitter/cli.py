@@ -733,6 +733,7 @@ async def _play(
         if target is None:
             receiver = builtin_receiver(options,
                                         on_request=lambda record: console.line(record.console_line()))
+            receiver.keep_records = False  # each request is shown as it comes: keep counts, not records
             await stack.enter_async_context(receiver)
             console.note(f"no --target: sending to the built-in receiver at {receiver.url}")
         completed = await play(plan, receiver or target, delivery=options, timing=timing, renderer=renderer,

@@ -268,7 +268,8 @@ class Sender:
         transport = direct_transport(client, url)
         seconds = self.options.timeout  # for the whole attempt, as VOD counts it
         if transport is None:
-            return await within(seconds, client.post(url, content=body, headers=headers, timeout=self.timeout))
+            posting = client.post(url, content=body, headers=headers, timeout=self.timeout)
+            return await within(seconds, posting)
         # the request client.post would build (it has nothing to add), sent through its transport
         if headers is self.headers and url.netloc == self.url.netloc:
             if self._client_headers is not client.headers:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import uuid
 import zlib
@@ -97,6 +98,14 @@ _LIVE_DOMAINS = ("livepush.myqcloud.com", "push.example-live.com")
 _SOURCE_SITES = ("https://media.example.com", "http://cdn.example.org", "https://videos.example.net")
 
 
+@functools.lru_cache(maxsize=1024)
+def _file_dir(app: str, file_id: str) -> str:
+    """VOD keeps all of a file's outputs under one bucket/folder pair derived from app and file."""
+    bucket = hashlib.md5(app.encode()).hexdigest()[:8]
+    folder = hashlib.md5(file_id.encode()).hexdigest()[:8]
+    return f"http://{app}.vod2.myqcloud.com/{bucket}vodcq{app}/{folder}{file_id}"
+
+
 class VodProvider(BaseProvider):
     """VOD values drawn only from `self.generator.random`, so one seed replays a run exactly."""
 
@@ -132,11 +141,7 @@ class VodProvider(BaseProvider):
 
     # --- urls -------------------------------------------------------------------------------
     def _file_dir(self, file_id: str) -> str:
-        # VOD keeps all of a file's outputs under one bucket/folder pair derived from app and file.
-        app = self.app_id_value
-        bucket = hashlib.md5(app.encode()).hexdigest()[:8]
-        folder = hashlib.md5(file_id.encode()).hexdigest()[:8]
-        return f"http://{app}.vod2.myqcloud.com/{bucket}vodcq{app}/{folder}{file_id}"
+        return _file_dir(self.app_id_value, file_id)
 
     def media_url(self, file_id: str, name: str) -> str:
         return f"{self._file_dir(file_id)}/{name}"

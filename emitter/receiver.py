@@ -269,7 +269,7 @@ class Receiver:
         catalog: Catalog | None = None,
         clock: Callable[[], float] = time.time,
         max_body: int = MAX_BODY,
-        keep_records: bool = True,
+        keep_records: bool | int = True,
     ):
         if sign_in not in PLACEMENTS:
             raise ValueError(f"sign_in must be one of {', '.join(PLACEMENTS)}, not {sign_in!r}")
@@ -283,7 +283,8 @@ class Receiver:
         self.on_request = on_request
         self.clock = clock
         self.max_body = max_body
-        self.keep_records = keep_records  # False for long runs: counts only, memory stays flat
+        # True keeps every record, False none (counts only: flat memory for long runs), N the first N
+        self.keep_records = keep_records
         self.records: list[ReceivedRequest] = []
         self.errors: list[BaseException] = []
         self._catalog = catalog
@@ -582,7 +583,8 @@ class Receiver:
             self._arrived += 1
             self._counts["non_conforming"] += bool(record.problems)
             self._counts["bad_signature"] += bool(record.signature_problem)
-            if self.keep_records:
+            keep = self.keep_records
+            if keep is True or (keep is not False and len(self.records) < keep):
                 self.records.append(record)
         if behaviour.drops(record.seq):
             record.dropped = True

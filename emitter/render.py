@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
+import random
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -12,6 +14,9 @@ from typing import Any
 
 import jinja2
 from faker import Generator
+from jinja2 import nodes
+from jinja2.compiler import CodeGenerator, Frame, optimizeconst
+from jinja2.runtime import LoopContext
 from jinja2.sandbox import SandboxedEnvironment
 
 from emitter.catalog import Catalog, EventSpec, ParamSpec, load_catalog
@@ -20,6 +25,10 @@ from emitter.paths import set_path, unset_path
 from emitter.providers import VodProvider
 
 _encode_string: Callable[[str], str] = json.encoder.encode_basestring
+# Built once: json.dumps with options builds a new encoder on every call.
+_VALUE_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
+_PAYLOAD_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+_DICT_ATTRIBUTES = frozenset(dir(dict))
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _TYPE_CHECKS: dict[str, tuple[type, ...]] = {
     "str": (str,),
@@ -33,7 +42,7 @@ _TYPE_CHECKS: dict[str, tuple[type, ...]] = {
 
 def encode_payload(payload: Any) -> bytes:
     """Compact UTF-8 JSON without \\u escapes of non-ASCII (lone surrogates are escaped)."""
-    text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    text = _PAYLOAD_ENCODER.encode(payload)
     try:
         return text.encode("utf-8")
     except UnicodeEncodeError:
@@ -50,9 +59,13 @@ def _json_value(value: Any) -> str:
         return int.__repr__(value)
     if value is None:
         return "null"
+    if kind is bool:
+        return "true" if value else "false"
+    if kind is float and math.isfinite(value):
+        return float.__repr__(value)
     if isinstance(value, jinja2.Undefined):
         str(value)  # StrictUndefined raises UndefinedError naming the variable
-    return json.dumps(value, ensure_ascii=False, allow_nan=False)
+    return _VALUE_ENCODER.encode(value)
 
 
 def _iso(moment: dt.datetime) -> str:
@@ -66,6 +79,17 @@ def prune_nulls(node: Any) -> Any:
     if isinstance(node, list):
         return [prune_nulls(v) for v in node]
     return node
+
+
+def _object_without_nulls(obj: dict[str, Any]) -> dict[str, Any]:
+    """json.loads' object hook doing prune_nulls while parsing (inner objects come first)."""
+    if None in obj.values():
+        return {k: v for k, v in obj.items() if v is not None}
+    return obj
+
+
+_load_without_nulls = json.JSONDecoder(object_hook=_object_without_nulls).decode
+_load = json.JSONDecoder().decode
 
 
 def check_param(spec: ParamSpec, value: Any, *, location: str | None, event: str) -> Any:
@@ -104,6 +128,16 @@ def check_params(spec: EventSpec, params: Mapping[str, Any], *, location: str | 
         check_param(spec.params[name], value, location=location, event=spec.kind)
 
 
+def _render_template(template: jinja2.Template, names: dict[str, Any]) -> str:
+    """Template.render(names) without its two copies of the names (they are built for this call)."""
+    context = template.new_context(names, shared=True)
+    try:
+        return "".join(template.root_render_func(context))
+    except Exception:
+        template.environment.handle_exception()  # raises, with the template's own line numbers
+        raise
+
+
 def _template_line(tb: TracebackType | None, template_name: str) -> int | None:
     line = None
     while tb is not None:
@@ -135,12 +169,79 @@ class Overrides:
         return payload
 
 
+class _CodeGenerator(CodeGenerator):
+    """jinja2's code generator, with `mapping.key` on a plain dict looked up in line.
+
+    `x.key` compiles to `environment.getattr(x, 'key')`, a method call per field. For a key
+    that is not an attribute of dict (known when compiling), a plain dict's item is what the
+    sandbox returns; anything else (or a missing key) still goes through environment.getattr.
+    """
+
+    @optimizeconst
+    def visit_Getattr(self, node: nodes.Getattr, frame: Frame) -> None:
+        key = node.attr
+        if self.environment.is_async or key in _DICT_ATTRIBUTES or not key.isidentifier():
+            super().visit_Getattr(node, frame)
+            return
+        # the walrus name is one no template can produce (jinja's own names are l_, t_, ...)
+        self.write(f"(_vod_obj[{key!r}] if type((_vod_obj := ")
+        self.visit(node.node, frame)
+        self.write(f")) is dict and {key!r} in _vod_obj else environment.getattr(_vod_obj, {key!r}))")
+
+
+class _Sandbox(SandboxedEnvironment):
+    """The sandbox with a fast path for the templates' most common lookup, `mapping.key` on a dict."""
+
+    code_generator_class = _CodeGenerator
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        # A plain dict has no attributes but its class's, so this is exactly what the sandbox
+        # does (attribute, else item, else undefined) without raising AttributeError first.
+        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
+            try:
+                return obj[attribute]
+            except KeyError:
+                return self.undefined(obj=obj, name=attribute)
+        if type(obj) is LoopContext and attribute[:1] != "_":
+            # loop.last and friends: public and safe, as the sandbox would find after its checks
+            try:
+                return getattr(obj, attribute)
+            except AttributeError:
+                return self.undefined(obj=obj, name=attribute)
+        return super().getattr(obj, attribute)
+
+
+@dataclass(frozen=True)
+class _Resolution:
+    """How resolve() fills an event's context, worked out once per event: in catalog order."""
+
+    spec: EventSpec
+    sources: tuple[tuple[str, int, Any, str], ...]  # (name, kind, fact|method|default, argument)
+
+
+_FACT, _DRAW, _DEFAULT = 0, 1, 2
+
+
+def _resolution(spec: EventSpec) -> _Resolution:
+    sources = []
+    for name, param in spec.params.items():
+        if param.fact:
+            sources.append((name, _FACT, param.fact, ""))
+        elif param.draw:
+            method, _, argument = param.draw.partition(":")
+            sources.append((name, _DRAW, method, argument))
+        else:
+            sources.append((name, _DEFAULT, param.default, ""))
+    return _Resolution(spec, tuple(sources))
+
+
 class Renderer:
     """Compiles the catalog's templates once and renders events from semantic contexts."""
 
     def __init__(self, catalog: Catalog | None = None):
         self.catalog = catalog or load_catalog()
-        self.env = SandboxedEnvironment(
+        self._resolutions: dict[int, _Resolution] = {}
+        self.env = _Sandbox(
             loader=jinja2.FileSystemLoader(str(self.catalog.template_dir)),
             undefined=jinja2.StrictUndefined,
             autoescape=False,
@@ -152,6 +253,7 @@ class Renderer:
         self.env.filters["j"] = _json_value
         self.env.globals["iso"] = _iso
         self._templates: dict[tuple[str, str], jinja2.Template] = {}
+        self._globals: dict[str, dict[str, Any]] = {}
 
     def template(self, spec: EventSpec, fmt: str) -> jinja2.Template:
         key = (spec.event_type, fmt)
@@ -168,6 +270,20 @@ class Renderer:
             except jinja2.TemplateSyntaxError as exc:
                 raise TemplateError(exc.message or "syntax error", location=f"{name}:{exc.lineno}") from None
         return self._templates[key]
+
+    def template_globals(self, template: jinja2.Template) -> dict[str, Any]:
+        """The template's globals as one dict (a ChainMap is slow to unpack on every render)."""
+        name = template.name or ""
+        found = self._globals.get(name)
+        if found is None:
+            found = self._globals[name] = dict(template.globals)
+        return found
+
+    def resolution(self, spec: EventSpec) -> _Resolution:
+        found = self._resolutions.get(id(spec))
+        if found is None or found.spec is not spec:
+            found = self._resolutions[id(spec)] = _resolution(spec)
+        return found
 
     def session(
         self,
@@ -199,9 +315,12 @@ class RenderSession:
         self.fmt = fmt
         self.options = dict(options)
         generator = Generator()
-        generator.seed_instance(seed)
+        # what seed_instance(seed) does, without first seeding a throw-away state from urandom
+        generator.random = random.Random(seed)
         self.fake = VodProvider(generator)
         self.facts = self.fake.video()
+        self._names = {"fake": self.fake, "facts": self.facts, "now": now, "ts": int(now.timestamp()),
+                       "opts": self.options}
 
     def resolve(
         self,
@@ -213,22 +332,25 @@ class RenderSession:
     ) -> dict[str, Any]:
         """Semantic context: defaults <- video facts / draws <- outcome <- scenario vars <- params."""
         params = dict(params or {})
-        check_params(spec, params, location=location)
-        accepted_vars = {k: v for k, v in (variables or {}).items() if k in spec.params}
+        if params:
+            check_params(spec, params, location=location)
+        accepted_vars = {k: v for k, v in variables.items() if k in spec.params} if variables else {}
         context: dict[str, Any] = {}
-        for name, param in spec.params.items():
-            if param.fact:
-                context[name] = self.facts[param.fact]
-            elif param.draw:
-                method, _, argument = param.draw.partition(":")
-                draw = getattr(self.fake, method)
+        facts, fake = self.facts, self.fake
+        for name, kind, source, argument in self.renderer.resolution(spec).sources:
+            if kind == _FACT:
+                context[name] = facts[source]
+            elif kind == _DRAW:
+                draw = getattr(fake, source)
                 context[name] = draw(argument) if argument else draw()
             else:
-                context[name] = param.default
+                context[name] = source
         outcome = params.get("status", accepted_vars.get("status", spec.params["status"].default))
         context.update(spec.outcomes[outcome])
-        context.update(accepted_vars)
-        context.update(params)
+        if accepted_vars:
+            context.update(accepted_vars)
+        if params:
+            context.update(params)
         return context
 
     def render(
@@ -243,15 +365,9 @@ class RenderSession:
         template = self.renderer.template(spec, self.fmt)
         name = template.name or spec.event_type
         try:
-            text = template.render(
-                context,
-                fake=self.fake,
-                facts=self.facts,
-                now=self.now,
-                ts=int(self.now.timestamp()),
-                opts=self.options,
-                event_type=spec.event_type,
-            )
+            names = {**self.renderer.template_globals(template), **context, **self._names,
+                     "event_type": spec.event_type}
+            text = _render_template(template, names)
         except jinja2.TemplateError as exc:
             line = _template_line(exc.__traceback__, name)
             raise TemplateError(
@@ -266,17 +382,18 @@ class RenderSession:
                 location=f"{location + ' -> ' if location else ''}{name}:{line or '?'}",
                 hint="a parameter value has a shape the template cannot use",
             ) from None
+        prune = not (self.options.get("keep_nulls") or self.options.get("null_event_keys"))
         try:
-            payload = json.loads(text)
+            payload = (_load_without_nulls if prune else _load)(text)
         except json.JSONDecodeError as exc:
             raise TemplateError(
                 f"rendered text is not JSON: {exc.msg} (rendered line {exc.lineno})",
                 location=name,
                 hint="fix the template's commas and quoting; use the |j filter for values",
             ) from None
-        if not (self.options.get("keep_nulls") or self.options.get("null_event_keys")):
-            payload = prune_nulls(payload)
-        return (overrides or Overrides()).apply(payload, location=location)
+        if overrides is None:
+            return payload
+        return overrides.apply(payload, location=location)
 
     def render_event(
         self,

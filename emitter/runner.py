@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
-import itertools
+import functools
+import gc
 import random
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass
 
@@ -28,6 +30,15 @@ from emitter.scenario import Scenario
 
 _HIGH_WATER = 512
 _LOW_WATER = 64
+# Render ahead while waiting for a send, but stop this long (plus one render) before it is due.
+_RENDER_GUARD = 0.002
+_LOOKAHEAD = 256
+# The consumer yields to the loop after this many outcomes in a row, so timers are not held up.
+_CONSUMER_SLICE = 64
+# When nothing waits (speed 0): sends rendered in one go, and the share of the slots that must be
+# free before the scheduler wakes up to fill them (rendering and starting sends in runs is faster).
+_BATCH = 16
+_FREE_SHARE = 16
 
 
 @dataclass(frozen=True)
@@ -41,7 +52,7 @@ class RunPlan:
     skip: frozenset[int] = frozenset()
     sources: tuple[str, ...] = ()
 
-    @property
+    @functools.cached_property
     def planned(self) -> int:
         return planned_count(self.scenarios) - len(self.skip)
 
@@ -96,32 +107,49 @@ def expand(plan: RunPlan, renderer: Renderer | None = None) -> Iterator[Delivery
                 index += 1
 
 
-def _windows(items: Iterator[Delivery], size: int) -> Iterator[list[Delivery]]:
-    while window := list(itertools.islice(items, size)):
-        yield window
-
-
-def perturb(deliveries: Iterable[Delivery], timing: Timing, rng: random.Random) -> Iterator[Delivery]:
-    """Reorder within windows (the waits stay in their positions) and add jitter, streaming."""
+def _perturb_steps(deliveries: Iterable[Delivery], timing: Timing, rng: random.Random,
+                   skip: frozenset[int] = frozenset()) -> Iterator[Delivery | None]:
+    """perturb() one pulled delivery per step: None while a window fills, so each step renders once."""
     items = iter(deliveries)
     size = max(timing.shuffle_window, timing.reverse_window)
-    windows = _windows(items, size) if size > 1 else ([item] for item in items)
-    for window in windows:
+    jitter = timing.jitter
+    while True:
+        window: list[Delivery] = []
+        for delivery in items:
+            window.append(delivery)
+            if len(window) >= size:
+                break
+            yield None
+        if not window:
+            return
         waits = [d.wait for d in window]
         if timing.shuffle_window > 1:
             rng.shuffle(window)
         elif timing.reverse_window > 1:
             window.reverse()
         for delivery, wait in zip(window, waits, strict=True):
-            extra = rng.uniform(0.0, timing.jitter) if timing.jitter > 0 else 0.0
+            extra = rng.uniform(0.0, jitter) if jitter > 0 else 0.0
             changed = extra or wait != delivery.wait
-            yield dataclasses.replace(delivery, wait=wait + extra) if changed else delivery
+            if changed:
+                delivery = dataclasses.replace(delivery, wait=wait + extra)
+            yield None if skip and delivery.ref.index in skip else delivery
+
+
+def perturb(deliveries: Iterable[Delivery], timing: Timing, rng: random.Random) -> Iterator[Delivery]:
+    """Reorder within windows (the waits stay in their positions) and add jitter, streaming."""
+    return (d for d in _perturb_steps(deliveries, timing, rng) if d is not None)
 
 
 def schedule(plan: RunPlan, timing: Timing, renderer: Renderer | None = None) -> Iterator[Delivery]:
     """The run's sends in sending order with their waits; the same seed gives the same sequence."""
-    ordered = perturb(expand(plan, renderer), timing, perturbation_rng(plan.seed))
-    return (d for d in ordered if d.ref.index not in plan.skip) if plan.skip else ordered
+    return (d for d in schedule_steps(plan, timing, renderer) if d is not None)
+
+
+def schedule_steps(
+    plan: RunPlan, timing: Timing, renderer: Renderer | None = None
+) -> Iterator[Delivery | None]:
+    """schedule() in steps of at most one render each; None is a step that released no send."""
+    return _perturb_steps(expand(plan, renderer), timing, perturbation_rng(plan.seed), plan.skip)
 
 
 Progress = AttemptFinished | EventFinished
@@ -132,7 +160,13 @@ def _interrupted(ref: EventRef, attempts: int) -> EventFinished:
 
 
 class Runner:
-    """Drives one run. `run()` is an async iterator of outcomes; `stop()` ends scheduling gracefully."""
+    """Drives one run. `run()` is an async iterator of outcomes; `stop()` ends scheduling gracefully.
+
+    A wait counts from the previous send (scaled by the speed). While it waits, the runner renders
+    the next sends ahead, one event at a time, until the send is nearly due, so that rendering (a
+    whole shuffle window, say) does not make it late. Without waits it renders a few sends at a
+    time, then starts them: both go faster in runs than interleaved one by one.
+    """
 
     def __init__(
         self,
@@ -151,10 +185,14 @@ class Runner:
         self.renderer = renderer
         self.clock = clock
         self.sleep = sleep
-        self._deliveries = deliveries or (lambda: schedule(self.plan, self.timing, self.renderer))
+        self._steps: Callable[[], Iterator[Delivery | None]] = deliveries or (
+            lambda: schedule_steps(self.plan, self.timing, self.renderer))
         self._stop = asyncio.Event()
         self._drained = asyncio.Event()
         self._in_flight: set[asyncio.Task[None]] = set()
+        self._slot: asyncio.Future[None] | None = None
+        self._free_for_slot = 1  # the scheduler waits until this many sends in flight have finished
+        self._pausing: asyncio.Future[None] | None = None
         self._error: str | None = None
         self._interrupted = False
         self._crash: BaseException | None = None
@@ -170,18 +208,35 @@ class Runner:
     def stop(self) -> None:
         """Schedule nothing more; sends in flight finish or time out."""
         self._stop.set()
+        _wake(self._pausing)
+        _wake(self._slot)
 
     def abort(self) -> None:
         """Stop and cancel sends in flight; they finish as failed ('interrupted')."""
-        self._stop.set()
+        self.stop()
         for task in list(self._in_flight):
             self._interrupted = True
             task.cancel()
 
-    async def _pause(self, seconds: float) -> bool:
-        """Wait `seconds` unless stopped first; True when the wait completed."""
+    async def _pause_until(self, deadline: float) -> bool:
+        """Wait until `deadline` (on the runner's clock) unless stopped first; True when it was reached."""
         if self._stop.is_set():
             return False
+        if self.sleep is not asyncio.sleep or self.clock is not time.monotonic:
+            return await self._pause(deadline - self.clock())
+        # one timer at the absolute deadline on the loop's (monotonic) clock, one future to wake
+        loop = asyncio.get_running_loop()
+        self._pausing = waiter = loop.create_future()
+        timer = loop.call_at(deadline, _wake, waiter)
+        try:
+            await waiter
+        finally:
+            timer.cancel()
+            self._pausing = None
+        return not self._stop.is_set()
+
+    async def _pause(self, seconds: float) -> bool:
+        """Wait `seconds` with the injected sleep unless stopped first; True when the wait completed."""
         sleeper = asyncio.ensure_future(self.sleep(seconds))
         stopper = asyncio.ensure_future(self._stop.wait())
         _, pending = await asyncio.wait({sleeper, stopper}, return_when=asyncio.FIRST_COMPLETED)
@@ -200,23 +255,37 @@ class Runner:
             queue.put_nowait(_interrupted(delivery.ref, attempts))
         except Exception as exc:  # a bug: re-raised by run() once the other sends finish
             self._crash = self._crash or exc
-            self._stop.set()
+            self.stop()
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        # a task cancelled before it ran sent nothing: it counts as not sent
+        self._in_flight.discard(task)
+        if len(self._in_flight) <= self.timing.concurrency - self._free_for_slot:
+            _wake(self._slot)
 
     async def _schedule(self, queue: asyncio.Queue[Progress | None]) -> None:
         timing = self.timing
+        waits = timing.speed > 0
+        # without waits: render and start sends in runs, and wake up for a few free slots at once
+        batch = 1 if waits else min(_BATCH, timing.concurrency)
+        self._free_for_slot = 1 if waits else max(1, timing.concurrency // _FREE_SHARE)
+        ahead = _Lookahead(self._steps(), self.clock)
         previous = self.clock()
+        started = 0
         try:
-            for delivery in self._deliveries():
+            while (delivery := ahead.next(batch)) is not None:
                 if self._stop.is_set():
                     self._interrupted = True
                     break
-                if timing.speed > 0 and delivery.wait > 0:
-                    remaining = previous + delivery.wait / timing.speed - self.clock()
-                    if remaining > 0 and not await self._pause(remaining):
+                if waits and delivery.wait > 0:
+                    deadline = previous + delivery.wait / timing.speed
+                    ahead.fill_until(deadline)
+                    if deadline > self.clock() and not await self._pause_until(deadline):
                         self._interrupted = True
                         break
-                while len(self._in_flight) >= timing.concurrency:
-                    await asyncio.wait(self._in_flight, return_when=asyncio.FIRST_COMPLETED)
+                if len(self._in_flight) >= timing.concurrency and not self._stop.is_set():
+                    self._slot = asyncio.get_running_loop().create_future()
+                    await self._slot
                 if queue.qsize() > _HIGH_WATER:
                     self._drained.clear()
                     await self._drained.wait()
@@ -225,9 +294,11 @@ class Runner:
                     break
                 task = asyncio.create_task(self._deliver(delivery, queue))
                 self._in_flight.add(task)
-                # a task cancelled before it ran sent nothing: it counts as not sent
-                task.add_done_callback(self._in_flight.discard)
+                task.add_done_callback(self._finished)
                 previous = self.clock()
+                started += 1
+                if started % _BATCH == 0:
+                    await asyncio.sleep(0)  # let the sends start (and answers in) before rendering more
         except EmitterError as exc:
             self._error = str(exc)
         except asyncio.CancelledError:
@@ -235,6 +306,7 @@ class Runner:
                 task.cancel()
             raise
         finally:
+            self._slot = None
             if self._in_flight:
                 await asyncio.gather(*self._in_flight, return_exceptions=True)
             queue.put_nowait(None)
@@ -242,13 +314,14 @@ class Runner:
     async def run(self) -> AsyncIterator[Outcome]:
         """Outcomes as they happen: RunStarted, AttemptFinished..., EventFinished..., RunFinished."""
         plan = self.plan
+        planned = plan.planned
         yield RunStarted(
             seed=plan.seed,
             now=plan.now.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
             scenarios=plan.sources or tuple(s.path for s in plan.scenarios),
             format=plan.fmt,
             target=self.sender.target,
-            planned=plan.planned,
+            planned=planned,
             resumed=len(plan.skip),
         )
         started = self.clock()
@@ -256,8 +329,22 @@ class Runner:
         attempts = 0
         queue: asyncio.Queue[Progress | None] = asyncio.Queue()
         scheduler = asyncio.create_task(self._schedule(queue))
+        in_a_row = 0
+        # What exists before the run outlives it: the cyclic GC need not scan it again and again
+        # while the run allocates (at full speed, collections cost more than the sends). Undone
+        # when the run ends.
+        gc.freeze()
         try:
-            while (item := await queue.get()) is not None:
+            while True:
+                if queue.empty():
+                    in_a_row = 0
+                elif in_a_row >= _CONSUMER_SLICE:
+                    in_a_row = 0
+                    await asyncio.sleep(0)  # let due timers and answers in between
+                item = await queue.get()
+                if item is None:
+                    break
+                in_a_row += 1
                 if queue.qsize() < _LOW_WATER:
                     self._drained.set()
                 if isinstance(item, AttemptFinished):
@@ -266,14 +353,69 @@ class Runner:
                     counts[item.result] += 1
                 yield item
         finally:
+            gc.unfreeze()
             if not scheduler.done():
                 scheduler.cancel()
                 await asyncio.gather(scheduler, return_exceptions=True)
         await scheduler
         if self._crash is not None:
             raise self._crash
-        result = RunResult(plan.planned, counts["delivered"], counts["unexpected"], counts["failed"],
+        result = RunResult(planned, counts["delivered"], counts["unexpected"], counts["failed"],
                            attempts, self.clock() - started,
                            interrupted=self._interrupted and self._error is None, error=self._error)
         yield RunFinished(result)
 
+
+def _wake(waiter: asyncio.Future[None] | None) -> None:
+    if waiter is not None and not waiter.done():
+        waiter.set_result(None)
+
+
+class _Lookahead:
+    """The sends in order from steps of at most one render each, rendered ahead on demand.
+
+    An error while rendering ahead is kept and raised where it happened in the order, after the
+    sends before it, as if nothing had been rendered ahead.
+    """
+
+    def __init__(self, steps: Iterator[Delivery | None], clock: Clock):
+        self.steps = steps
+        self.clock = clock
+        self.ready: deque[Delivery] = deque()
+        self.done = False
+        self.error: Exception | None = None
+        self.step_time = 0.0
+
+    def _step(self) -> None:
+        clock = self.clock
+        started = clock()
+        try:
+            item = next(self.steps)
+        except StopIteration:
+            self.done = True
+            return
+        except Exception as exc:  # re-raised in order by next()
+            self.error, self.done = exc, True
+            return
+        self.step_time = max(clock() - started, self.step_time * 0.9)
+        if item is not None:
+            self.ready.append(item)
+
+    def next(self, batch: int = 1) -> Delivery | None:
+        """The next send (rendering as much as it takes, up to `batch` ahead), or None at the end."""
+        if not self.ready:
+            while len(self.ready) < batch and not self.done:
+                self._step()
+        if self.ready:
+            return self.ready.popleft()
+        if self.error is not None:
+            error, self.error = self.error, None
+            raise error
+        return None
+
+    def fill_until(self, deadline: float) -> None:
+        """Render ahead while the deadline is far enough away for one more render."""
+        clock = self.clock
+        while (not self.done and len(self.ready) < _LOOKAHEAD
+               and deadline - clock() > _RENDER_GUARD + 2 * self.step_time):
+            self._step()

@@ -3,12 +3,18 @@
 httpx stays the client API (so in-process ASGI/WSGI targets keep working through httpx's own
 transports); this transport only replaces httpcore for plain `http://` targets, whose pool
 rescans every connection per request and collapses at high concurrency (encode/httpx#3215).
+The helpers at the end send a request through a client's transport when the client would add
+nothing to it (direct_transport, post_request, send_direct): the same request and answer, without
+the client's per-request machinery.
 """
 
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections import deque
+from collections.abc import Awaitable
+from typing import Any, TypeVar
 
 import httpx
 
@@ -183,21 +189,52 @@ class _Connection(asyncio.Protocol):
             position = start + size + 2
 
 
+TOTAL_TIMEOUT = "vod_emitter.total_timeout"
+"""Request extension: seconds for the whole exchange (slot, connect, send, answer), one deadline."""
+
+
 def _timeout(request: httpx.Request, name: str) -> float | None:
     value = request.extensions.get("timeout", {}).get(name)
     return float(value) if value is not None else None
 
 
+class _Deadline:
+    """The time limits of one request on the loop's clock: a phase's own, capped by the total."""
+
+    __slots__ = ("at", "request")
+
+    def __init__(self, request: httpx.Request, loop: asyncio.AbstractEventLoop):
+        self.request = request
+        total = request.extensions.get(TOTAL_TIMEOUT)
+        self.at = loop.time() + float(total) if total is not None else None
+
+    def limit(self, phase: str, loop: asyncio.AbstractEventLoop) -> float | None:
+        """Seconds left for `phase` (connect, read, pool), or None for no limit."""
+        own = _timeout(self.request, phase)
+        if self.at is None:
+            return own
+        left = max(self.at - loop.time(), 0.0)
+        return left if own is None else min(own, left)
+
+
 class FastHTTPTransport(httpx.AsyncBaseTransport):
-    """http:// over a per-origin stack of idle keep-alive connections (O(1) checkout)."""
+    """http:// over a per-origin stack of idle keep-alive connections (O(1) checkout).
+
+    Besides httpx's per-phase timeouts it honours the TOTAL_TIMEOUT extension: one deadline for
+    the whole exchange, kept with the timer the exchange needs anyway.
+    """
 
     def __init__(self, *, max_connections: int = 256, fallback: httpx.AsyncBaseTransport | None = None):
         self._idle: dict[tuple[str, int], deque[_Connection]] = {}
-        self._open = 0
         self._max = max_connections
-        self._slots: asyncio.Semaphore | None = None
+        self._busy = 0
+        self._queued: deque[asyncio.Future[None]] = deque()  # exchanges waiting for a free slot
         self._fallback = fallback
         self._connections: set[_Connection] = set()
+
+    def keeps_total_timeout(self, url: httpx.URL) -> bool:
+        """True when this transport itself serves `url` (the https fallback ignores TOTAL_TIMEOUT)."""
+        return url.scheme == "http"
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         url = request.url
@@ -205,21 +242,29 @@ class FastHTTPTransport(httpx.AsyncBaseTransport):
             if self._fallback is None:
                 self._fallback = httpx.AsyncHTTPTransport()
             return await self._fallback.handle_async_request(request)
-        if self._slots is None:
-            self._slots = asyncio.Semaphore(self._max)
+        loop = asyncio.get_running_loop()
+        deadline = _Deadline(request, loop)
         body = request.content if isinstance(request.stream, httpx.ByteStream) else await request.aread()
         head = [request.method.encode(), b" ", url.raw_path, b" HTTP/1.1\r\n"]
         for name, value in request.headers.raw:
             head += (name, b": ", value, b"\r\n")
-        head.append(b"\r\n")
-        data = b"".join(head) + body
-        expect_body = request.method != "HEAD"
+        head += (b"\r\n", body)
         origin = (url.host, url.port or 80)
-        async with self._slots:
-            connection = await self._checkout(origin, request)
-            response = await self._exchange(connection, data, expect_body, request)
+        if self._busy < self._max and not self._queued:
+            self._busy += 1
+        else:
+            await self._wait_for_slot(deadline, loop)
+        try:
+            connection = await self._checkout(origin, deadline, loop)
+            response = await self._exchange(connection, b"".join(head), request.method != "HEAD",
+                                            deadline, loop)
+        finally:
+            self._release_slot()
         if response.keep_alive and not connection.closed:
-            self._idle.setdefault(origin, deque()).append(connection)
+            idle = self._idle.get(origin)
+            if idle is None:
+                idle = self._idle[origin] = deque()
+            idle.append(connection)
         else:
             self._discard(connection)
         return httpx.Response(
@@ -230,14 +275,39 @@ class FastHTTPTransport(httpx.AsyncBaseTransport):
             request=request,
         )
 
+    async def _wait_for_slot(self, deadline: _Deadline, loop: asyncio.AbstractEventLoop) -> None:
+        """Queue for a slot; a finished exchange hands its slot over (first come, first served)."""
+        waiter = loop.create_future()
+        self._queued.append(waiter)
+        limit = deadline.limit("pool", loop)
+        timer = loop.call_later(limit, _expire, waiter, deadline.request, httpx.PoolTimeout) \
+            if limit is not None else None
+        try:
+            await waiter
+        except BaseException:
+            if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
+                self._release_slot()  # handed a slot while being cancelled: pass it on
+            raise
+        finally:
+            if timer is not None:
+                timer.cancel()
+
+    def _release_slot(self) -> None:
+        while self._queued:
+            waiter = self._queued.popleft()
+            if not waiter.done():
+                waiter.set_result(None)  # the slot changes hands; the count stays
+                return
+        self._busy -= 1
+
     async def _exchange(
-        self, connection: _Connection, data: bytes, expect_body: bool, request: httpx.Request
+        self, connection: _Connection, data: bytes, expect_body: bool, deadline: _Deadline,
+        loop: asyncio.AbstractEventLoop,
     ) -> _Response:
         waiter = connection.send(data, expect_body=expect_body)
-        read_timeout = _timeout(request, "read")
-        timer = None
-        if read_timeout is not None:
-            timer = asyncio.get_running_loop().call_later(read_timeout, _expire, waiter, request)
+        limit = deadline.limit("read", loop)
+        timer = loop.call_later(limit, _expire, waiter, deadline.request, httpx.ReadTimeout) \
+            if limit is not None else None
         try:
             return await waiter
         except BaseException:
@@ -247,7 +317,9 @@ class FastHTTPTransport(httpx.AsyncBaseTransport):
             if timer is not None:
                 timer.cancel()
 
-    async def _checkout(self, origin: tuple[str, int], request: httpx.Request) -> _Connection:
+    async def _checkout(
+        self, origin: tuple[str, int], deadline: _Deadline, loop: asyncio.AbstractEventLoop
+    ) -> _Connection:
         idle = self._idle.get(origin)
         while idle:
             connection = idle.pop()
@@ -255,13 +327,15 @@ class FastHTTPTransport(httpx.AsyncBaseTransport):
             if not connection.closed:
                 return connection
             self._discard(connection)
-        return await self._connect(origin, request)
+        return await self._connect(origin, deadline, loop)
 
-    async def _connect(self, origin: tuple[str, int], request: httpx.Request) -> _Connection:
-        loop = asyncio.get_running_loop()
+    async def _connect(
+        self, origin: tuple[str, int], deadline: _Deadline, loop: asyncio.AbstractEventLoop
+    ) -> _Connection:
+        request = deadline.request
         try:
             _, connection = await asyncio.wait_for(
-                loop.create_connection(_Connection, origin[0], origin[1]), _timeout(request, "connect")
+                loop.create_connection(_Connection, origin[0], origin[1]), deadline.limit("connect", loop)
             )
         except asyncio.TimeoutError:
             raise httpx.ConnectTimeout(
@@ -285,6 +359,89 @@ class FastHTTPTransport(httpx.AsyncBaseTransport):
             await self._fallback.aclose()
 
 
-def _expire(waiter: asyncio.Future[_Response], request: httpx.Request) -> None:
+def _expire(waiter: asyncio.Future[Any], request: httpx.Request, error: type[httpx.TimeoutException]) -> None:
     if not waiter.done():
-        waiter.set_exception(httpx.ReadTimeout("timed out waiting for the response", request=request))
+        what = "a free connection" if error is httpx.PoolTimeout else "the response"
+        waiter.set_exception(error(f"timed out waiting for {what}", request=request))
+
+
+def direct_transport(client: httpx.AsyncClient, url: httpx.URL) -> httpx.AsyncBaseTransport | None:
+    """The client's transport for `url` when calling it directly sends the very same request.
+
+    That is when the client has nothing of its own to apply per request: no auth (nor user:password
+    in the URL), no event hooks, no redirects to follow, no cookies or query params to merge.
+    Then the client's per-request machinery (auth flow, hooks, redirect loop, cookie jar) costs
+    more than the HTTP exchange itself. None when it has something to apply, or when this httpx
+    does not say which transport serves a URL; the caller then goes through the client.
+    """
+    hooks = client.event_hooks
+    if (client.is_closed or client.auth is not None or hooks["request"] or hooks["response"]
+            or client.follow_redirects or client.cookies or client.params or url.userinfo
+            or not url.is_absolute_url):
+        return None
+    pick = getattr(client, "_transport_for_url", None)  # httpx's own mount lookup (proxies, apps)
+    transport = pick(url) if callable(pick) else None
+    return transport if isinstance(transport, httpx.AsyncBaseTransport) else None
+
+
+def with_host(url: httpx.URL, headers: httpx.Headers) -> httpx.Headers | None:
+    """The headers httpx puts before a POST's Content-Length: Host first, then `headers`.
+
+    None when `headers` set Host, Content-Length or Transfer-Encoding themselves (then only
+    httpx.Request knows what to do).
+    """
+    if "host" in headers or "content-length" in headers or "transfer-encoding" in headers:
+        return None
+    return httpx.Headers([(b"Host", url.netloc), *headers.raw])
+
+
+def post_request(url: httpx.URL, body: bytes, prepared: httpx.Headers,
+                 extensions: dict[str, object]) -> httpx.Request:
+    """httpx.Request("POST", url, content=body, headers=...) with `prepared` from with_host().
+
+    The same request, header for header, without normalising every header once more.
+    """
+    headers = httpx.Headers(prepared)
+    headers["Content-Length"] = str(len(body))
+    request = httpx.Request("POST", url, headers=headers, stream=httpx.ByteStream(body),
+                            extensions=extensions)
+    request.read()
+    return request
+
+
+async def send_direct(transport: httpx.AsyncBaseTransport, request: httpx.Request,
+                      timeout: float) -> httpx.Response:
+    """What AsyncClient.send does with a request it has nothing to add to, within `timeout` in all.
+
+    A FastHTTPTransport keeps that deadline itself (one timer, no task cancelling).
+    """
+    if isinstance(transport, FastHTTPTransport) and transport.keeps_total_timeout(request.url):
+        request.extensions[TOTAL_TIMEOUT] = timeout
+        return await _exchange_and_read(transport, request)
+    return await within(timeout, _exchange_and_read(transport, request))
+
+
+async def _exchange_and_read(transport: httpx.AsyncBaseTransport, request: httpx.Request) -> httpx.Response:
+    response = await transport.handle_async_request(request)
+    response.request = request
+    try:
+        await response.aread()
+    finally:
+        await response.aclose()
+    return response
+
+
+_T = TypeVar("_T")
+
+if sys.version_info >= (3, 11):
+
+    async def within(seconds: float, call: Awaitable[_T]) -> _T:
+        """`call`, cancelled after `seconds` with TimeoutError (no extra task, unlike wait_for)."""
+        async with asyncio.timeout(seconds):
+            return await call
+
+else:  # pragma: no cover - Python 3.10
+
+    async def within(seconds: float, call: Awaitable[_T]) -> _T:
+        """`call`, cancelled after `seconds` with TimeoutError."""
+        return await asyncio.wait_for(call, seconds)

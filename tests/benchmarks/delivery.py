@@ -1,22 +1,24 @@
-"""Delivery benchmark (not a test): emitter events/s vs a plain httpx loop, same receiver, same run.
+"""Delivery throughput to a local receiver at several concurrencies, against plain client loops.
 
-The receiver is the built-in one, started in a separate process on 127.0.0.1 so that it does not
-share the sender's event loop. For each concurrency, the emitter (lazy render + Runner + Sender,
-no waiting) and a plain `httpx.AsyncClient` loop posting the same pre-rendered bodies run in
-alternation for a few rounds; the best round of each is reported with the ratio.
+The receiver runs in its own process pinned to one core (a minimal asyncio server answering
+200, see sink.py), the client side on the other core. At each concurrency, time-boxed rounds
+alternate between:
 
-    /work/venv/bin/python bench/delivery.py [--events 2000] [--rounds 3] [--concurrency 1 32]
+- ours: the emitter's engine (Runner + Sender + make_client) delivering happy-path flows with
+  fresh rendering (one seeded session per flow, every body rendered as it is sent);
+- a plain `httpx.AsyncClient` loop and an `aiohttp` loop posting the same bodies pre-rendered.
+
+The best round of each is kept. A raw asyncio client shows the receiver's headroom, and one
+figure is taken against the built-in receiver (h11, conformance checks) for reference.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import datetime as dt
-import subprocess
-import sys
+import itertools
 import time
-from pathlib import Path
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from typing import Any
 
 import httpx
 
@@ -24,96 +26,201 @@ from emitter.deliver import DeliveryOptions, Sender, make_client
 from emitter.outcomes import EventFinished
 from emitter.render import Renderer
 from emitter.runner import Runner, RunPlan, Timing, expand
-from emitter.scenario import parse_scenario
+from emitter.scenario import Scenario, load_scenario
+from tests.benchmarks.common import NOW, Row, receiver_process
 
-NOW = dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.timezone.utc)
-RECEIVER = """
-import asyncio, sys
-from emitter.receiver import Receiver
+CONCURRENCIES = (1, 8, 32, 128)
+FLOWS = 15_000  # happy-path flows (4 events each) in a plan: more than any round gets through
+PRERENDERED = 2_000  # flows whose bodies the plain loops post, over and over
+HTTPX_RATIO_TARGET = 2.5  # at concurrency 8
+HEADERS = {"Content-Type": "application/json", "User-Agent": "bench"}
 
-async def main():
-    async with Receiver(port=0) as receiver:
-        print(receiver.url, flush=True)
-        while True:
-            await asyncio.sleep(1)
-            receiver.records.clear()  # keep the receiver's memory flat over long runs
-
-asyncio.run(main())
-"""
+Round = Callable[[str, int, float], Coroutine[Any, Any, float]]
 
 
-def start_receiver() -> tuple[subprocess.Popen[str], str]:
-    process = subprocess.Popen([sys.executable, "-c", RECEIVER], stdout=subprocess.PIPE, text=True)
-    assert process.stdout is not None
-    url = process.stdout.readline().strip()
-    if not url.startswith("http://127.0.0.1:"):
-        process.kill()
-        raise SystemExit(f"the receiver did not start: {url!r}")
-    return process, url
+def _flows(renderer: Renderer) -> Scenario:
+    return load_scenario("happy-path", renderer.catalog)
 
 
-async def emitter_round(plan: RunPlan, url: str, concurrency: int, renderer: Renderer) -> tuple[float, int]:
-    async with make_client(concurrency=concurrency) as client:
-        timing = Timing(speed=0, concurrency=concurrency)
-        runner = Runner(plan, Sender(client, url, DeliveryOptions()), timing, renderer=renderer)
-        started = time.perf_counter()
+def prerendered(renderer: Renderer) -> list[bytes]:
+    plan = RunPlan((_flows(renderer),) * PRERENDERED, 1, NOW)
+    return [delivery.body for delivery in expand(plan, renderer)]
+
+
+def ours(renderer: Renderer) -> Round:
+    seeds = itertools.count(100)
+
+    async def one_round(url: str, concurrency: int, seconds: float) -> float:
+        plan = RunPlan((_flows(renderer),) * FLOWS, next(seeds), NOW)
+        async with make_client(concurrency=concurrency) as client:
+            runner = Runner(plan, Sender(client, url, DeliveryOptions()),
+                            Timing(speed=0, concurrency=concurrency), renderer=renderer)
+            started = time.perf_counter()
+            stop = asyncio.get_running_loop().call_later(seconds, runner.stop)
+            delivered = 0
+            async for outcome in runner.run():
+                if isinstance(outcome, EventFinished):
+                    delivered += outcome.ok
+            elapsed = time.perf_counter() - started
+            stop.cancel()
+        return delivered / elapsed
+
+    return one_round
+
+
+async def _workers(concurrency: int, seconds: float, post: Callable[[bytes], Awaitable[bool]],
+                   bodies: Iterator[bytes]) -> float:
+    delivered = 0
+    deadline = time.perf_counter() + seconds
+
+    async def worker() -> None:
+        nonlocal delivered
+        while time.perf_counter() < deadline:
+            ok = await post(next(bodies))  # not `delivered += await ...`: that reads before awaiting
+            delivered += ok
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return delivered / (time.perf_counter() - started)
+
+
+def plain_httpx(bodies: list[bytes]) -> Round:
+    async def one_round(url: str, concurrency: int, seconds: float) -> float:
+        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+        async with httpx.AsyncClient(limits=limits, timeout=5.0) as client:
+
+            async def post(body: bytes) -> bool:
+                response = await client.post(url, content=body, headers=HEADERS)
+                return response.is_success
+
+            return await _workers(concurrency, seconds, post, itertools.cycle(bodies))
+
+    return one_round
+
+
+def plain_aiohttp(bodies: list[bytes]) -> Round:
+    import aiohttp
+
+    async def one_round(url: str, concurrency: int, seconds: float) -> float:
+        connector = aiohttp.TCPConnector(limit=concurrency)
+        async with aiohttp.ClientSession(connector=connector) as session:
+
+            async def post(body: bytes) -> bool:
+                async with session.post(url, data=body, headers=HEADERS) as response:
+                    await response.read()
+                    return response.status == 200
+
+            return await _workers(concurrency, seconds, post, itertools.cycle(bodies))
+
+    return one_round
+
+
+class _RawClient(asyncio.Protocol):
+    """One keep-alive connection posting a request and reading its (bodiless) answer."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.buffer = bytearray()
+        self.waiter: asyncio.Future[None] | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        if self.waiter is not None and not self.waiter.done() and b"\r\n\r\n" in self.buffer:
+            self.buffer.clear()  # the sink answers 200 with an empty body, one answer per request
+            self.waiter.set_result(None)
+
+    async def post(self, request: bytes) -> bool:
+        assert self.transport is not None
+        self.waiter = asyncio.get_running_loop().create_future()
+        self.transport.write(request)
+        await self.waiter
+        return True
+
+
+def raw_asyncio(bodies: list[bytes]) -> Round:
+    async def one_round(url: str, concurrency: int, seconds: float) -> float:
+        target = httpx.URL(url)
+        host, port = target.host, target.port or 80
+        head = (f"POST {target.raw_path.decode()} HTTP/1.1\r\nHost: {host}:{port}\r\n"
+                "Content-Type: application/json\r\nContent-Length: ")
+        requests = [f"{head}{len(body)}\r\n\r\n".encode() + body for body in bodies]
+        loop = asyncio.get_running_loop()
+        connections = [(await loop.create_connection(_RawClient, host, port))[1] for _ in range(concurrency)]
+        pending = itertools.cycle(requests)
         delivered = 0
-        async for outcome in runner.run():
-            if isinstance(outcome, EventFinished) and outcome.ok:
-                delivered += 1
-        return time.perf_counter() - started, delivered
+        deadline = time.perf_counter() + seconds
 
-
-async def plain_round(bodies: list[bytes], url: str, concurrency: int) -> tuple[float, int]:
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    headers = {"Content-Type": "application/json"}
-    async with httpx.AsyncClient(limits=limits, timeout=5.0) as client:
-        queue = iter(bodies)
-        delivered = 0
-
-        async def worker() -> None:
+        async def worker(connection: _RawClient) -> None:
             nonlocal delivered
-            for body in queue:
-                response = await client.post(url, content=body, headers=headers)
-                delivered += response.is_success
+            while time.perf_counter() < deadline:
+                ok = await connection.post(next(pending))
+                delivered += ok
 
         started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        return time.perf_counter() - started, delivered
+        await asyncio.gather(*(worker(c) for c in connections))
+        elapsed = time.perf_counter() - started
+        for connection in connections:
+            assert connection.transport is not None
+            connection.transport.close()
+        return delivered / elapsed
+
+    return one_round
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--events", type=int, default=2000)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 32])
-    args = parser.parse_args()
+def best_of(
+    rounds: dict[str, Round], url: str, concurrency: int, seconds: float, repeats: int
+) -> dict[str, float]:
+    """Alternate the contenders `repeats` times; keep each one's best round (after a warm-up)."""
+    for contender in rounds.values():
+        asyncio.run(contender(url, concurrency, min(0.2, seconds)))
+    best = dict.fromkeys(rounds, 0.0)
+    for _ in range(repeats):
+        for name, contender in rounds.items():
+            best[name] = max(best[name], asyncio.run(contender(url, concurrency, seconds)))
+    return best
 
+
+def run(seconds: float = 1.0, repeats: int = 2, concurrencies: tuple[int, ...] = CONCURRENCIES) -> list[Row]:
     renderer = Renderer()
-    text = f"version: 1\nsteps:\n  - event: upload\n    repeat: {args.events}\n"
-    plan = RunPlan((parse_scenario(text, "bench.yaml", renderer.catalog),), 1, NOW)
-    bodies = [delivery.body for delivery in expand(plan, renderer)]  # the plain loop's pre-rendered input
-    process, url = start_receiver()
-    print(f"{args.events} events per round, {args.rounds} rounds, receiver {url} (separate process)")
-    print(f"{'concurrency':>11}  {'emitter ev/s':>12}  {'plain httpx ev/s':>16}  {'ratio':>6}")
-    try:
-        for concurrency in args.concurrency:
-            asyncio.run(plain_round(bodies[:200], url, concurrency))  # warm-up: connections, caches
-            best_emitter = best_plain = 0.0
-            for _ in range(args.rounds):
-                seconds, delivered = asyncio.run(emitter_round(plan, url, concurrency, renderer))
-                assert delivered == args.events, f"emitter delivered {delivered} of {args.events}"
-                best_emitter = max(best_emitter, args.events / seconds)
-                seconds, delivered = asyncio.run(plain_round(bodies, url, concurrency))
-                assert delivered == args.events, f"plain loop delivered {delivered} of {args.events}"
-                best_plain = max(best_plain, args.events / seconds)
-            ratio = best_emitter / best_plain
-            print(f"{concurrency:>11}  {best_emitter:>12.0f}  {best_plain:>16.0f}  {ratio:>6.2f}")
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    bodies = prerendered(renderer)
+    contenders = {"ours": ours(renderer), "httpx": plain_httpx(bodies), "aiohttp": plain_aiohttp(bodies)}
+    rows: list[Row] = []
+    ours_at: dict[int, float] = {}
+    with receiver_process() as url:
+        for concurrency in concurrencies:
+            best = best_of(contenders, url, concurrency, seconds, repeats)
+            ours_at[concurrency] = best["ours"]
+            name = f"fresh rendering, concurrency {concurrency}"
+            rows.append(Row("delivery", name, "events/s", best["ours"], best["httpx"], "plain httpx loop",
+                            "higher", ratio_target=HTTPX_RATIO_TARGET if concurrency == 8 else None))
+            rows.append(Row("delivery", name, "events/s", best["ours"], best["aiohttp"], "plain aiohttp loop",
+                            "higher"))
+        if 8 in ours_at:
+            for concurrency in (c for c in concurrencies if c > 8):
+                rows.append(Row("delivery", f"no collapse: concurrency {concurrency} vs 8", "events/s",
+                                ours_at[concurrency], ours_at[8], "ours at concurrency 8", "higher",
+                                ratio_target=1.0))
+        widest = max(concurrencies)
+        raw = best_of({"raw": raw_asyncio(bodies)}, url, 32, seconds, 1)["raw"]
+        rows.append(Row("delivery", "receiver headroom (raw asyncio client, concurrency 32)", "requests/s",
+                        raw, ours_at.get(32, ours_at[widest]), "ours at concurrency 32", "higher",
+                        note="the sink is not the bottleneck while this ratio is well above 1"))
+    with receiver_process(builtin=True) as url:
+        best = best_of({"ours": contenders["ours"], "httpx": contenders["httpx"]}, url, 8, seconds, repeats)
+        rows.append(Row("delivery", "to the built-in receiver, concurrency 8", "events/s", best["ours"],
+                        best["httpx"], "plain httpx loop", "higher",
+                        note="reference: h11 + conformance checks"))
+    return rows
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    main()
+    from tests.benchmarks.common import pin_self
+
+    pin_self()
+    for row in run():
+        print(f"{row.name:<60} {row.value:>10,.0f} {row.baseline:>10,.0f} ({row.baseline_name})"
+              f"  x{row.ratio:.2f}")

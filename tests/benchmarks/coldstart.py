@@ -1,0 +1,90 @@
+"""Cold start of the command line: median wall time of fresh processes, against bare Python and typer.
+
+Each command runs N times as a subprocess (interleaved, so that a busy moment hits all alike):
+`python -c pass`, a minimal typer app (its --help, and one command with one argument),
+`vod-emitter --help` and `vod-emitter render upload`.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from tests.benchmarks.common import Row
+
+HELP_RATIO_TARGET = 1.3
+MINIMAL_TYPER_APP = '''
+import typer
+
+app = typer.Typer()
+
+
+@app.command()
+def main(name: str = typer.Argument("world"), count: int = typer.Option(1)) -> None:
+    """Greet someone."""
+    for _ in range(count):
+        print(f"hello {name}")
+
+
+app()
+'''
+
+
+def emitter_command() -> list[str]:
+    """The console script beside this interpreter (as installed), else `python -m emitter`."""
+    script = Path(sys.executable).with_name("vod-emitter")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "emitter"]
+
+
+def _time(command: list[str]) -> float:
+    started = time.perf_counter()
+    completed = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}, check=False)
+    elapsed = time.perf_counter() - started
+    if completed.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed: {completed.stderr.decode(errors='replace')[-500:]}")
+    return elapsed
+
+
+def run(repeats: int = 11) -> list[Row]:
+    with tempfile.TemporaryDirectory() as folder:
+        app = Path(folder) / "minimal_typer_app.py"
+        app.write_text(MINIMAL_TYPER_APP, encoding="utf-8")
+        emitter = emitter_command()
+        commands = {
+            "python -c pass": [sys.executable, "-c", "pass"],
+            "minimal typer app --help": [sys.executable, str(app), "--help"],
+            "minimal typer app (one command, one argument)": [sys.executable, str(app), "you"],
+            "vod-emitter --help": [*emitter, "--help"],
+            "vod-emitter render upload": [*emitter, "render", "upload", "--seed", "1",
+                                          "--now", "2024-05-01T12:00:00Z"],
+        }
+        for command in commands.values():
+            _time(command)  # warm the file cache and the bytecode
+        times: dict[str, list[float]] = {name: [] for name in commands}
+        for _ in range(repeats):
+            for name, command in commands.items():
+                times[name].append(_time(command))
+    median = {name: 1000 * statistics.median(values) for name, values in times.items()}
+
+    def row(name: str, baseline: str, **targets: float) -> Row:
+        return Row("cold start", f"`{name}`", "ms", median[name], median[baseline], baseline, "lower",
+                   note=f"median of {repeats} runs", **targets)
+
+    return [
+        row("vod-emitter --help", "minimal typer app --help", ratio_target=HELP_RATIO_TARGET),
+        row("vod-emitter --help", "python -c pass"),
+        row("vod-emitter render upload", "minimal typer app (one command, one argument)"),
+        row("vod-emitter render upload", "python -c pass"),
+    ]
+
+
+if __name__ == "__main__":
+    for result in run():
+        print(f"{result.name:<30} {result.value:7.0f} ms  {result.baseline:7.0f} ms ({result.baseline_name})"
+              f"  x{result.ratio:.2f}")
