@@ -397,11 +397,13 @@ async def play(
     on_outcome: Callable[[Outcome], None] | None = None,
     interrupts: Callable[[str], None] | None = None,
     keep: bool = True,
+    freeze_gc: bool = False,
 ) -> CompletedRun:
     """Deliver a plan to a target (None: a built-in receiver started for the run) and collect it.
 
     `on_outcome` sees every outcome as it happens; `interrupts` (the CLI's) traps Ctrl-C and gets
-    its notes; `keep=False` keeps only the result (flat memory for long runs).
+    its notes; `keep=False` keeps only the result (flat memory for long runs); `freeze_gc` spares
+    the garbage collector objects older than the run (process-wide: for a process the run owns).
     """
     delivery = delivery or DeliveryOptions()
     timing = timing or Timing()
@@ -425,7 +427,8 @@ async def play(
             make_client(timeout=delivery.timeout, concurrency=timing.concurrency, ca_bundle=ca_bundle,
                         insecure=insecure, transport=endpoint.transport))
         sender = Sender(client, endpoint.name, delivery, url=endpoint.url)
-        runner = Runner(plan, sender, timing, renderer=renderer, deliveries=tapped if keep else None)
+        runner = Runner(plan, sender, timing, renderer=renderer, deliveries=tapped if keep else None,
+                        freeze_gc=freeze_gc)
         with contextlib.ExitStack() as traps:
             if interrupts is not None:
                 _trap_interrupts(runner, interrupts, traps)

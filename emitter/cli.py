@@ -738,7 +738,7 @@ async def _play(
             console.note(f"no --target: sending to the built-in receiver at {receiver.url}")
         completed = await play(plan, receiver or target, delivery=options, timing=timing, renderer=renderer,
                                ca_bundle=ca_bundle, insecure=insecure, on_outcome=reporters.handle,
-                               interrupts=console.note, keep=False)
+                               interrupts=console.note, keep=False, freeze_gc=True)
         if completed.result.error:
             console.note(f"error: {completed.result.error}")
     if receiver is not None:

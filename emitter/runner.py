@@ -178,6 +178,7 @@ class Runner:
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
         deliveries: Callable[[], Iterator[Delivery]] | None = None,
+        freeze_gc: bool = False,
     ):
         self.plan = plan
         self.sender = sender
@@ -185,6 +186,7 @@ class Runner:
         self.renderer = renderer
         self.clock = clock
         self.sleep = sleep
+        self.freeze_gc = freeze_gc
         self._steps: Callable[[], Iterator[Delivery | None]] = deliveries or (
             lambda: schedule_steps(self.plan, self.timing, self.renderer))
         self._stop = asyncio.Event()
@@ -332,8 +334,9 @@ class Runner:
         in_a_row = 0
         # What exists before the run outlives it: the cyclic GC need not scan it again and again
         # while the run allocates (at full speed, collections cost more than the sends). Undone
-        # when the run ends.
-        gc.freeze()
+        # when the run ends. Process-wide, so only the CLI, which owns its process, asks for it.
+        if self.freeze_gc:
+            gc.freeze()
         try:
             while True:
                 if queue.empty():
@@ -353,7 +356,8 @@ class Runner:
                     counts[item.result] += 1
                 yield item
         finally:
-            gc.unfreeze()
+            if self.freeze_gc:
+                gc.unfreeze()
             if not scheduler.done():
                 scheduler.cancel()
                 await asyncio.gather(scheduler, return_exceptions=True)
