@@ -1,0 +1,281 @@
+"""Shared pieces of the command line: the app, option types, and helpers every command uses."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+
+import typer
+
+if TYPE_CHECKING:
+    pass
+
+app = typer.Typer(
+    name="vod-emitter",
+    help="Play Tencent Cloud VOD event-notification callbacks against a receiver.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+events_app = typer.Typer(
+    help="List the event catalog, or show one event's fields.", invoke_without_command=True
+)
+app.add_typer(events_app, name="events")
+
+SeedOption = Annotated[
+    int | None,
+    typer.Option(
+        "--seed", envvar="VOD_EMITTER_SEED", help="Seed of the run (printed when not given).", min=0
+    ),
+]
+NowOption = Annotated[
+    str | None,
+    typer.Option("--now", envvar="VOD_EMITTER_NOW", help="Moment of the run, ISO 8601 (default: now)."),
+]
+FormatOption = Annotated[
+    str | None,
+    typer.Option(
+        "--format", "-f", envvar="VOD_EMITTER_FORMAT",
+        help="Payload format: v2, v3 or cdnetworks (default: the scenario's).",
+    ),
+]
+OptionOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--option", envvar="VOD_EMITTER_OPTION",
+        help="Format option NAME=VALUE, over the scenario's options (repeatable): "
+        "keep_nulls=true, null_event_keys=true (2019-style v3), wechat_key=WechatPublishComplete.",
+    ),
+]
+EnvelopeOption = Annotated[
+    str | None,
+    typer.Option(
+        "--envelope", envvar="VOD_EMITTER_ENVELOPE",
+        help="Wrap payloads as the reliable-callback API returns them: "
+        "pull (responses of at most 16 events).",
+    ),
+]
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set", envvar="VOD_EMITTER_SET",
+        help="Override a payload path after rendering: PATH=VALUE (repeatable).",
+    ),
+]
+UnsetOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--unset", envvar="VOD_EMITTER_UNSET", help="Remove a payload path after rendering (repeatable)."
+    ),
+]
+ParamOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--param", "-p", envvar="VOD_EMITTER_PARAM",
+        help="Semantic parameter NAME=VALUE, e.g. -p status=fail (repeatable).",
+    ),
+]
+
+
+def fail(error: Exception) -> NoReturn:
+    """Print one line for an error a user caused and exit with its code."""
+    code = getattr(error, "exit_code", 2)
+    typer.echo(f"error: {error}", err=True)
+    raise typer.Exit(code)
+
+
+def parse_now(value: str | None) -> dt.datetime:
+    from emitter.errors import UsageError
+
+    if not value:
+        return dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    try:
+        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        fail(UsageError(f"--now {value!r} is not an ISO 8601 time",
+                        hint="write e.g. --now 2024-05-01T12:00:00Z"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+
+
+def choose_seed(seed: int | None, scenario_seed: int | None = None) -> int:
+    """The run's seed: the flag, else the scenario's, else a fresh one; always printed to stderr."""
+    import random
+
+    chosen = seed if seed is not None else scenario_seed
+    if chosen is None:
+        chosen = random.SystemRandom().randrange(2**31)
+    return chosen
+
+
+def announce_seed(seed: int, now: dt.datetime) -> None:
+    stamp = now.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    typer.echo(f"seed {seed} (replay: --seed {seed} --now {stamp})", err=True)
+
+
+
+TargetOption = Annotated[
+    str | None,
+    typer.Option("--target", "-t", envvar="VOD_EMITTER_TARGET",
+                 help="Receiver URL. Without one, the built-in receiver starts and shows what it gets."),
+]
+AppTargetOption = Annotated[
+    str | None,
+    typer.Option("--target", "-t", envvar="VOD_EMITTER_TARGET",
+                 help="Receiver URL, or app:MODULE:ATTR to call an ASGI or WSGI app in process, "
+                      "without a server (app:MODULE:ATTR/PATH for a route). Without one, the built-in "
+                      "receiver starts and shows what it gets."),
+]
+TimeoutOption = Annotated[
+    str,
+    typer.Option("--timeout", envvar="VOD_EMITTER_TIMEOUT",
+                 help="Seconds to wait for an answer: 5, 0.2, 200ms (the real service: 5 s)."),
+]
+RetriesOption = Annotated[
+    int,
+    typer.Option("--retries", envvar="VOD_EMITTER_RETRIES", min=0,
+                 help="Retries after a timeout (the real service: 2, so 3 sends at most)."),
+]
+RetryOnStatusOption = Annotated[
+    bool,
+    typer.Option("--retry-on-status", envvar="VOD_EMITTER_RETRY_ON_STATUS",
+                 help="Also retry when the status is not the expected one (default: 2xx)."),
+]
+RetryOnConnectErrorOption = Annotated[
+    bool,
+    typer.Option("--retry-on-connect-error", envvar="VOD_EMITTER_RETRY_ON_CONNECT_ERROR",
+                 help="Also retry on refused and dropped connections."),
+]
+BackoffOption = Annotated[
+    str,
+    typer.Option("--backoff", envvar="VOD_EMITTER_BACKOFF",
+                 help="Wait before the first retry: 0.5, 500ms; multiplied by --backoff-factor after each."),
+]
+BackoffFactorOption = Annotated[
+    float,
+    typer.Option("--backoff-factor", envvar="VOD_EMITTER_BACKOFF_FACTOR", min=1.0,
+                 help="Growth of the wait between retries."),
+]
+HeaderOption = Annotated[
+    list[str] | None,
+    typer.Option("--header", "-H", envvar="VOD_EMITTER_HEADER",
+                 help="Extra request header 'Name: value' (repeatable)."),
+]
+CaBundleOption = Annotated[
+    Path | None,
+    typer.Option("--ca-bundle", envvar="VOD_EMITTER_CA_BUNDLE", help="PEM file of CAs to trust for https."),
+]
+InsecureOption = Annotated[
+    bool,
+    typer.Option("--insecure", envvar="VOD_EMITTER_INSECURE", help="Do not verify the https certificate."),
+]
+SignKeyOption = Annotated[
+    str | None,
+    typer.Option("--sign-key", envvar="VOD_EMITTER_SIGN_KEY",
+                 help="Sign like VOD's SignKey: T = Unix expiry, Sign = md5(KEY + T). Off by default."),
+]
+SignInOption = Annotated[
+    str,
+    typer.Option("--sign-in", envvar="VOD_EMITTER_SIGN_IN",
+                 help="Where Sign and T travel: body (top-level JSON keys), query or header."),
+]
+SignTtlOption = Annotated[
+    int,
+    typer.Option("--sign-ttl", envvar="VOD_EMITTER_SIGN_TTL", min=1, help="Seconds from now to T."),
+]
+SignCaseOption = Annotated[
+    str,
+    typer.Option("--sign-case", envvar="VOD_EMITTER_SIGN_CASE",
+                 help="valid, or a negative case: expired, wrong, missing (T without Sign), none. "
+                      "A step's 'sign:' wins."),
+]
+ReportOption = Annotated[
+    Path | None,
+    typer.Option("--report", envvar="VOD_EMITTER_REPORT", help="Write a JSON report: one row per send."),
+]
+JunitOption = Annotated[
+    Path | None,
+    typer.Option("--junit", envvar="VOD_EMITTER_JUNIT", help="Write JUnit XML: one testcase per send."),
+]
+SpeedOption = Annotated[
+    float,
+    typer.Option("--speed", envvar="VOD_EMITTER_SPEED", min=0.0,
+                 help="Time factor for delays: 2 = twice as fast, 0 = no waiting."),
+]
+ConcurrencyOption = Annotated[
+    int,
+    typer.Option("--concurrency", "-c", envvar="VOD_EMITTER_CONCURRENCY", min=1,
+                 help="Sends in flight at once (1 = one after another, like the real service)."),
+]
+ShuffleWindowOption = Annotated[
+    int,
+    typer.Option("--shuffle-window", envvar="VOD_EMITTER_SHUFFLE_WINDOW", min=0,
+                 help="Shuffle the order within windows of N sends (seeded by --seed)."),
+]
+ReverseWindowOption = Annotated[
+    int,
+    typer.Option("--reverse-window", envvar="VOD_EMITTER_REVERSE_WINDOW", min=0,
+                 help="Reverse the order within windows of N sends."),
+]
+JitterOption = Annotated[
+    str,
+    typer.Option("--jitter", envvar="VOD_EMITTER_JITTER",
+                 help="Add a random wait of up to this before each send: 200ms (seeded by --seed)."),
+]
+JournalOption = Annotated[
+    Path | None,
+    typer.Option("--journal", envvar="VOD_EMITTER_JOURNAL",
+                 help="Write JSON lines as it goes: a header, every attempt, every result (for --resume)."),
+]
+ResumeOption = Annotated[
+    Path | None,
+    typer.Option("--resume", envvar="VOD_EMITTER_RESUME",
+                 help="Re-send what a --journal run did not deliver (its seed, now, format and scenarios)."),
+]
+
+
+def parse_seconds(value: str, flag: str, *, positive: bool = False) -> float:
+    """A duration flag: 5, 0.2, 200ms, 1m30s."""
+    from emitter.errors import EmitterError, UsageError
+    from emitter.scenario import parse_duration
+
+    try:
+        seconds = parse_duration(float(value) if value.replace(".", "", 1).isdigit() else value)
+    except EmitterError:
+        raise UsageError(f"{value!r} is not a duration", location=flag,
+                         hint=f"write e.g. {flag} 0.5 or {flag} 200ms") from None
+    if positive and seconds <= 0:
+        raise UsageError(f"{value!r} must be more than 0", location=flag, hint=f"write e.g. {flag} 5")
+    return seconds
+
+
+def delivery_options(
+    timeout: str, retries: int, retry_on_status: bool, retry_on_connect_error: bool, backoff: str,
+    backoff_factor: float, header: list[str] | None, sign_key: str | None, sign_in: str, sign_ttl: int,
+    sign_case: str,
+) -> Any:
+    from emitter.deliver import DeliveryOptions, Signing, parse_header
+    from emitter.errors import UsageError
+
+    signing = Signing(sign_key or "", sign_in, sign_ttl, sign_case)  # checks --sign-in and --sign-case
+    if not sign_key and sign_case != "valid":
+        raise UsageError(f"a {sign_case!r} signature needs a key", location="--sign-case",
+                         hint="add --sign-key KEY")
+    return DeliveryOptions(
+        timeout=parse_seconds(timeout, "--timeout", positive=True),
+        retries=retries,
+        retry_on_status=retry_on_status,
+        retry_on_connect_error=retry_on_connect_error,
+        backoff=parse_seconds(backoff, "--backoff"),
+        backoff_factor=backoff_factor,
+        headers=tuple(parse_header(item) for item in header or ()),
+        signing=signing if sign_key else None,
+    )
+
+
+def endpoint_for(target: str | None) -> Any:
+    """None (the built-in receiver), else the resolved URL or in-process app; a bad one exits 2."""
+    from emitter.targets import resolve_target
+
+    return resolve_target(target) if target else None

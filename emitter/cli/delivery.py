@@ -1,0 +1,245 @@
+"""The `run` and `send` commands: deliver scenarios or one event and report every send."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+
+from emitter.cli.common import (
+    AppTargetOption,
+    BackoffFactorOption,
+    BackoffOption,
+    CaBundleOption,
+    ConcurrencyOption,
+    FormatOption,
+    HeaderOption,
+    InsecureOption,
+    JitterOption,
+    JournalOption,
+    JunitOption,
+    NowOption,
+    ParamOption,
+    ReportOption,
+    ResumeOption,
+    RetriesOption,
+    RetryOnConnectErrorOption,
+    RetryOnStatusOption,
+    ReverseWindowOption,
+    SeedOption,
+    SetOption,
+    ShuffleWindowOption,
+    SignCaseOption,
+    SignInOption,
+    SignKeyOption,
+    SignTtlOption,
+    SpeedOption,
+    TimeoutOption,
+    UnsetOption,
+    announce_seed,
+    app,
+    delivery_options,
+    endpoint_for,
+    fail,
+    parse_now,
+    parse_seconds,
+)
+
+
+async def _play(
+    plan: Any, timing: Any, options: Any, target: Any, renderer: Any, *, ca_bundle: Path | None,
+    insecure: bool, report: Path | None, junit: Path | None, journal: Path | None, append: bool,
+) -> int:
+    """The library's run with the CLI's reports; the built-in receiver when there is no target."""
+    import contextlib
+
+    from emitter.api import builtin_receiver, play
+    from emitter.receiver import Receiver
+    from emitter.report import ConsoleReport, Journal, JsonReport, JunitReport, Reporters
+
+    console = ConsoleReport()
+    reporters = Reporters([console])
+    if report:
+        reporters.reporters.append(JsonReport(report))
+    if junit:
+        reporters.reporters.append(JunitReport(junit))
+    if journal:
+        reporters.reporters.append(Journal(journal, append=append, builtin_receiver=target is None,
+                                           carried=plan.skip))
+    receiver: Receiver | None = None
+    async with contextlib.AsyncExitStack() as stack:
+        stack.callback(reporters.close)
+        if target is None:
+            receiver = builtin_receiver(options,
+                                        on_request=lambda record: console.line(record.console_line()))
+            receiver.keep_records = False  # each request is shown as it comes: keep counts, not records
+            await stack.enter_async_context(receiver)
+            console.note(f"no --target: sending to the built-in receiver at {receiver.url}")
+        completed = await play(plan, receiver or target, delivery=options, timing=timing, renderer=renderer,
+                               ca_bundle=ca_bundle, insecure=insecure, on_outcome=reporters.handle,
+                               interrupts=console.note, keep=False, freeze_gc=True)
+        if completed.result.error:
+            console.note(f"error: {completed.result.error}")
+    if receiver is not None:
+        console.note(f"built-in receiver: {receiver.summary()}")
+    return completed.exit_code
+
+
+def _deliver(
+    plan: Any, timing: Any, options: Any, target: str | None, renderer: Any, **files: Any
+) -> NoReturn:
+    import asyncio
+
+    from emitter.errors import EmitterError
+
+    try:
+        code = asyncio.run(_play(plan, timing, options, target, renderer, **files))
+    except EmitterError as exc:
+        fail(exc)
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        code = 130
+    raise typer.Exit(code)
+
+
+@app.command()
+def run(
+    scenarios: Annotated[list[str] | None, typer.Argument(help="Scenario files or built-in names.")] = None,
+    target: AppTargetOption = None,
+    seed: SeedOption = None,
+    now: NowOption = None,
+    fmt: FormatOption = None,
+    timeout: TimeoutOption = "5",
+    retries: RetriesOption = 2,
+    retry_on_status: RetryOnStatusOption = False,
+    retry_on_connect_error: RetryOnConnectErrorOption = False,
+    backoff: BackoffOption = "0",
+    backoff_factor: BackoffFactorOption = 2.0,
+    header: HeaderOption = None,
+    ca_bundle: CaBundleOption = None,
+    insecure: InsecureOption = False,
+    sign_key: SignKeyOption = None,
+    sign_in: SignInOption = "body",
+    sign_ttl: SignTtlOption = 600,
+    sign_case: SignCaseOption = "valid",
+    speed: SpeedOption = 1.0,
+    concurrency: ConcurrencyOption = 1,
+    shuffle_window: ShuffleWindowOption = 0,
+    reverse_window: ReverseWindowOption = 0,
+    jitter: JitterOption = "0",
+    report: ReportOption = None,
+    junit: JunitOption = None,
+    journal: JournalOption = None,
+    resume: ResumeOption = None,
+) -> None:
+    """Send scenarios' callbacks to a receiver (or the built-in one) and report every send.
+
+    Exit codes: 0 all delivered and expected, 1 a send failed or got an unexpected status,
+    2 usage or input error, 130 interrupted (Ctrl-C; report and journal are complete).
+    """
+    from emitter.api import plan_run
+    from emitter.errors import EmitterError, UsageError
+    from emitter.render import Renderer
+    from emitter.report import read_journal
+    from emitter.runner import Timing
+
+    try:
+        options = delivery_options(timeout, retries, retry_on_status, retry_on_connect_error, backoff,
+                                    backoff_factor, header, sign_key, sign_in, sign_ttl, sign_case)
+        timing = Timing(speed, concurrency, shuffle_window, reverse_window, parse_seconds(jitter, "--jitter"))
+        target = target or None
+        skip: frozenset[int] = frozenset()
+        append = False
+        if resume is not None:
+            if scenarios:
+                raise UsageError("give scenarios or --resume, not both", location="--resume",
+                                 hint="--resume takes the scenarios from the journal")
+            state = read_journal(resume)
+            for flag, given, recorded in (("--seed", seed, state.header["seed"]),
+                                          ("--now", now and parse_now(now), parse_now(state.header["now"])),
+                                          ("--format", fmt, state.header["format"])):
+                if given is not None and given != recorded:
+                    raise UsageError(f"the journal's run used {recorded}", location=flag,
+                                     hint="leave it out: --resume replays the journal's seed, now and format")
+            scenarios = list(state.header["scenarios"])
+            seed, now, fmt = int(state.header["seed"]), str(state.header["now"]), state.header["format"]
+            target = target or state.header.get("target")
+            skip = frozenset(state.delivered)
+            append = journal is not None and journal.resolve() == resume.resolve()
+        if not scenarios:
+            raise UsageError("no scenario given", location="run",
+                             hint="write e.g. vod-emitter run happy-path; 'vod-emitter scenarios' lists them")
+        endpoint = endpoint_for(target)
+        if ca_bundle is not None and insecure:
+            raise UsageError("--ca-bundle and --insecure exclude each other", location="--insecure",
+                             hint="keep --ca-bundle to verify with your CA, or --insecure to skip checks")
+        renderer = Renderer()
+        if fmt:
+            renderer.catalog.format(fmt, location="--format")
+        plan = plan_run(scenarios, seed=seed, now=parse_now(now), fmt=fmt, renderer=renderer, skip=skip)
+    except EmitterError as exc:
+        fail(exc)
+    announce_seed(plan.seed, plan.now)
+    if skip:
+        typer.echo(f"resuming {resume}: {len(skip)} delivered before, {plan.planned} to go", err=True)
+    _deliver(plan, timing, options, endpoint, renderer, ca_bundle=ca_bundle, insecure=insecure, report=report,
+             junit=junit, journal=journal, append=append)
+
+
+@app.command()
+def send(
+    event: Annotated[str, typer.Argument(help="Alias (upload) or EventType (NewFileUpload).")],
+    target: AppTargetOption = None,
+    seed: SeedOption = None,
+    now: NowOption = None,
+    fmt: FormatOption = None,
+    set_: SetOption = None,
+    unset: UnsetOption = None,
+    param: ParamOption = None,
+    timeout: TimeoutOption = "5",
+    retries: RetriesOption = 2,
+    retry_on_status: RetryOnStatusOption = False,
+    retry_on_connect_error: RetryOnConnectErrorOption = False,
+    backoff: BackoffOption = "0",
+    backoff_factor: BackoffFactorOption = 2.0,
+    header: HeaderOption = None,
+    ca_bundle: CaBundleOption = None,
+    insecure: InsecureOption = False,
+    sign_key: SignKeyOption = None,
+    sign_in: SignInOption = "body",
+    sign_ttl: SignTtlOption = 600,
+    sign_case: SignCaseOption = "valid",
+    report: ReportOption = None,
+    junit: JunitOption = None,
+) -> None:
+    """Send one event (the body 'render EVENT' prints for the same seed) and report the answer.
+
+    Exit codes: 0 delivered with a 2xx, 1 failed or another status, 2 usage error, 130 interrupted.
+    """
+    from emitter.api import plan_send
+    from emitter.errors import EmitterError, UsageError
+    from emitter.render import Renderer, check_params, parse_assignments
+    from emitter.runner import Timing
+
+    try:
+        options = delivery_options(timeout, retries, retry_on_status, retry_on_connect_error, backoff,
+                                    backoff_factor, header, sign_key, sign_in, sign_ttl, sign_case)
+        endpoint = endpoint_for(target)
+        if ca_bundle is not None and insecure:
+            raise UsageError("--ca-bundle and --insecure exclude each other", location="--insecure",
+                             hint="keep --ca-bundle to verify with your CA, or --insecure to skip checks")
+        renderer = Renderer()
+        if fmt:
+            renderer.catalog.format(fmt, location="--format")
+        spec = renderer.catalog.event(event, location="send")
+        params = parse_assignments(param or [], flag="--param")
+        check_params(spec, params, location="--param")
+        plan = plan_send(event, params=params, set=parse_assignments(set_ or [], flag="--set"),
+                         unset=unset or (), seed=seed, now=parse_now(now), fmt=fmt, renderer=renderer,
+                         location="--set")
+    except EmitterError as exc:
+        fail(exc)
+    announce_seed(plan.seed, plan.now)
+    _deliver(plan, Timing(speed=0), options, endpoint, renderer, ca_bundle=ca_bundle, insecure=insecure,
+             report=report, junit=junit, journal=None, append=False)

@@ -1,0 +1,129 @@
+"""The `load` command: a burst of callbacks at a rate (open model) or a concurrency."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from emitter.cli.common import (
+    CaBundleOption,
+    FormatOption,
+    HeaderOption,
+    InsecureOption,
+    NowOption,
+    SeedOption,
+    SignCaseOption,
+    SignInOption,
+    SignKeyOption,
+    SignTtlOption,
+    TargetOption,
+    TimeoutOption,
+    announce_seed,
+    app,
+    choose_seed,
+    delivery_options,
+    fail,
+    parse_now,
+    parse_seconds,
+)
+
+
+@app.command()
+def load(
+    scenarios: Annotated[list[str], typer.Argument(help="Scenario files or built-in names, cycled.")],
+    rate: Annotated[str | None, typer.Option(
+        "--rate", "-r", envvar="VOD_EMITTER_LOAD_RATE",
+        help="Open model: arrivals per second or minute (500/s, 500, 30000/m), each sent on time "
+             "even while earlier ones wait.")] = None,
+    concurrency: Annotated[int | None, typer.Option(
+        "--concurrency", "-c", envvar="VOD_EMITTER_LOAD_CONCURRENCY", min=1,
+        help="Closed model instead of --rate: N senders, each sends when its previous answer is in.")] = None,
+    duration: Annotated[str, typer.Option(
+        "--duration", "-d", envvar="VOD_EMITTER_LOAD_DURATION",
+        help="How long to send: 60s, 1m30s.")] = "10s",
+    max_in_flight: Annotated[int | None, typer.Option(
+        "--max-in-flight", envvar="VOD_EMITTER_LOAD_MAX_IN_FLIGHT", min=1,
+        help="With --rate: arrivals beyond this many unanswered sends are dropped and counted "
+             "(default 1000).")] = None,
+    max_error_rate: Annotated[str, typer.Option(
+        "--max-error-rate", envvar="VOD_EMITTER_LOAD_MAX_ERROR_RATE",
+        help="Exit 1 above this share of errors (unexpected status, no answer, dropped): "
+             "0, 0.01, 1%.")] = "0",
+    json_file: Annotated[Path | None, typer.Option(
+        "--json", envvar="VOD_EMITTER_LOAD_JSON", help="Write the summary as JSON to this file.")] = None,
+    target: TargetOption = None,
+    seed: SeedOption = None,
+    now: NowOption = None,
+    fmt: FormatOption = None,
+    timeout: TimeoutOption = "5",
+    header: HeaderOption = None,
+    ca_bundle: CaBundleOption = None,
+    insecure: InsecureOption = False,
+    sign_key: SignKeyOption = None,
+    sign_in: SignInOption = "body",
+    sign_ttl: SignTtlOption = 600,
+    sign_case: SignCaseOption = "valid",
+) -> None:
+    """Load a receiver: cycle scenarios at a rate (open model) or with N senders (closed model).
+
+    Delays in the scenarios are ignored and nothing is retried. Cycle k renders with seed + k
+    (fresh fileIds, replayable with --seed). A live view on stderr shows sent/s, latency
+    percentiles and errors; the summary (latency histogram, totals, achieved rate) goes to stdout.
+
+    Exit codes: 0 error rate within --max-error-rate, 1 above it, 2 usage or input error,
+    130 interrupted (Ctrl-C; the summary is complete).
+    """
+    import asyncio
+
+    from emitter import load as engine
+    from emitter.errors import EmitterError, UsageError
+    from emitter.render import Renderer
+    from emitter.scenario import load_scenario
+    from emitter.targets import resolve_target
+
+    try:
+        if max_in_flight is not None and concurrency is not None:
+            raise UsageError("--max-in-flight applies to --rate (open model)", location="--max-in-flight",
+                             hint="leave it out: --concurrency N never has more than N in flight")
+        profile = engine.LoadProfile(
+            duration=parse_seconds(duration, "--duration", positive=True),
+            rate=engine.parse_rate(rate) if rate is not None else None,
+            concurrency=concurrency,
+            max_in_flight=max_in_flight or engine.DEFAULT_MAX_IN_FLIGHT,
+            max_error_rate=engine.parse_fraction(max_error_rate),
+        )
+        options = delivery_options(timeout, 0, False, False, "0", 2.0, header, sign_key, sign_in, sign_ttl,
+                                    sign_case)
+        endpoint = resolve_target(target) if target else None
+        if ca_bundle is not None and insecure:
+            raise UsageError("--ca-bundle and --insecure exclude each other", location="--insecure",
+                             hint="keep --ca-bundle to verify with your CA, or --insecure to skip checks")
+        renderer = Renderer()
+        if fmt:
+            renderer.catalog.format(fmt, location="--format")
+        loaded = tuple(load_scenario(reference, renderer.catalog) for reference in scenarios)
+        moment = parse_now(now)
+        chosen = choose_seed(seed, loaded[0].seed)
+        cycles = engine.Cycles(loaded, seed=chosen, now=moment, fmt=fmt, renderer=renderer)
+        cycles.preflight()
+        out = engine.open_json(json_file) if json_file is not None else None
+    except EmitterError as exc:
+        fail(exc)
+    announce_seed(chosen, moment)
+    try:
+        report = asyncio.run(engine.play(cycles, profile, options, endpoint, ca_bundle=ca_bundle,
+                                         insecure=insecure))
+    except EmitterError as exc:
+        fail(exc)
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        raise typer.Exit(130) from None
+    for line in report.warnings():
+        typer.echo(line, err=True)
+    for line in report.lines():
+        typer.echo(line)
+    if out is not None:
+        engine.write_json(report, out)
+    raise typer.Exit(report.exit_code)

@@ -1,0 +1,193 @@
+"""The `receive` command: the built-in receiver on 127.0.0.1."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from emitter.cli.common import (
+    app,
+    fail,
+)
+
+
+def _number_or_text(value: str) -> float | str:
+    """'6' means 6 seconds, like '6s'; anything else is left to the duration parser."""
+    try:
+        return float(value)
+    except ValueError:
+        return value
+
+
+@app.command()
+def receive(
+    host: Annotated[
+        str,
+        typer.Option(
+            "--host", envvar="VOD_EMITTER_RECEIVE_HOST",
+            help="Address to listen on (loopback by default).",
+        ),
+    ] = "127.0.0.1",
+    port: Annotated[
+        int,
+        typer.Option(
+            "--port", envvar="VOD_EMITTER_RECEIVE_PORT", min=0, max=65535,
+            help="Port; 0 picks a free one (printed).",
+        ),
+    ] = 8765,
+    journal: Annotated[
+        Path | None,
+        typer.Option(
+            "--journal", envvar="VOD_EMITTER_RECEIVE_JOURNAL",
+            help="Append every request as a JSON line to this file.",
+        ),
+    ] = None,
+    status: Annotated[
+        int,
+        typer.Option(
+            "--status", envvar="VOD_EMITTER_RECEIVE_STATUS", min=200, max=599,
+            help="HTTP status to answer.",
+        ),
+    ] = 200,
+    fail_first: Annotated[
+        int,
+        typer.Option(
+            "--fail-first", envvar="VOD_EMITTER_RECEIVE_FAIL_FIRST", min=0,
+            help="Answer --fail-status to the first N requests.",
+        ),
+    ] = 0,
+    fail_status: Annotated[
+        int,
+        typer.Option(
+            "--fail-status", envvar="VOD_EMITTER_RECEIVE_FAIL_STATUS", min=200, max=599,
+            help="Status of the failed requests.",
+        ),
+    ] = 500,
+    delay: Annotated[
+        str,
+        typer.Option(
+            "--delay", envvar="VOD_EMITTER_RECEIVE_DELAY",
+            help="Wait before answering: 250ms, 6s (VOD gives up after 5 s).",
+        ),
+    ] = "0",
+    drop_first: Annotated[
+        int,
+        typer.Option(
+            "--drop-first", envvar="VOD_EMITTER_RECEIVE_DROP_FIRST", min=0,
+            help="Close the connection without answering for the first N requests.",
+        ),
+    ] = 0,
+    drop: Annotated[
+        bool,
+        typer.Option(
+            "--drop", envvar="VOD_EMITTER_RECEIVE_DROP",
+            help="Close every connection without answering.",
+        ),
+    ] = False,
+    body: Annotated[
+        str,
+        typer.Option(
+            "--body", envvar="VOD_EMITTER_RECEIVE_BODY",
+            help="Response body (VOD ignores it).",
+        ),
+    ] = "",
+    sign_key: Annotated[
+        str | None,
+        typer.Option(
+            "--sign-key", envvar="VOD_EMITTER_SIGN_KEY",
+            help="Verify Sign/T with this SignKey; bad ones get --sign-status.",
+        ),
+    ] = None,
+    sign_in: Annotated[
+        str,
+        typer.Option(
+            "--sign-in", envvar="VOD_EMITTER_SIGN_IN",
+            help="Where Sign and T travel: body, query or header.",
+        ),
+    ] = "body",
+    sign_status: Annotated[
+        int,
+        typer.Option(
+            "--sign-status", envvar="VOD_EMITTER_RECEIVE_SIGN_STATUS", min=200, max=599,
+            help="Status for a bad, missing or expired signature.",
+        ),
+    ] = 401,
+    quiet: Annotated[
+        bool,
+        typer.Option(
+            "--quiet", "-q", envvar="VOD_EMITTER_RECEIVE_QUIET",
+            help="No line per request; only the summary.",
+        ),
+    ] = False,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose", "-v", envvar="VOD_EMITTER_RECEIVE_VERBOSE",
+            help="Also print each request's headers and body.",
+        ),
+    ] = False,
+) -> None:
+    """Run the built-in receiver: record, check and answer callbacks until Ctrl-C."""
+    import asyncio
+
+    from emitter.errors import EmitterError, UsageError
+    from emitter.receiver import Behaviour, ReceivedRequest, Receiver, wait_for_signal
+    from emitter.scenario import parse_duration
+    from emitter.signing import PLACEMENTS
+
+    try:
+        if sign_in not in PLACEMENTS:
+            raise UsageError(
+                f"--sign-in {sign_in!r} is not a placement",
+                hint=f"use one of: {', '.join(PLACEMENTS)}",
+            )
+        behaviour = Behaviour(
+            status=status, fail_first=fail_first, fail_status=fail_status,
+            delay=parse_duration(_number_or_text(delay), location="--delay"),
+            drop_first=drop_first, drop_all=drop,
+            body=body.encode("utf-8"),
+        )
+    except EmitterError as exc:
+        fail(exc)
+
+    def show(record: ReceivedRequest) -> None:
+        flagged = record.problems or record.signature_problem or record.dropped
+        typer.secho(record.console_line(), fg="yellow" if flagged else None)
+        if verbose:
+            for name, value in record.headers:
+                typer.echo(f"    {name}: {value}")
+            typer.echo("    " + record.body.decode("utf-8", "replace"))
+
+    receiver = Receiver(
+        host=host, port=port, behaviour=behaviour, sign_key=sign_key, sign_in=sign_in,
+        sign_status=sign_status, journal=journal, on_request=None if quiet else show,
+        keep_records=False,
+    )
+
+    async def serve() -> None:
+        async with receiver:
+            signing = f", verifying Sign/T in the {sign_in}" if sign_key else ""
+            typer.echo(
+                f"receiving on {receiver.url} ({behaviour.describe()}{signing}); Ctrl-C to stop",
+                err=True,
+            )
+            if host not in ("127.0.0.1", "localhost", "::1"):
+                typer.echo(f"warning: listening on {host}, reachable from other machines", err=True)
+            await wait_for_signal()
+
+    try:
+        asyncio.run(serve())
+    except KeyboardInterrupt:
+        pass  # where the loop cannot trap SIGINT, Ctrl-C still ends the run cleanly
+    except EmitterError as exc:
+        fail(exc)
+    except OSError as exc:
+        on_journal = journal is not None and exc.filename is not None
+        fail(UsageError(
+            f"cannot {'write the journal' if on_journal else 'listen'}: {exc.strerror or exc}",
+            location=f"--journal {journal}" if on_journal else f"--host {host} --port {port}",
+            hint="give a writable path" if on_journal else "pick another port (--port 0 picks a free one)",
+        ))
+    typer.echo(f"stopped: {receiver.summary()}", err=True)
