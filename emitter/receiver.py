@@ -168,6 +168,11 @@ class ReceivedRequest:
             client=str(record.get("client", "")),
         )
 
+    def body_excerpt(self, limit: int) -> str:
+        """The body as text on one line, cut to `limit` characters."""
+        text = self.body[: limit * 4].decode("utf-8", "replace").replace("\n", " ")
+        return text if len(text) <= limit else text[: limit - 1] + "…"
+
     def console_line(self) -> str:
         """One line: time, seq, event type, ids, what was answered, what is wrong."""
         stamp = dt.datetime.fromtimestamp(self.arrived_at).strftime("%H:%M:%S.%f")[:-3]

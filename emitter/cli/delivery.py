@@ -46,6 +46,7 @@ from emitter.cli.common import (
     parse_seconds,
 )
 
+BODY_EXCERPT = 240  # characters of each received body shown by the built-in receiver
 
 async def _play(
     plan: Any, timing: Any, options: Any, target: Any, renderer: Any, *, ca_bundle: Path | None,
@@ -55,7 +56,7 @@ async def _play(
     import contextlib
 
     from emitter.api import builtin_receiver, play
-    from emitter.receiver import Receiver
+    from emitter.receiver import ReceivedRequest, Receiver
     from emitter.report import ConsoleReport, Journal, JsonReport, JunitReport, Reporters
 
     console = ConsoleReport()
@@ -71,8 +72,11 @@ async def _play(
     async with contextlib.AsyncExitStack() as stack:
         stack.callback(reporters.close)
         if target is None:
-            receiver = builtin_receiver(options,
-                                        on_request=lambda record: console.line(record.console_line()))
+            def show(record: ReceivedRequest) -> None:
+                console.line(record.console_line())
+                console.line(f"    {record.body_excerpt(BODY_EXCERPT)}")
+
+            receiver = builtin_receiver(options, on_request=show)
             receiver.keep_records = False  # each request is shown as it comes: keep counts, not records
             await stack.enter_async_context(receiver)
             console.note(f"no --target: sending to the built-in receiver at {receiver.url}")

@@ -50,6 +50,9 @@ def test_run_happy_path_without_a_target_uses_the_builtin_receiver() -> None:
         "NewFileUpload", "ProcedureStateChanged", "ProcedureStateChanged", "TranscodeComplete"]
     assert "4 of 4 sends: 4 delivered" in done.stdout
     assert done.stderr.startswith("seed ") and "built-in receiver" in done.stderr
+    bodies = [line.strip() for line in done.stdout.splitlines() if line.startswith("    {")]
+    assert [body.split('"eventType":"')[1].split('"')[0] for body in bodies] == [
+        "NewFileUpload", "ProcedureStateChanged", "ProcedureStateChanged", "TranscodeComplete"]
 
 
 def test_run_sends_to_a_target_and_writes_reports(tmp_path: Path, receiver: Receiver) -> None:
