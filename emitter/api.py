@@ -24,9 +24,10 @@ from emitter.outcomes import (
     RunFinished,
     RunResult,
 )
+from emitter.paths import file_id_of, task_id_of
 from emitter.plan import RenderedEvent
 from emitter.plan import render_scenario as stream_scenario
-from emitter.receiver import ReceivedRequest, Receiver, _find_id
+from emitter.receiver import ReceivedRequest, Receiver
 from emitter.render import Overrides, Renderer, check_params
 from emitter.report import attempt_note
 from emitter.runner import Runner, RunPlan, Timing, schedule
@@ -70,11 +71,11 @@ class SentEvent:
     @property
     def file_id(self) -> str | None:
         """The fileId the payload is about (v2 `data.fileId`, v3 `<X>Event.FileId`, first list item)."""
-        return _find_id(self.payload, ("fileId", "FileId", "srcFileId", "videoId"))
+        return file_id_of(self.payload)
 
     @property
     def task_id(self) -> str | None:
-        return _find_id(self.payload, ("vodTaskId", "TaskId"))
+        return task_id_of(self.payload)
 
     def describe(self) -> list[str]:
         """A few lines for a failure report: the send, its attempts, request and response excerpts."""

@@ -1,4 +1,4 @@
-"""Payload paths as the docs print them (`data.fileInfo[0].status`): parse, set, unset."""
+"""Payload paths as the docs print them (`data.fileInfo[0].status`): parse, set, unset; ids of a payload."""
 
 from __future__ import annotations
 
@@ -86,3 +86,35 @@ def unset_path(payload: Any, path: str) -> None:
     _walk(payload, parts, path)
     parent = _walk(payload, parts[:-1], path)
     del parent[parts[-1]]
+
+
+def _find_id(payload: Any, keys: tuple[str, ...]) -> str | None:
+    """An id from the event's object (v2 `data`, v3 `<Xxx>Event`, first list item), if any."""
+    if not isinstance(payload, dict):
+        return None
+    objects = [payload.get("data")]
+    objects += [v for k, v in payload.items() if k != "data" and isinstance(v, dict)]
+    for obj in objects:
+        candidates = [obj]
+        if isinstance(obj, dict):
+            candidates += [
+                v[0] for v in obj.values() if isinstance(v, list) and v and isinstance(v[0], dict)
+            ]
+            candidates += [v for v in obj.values() if isinstance(v, dict)]
+        for candidate in candidates:
+            if isinstance(candidate, dict):
+                for key in keys:
+                    value = candidate.get(key)
+                    if isinstance(value, str | int) and not isinstance(value, bool) and value != "":
+                        return str(value)
+    return None
+
+
+def file_id_of(payload: Any) -> str | None:
+    """The fileId a payload is about (v2 `data.fileId`, v3 `<X>Event.FileId`, first list item)."""
+    return _find_id(payload, ("fileId", "FileId", "srcFileId", "videoId"))
+
+
+def task_id_of(payload: Any) -> str | None:
+    """The task id of a payload (v2 `vodTaskId`, v3 `TaskId`)."""
+    return _find_id(payload, ("vodTaskId", "TaskId"))

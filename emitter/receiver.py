@@ -21,6 +21,7 @@ import h11
 
 from emitter.catalog import Catalog, load_catalog
 from emitter.conformance import Checker, checker_for
+from emitter.paths import file_id_of, task_id_of
 from emitter.signing import PLACEMENTS, verify
 
 DEFAULT_HOST = "127.0.0.1"
@@ -106,11 +107,11 @@ class ReceivedRequest:
 
     @property
     def file_id(self) -> str | None:
-        return _find_id(self.payload, ("fileId", "FileId", "srcFileId", "videoId"))
+        return file_id_of(self.payload)
 
     @property
     def task_id(self) -> str | None:
-        return _find_id(self.payload, ("vodTaskId", "TaskId"))
+        return task_id_of(self.payload)
 
     def to_json(self) -> dict[str, Any]:
         """The journal line: everything recorded; the body as text, or base64 when not UTF-8."""
@@ -205,28 +206,6 @@ def _claimed_event(payload: Any) -> str | None:
         for key in ("eventType", "EventType"):
             if isinstance(payload.get(key), str):
                 return f"{payload[key]}?"
-    return None
-
-
-def _find_id(payload: Any, keys: tuple[str, ...]) -> str | None:
-    """An id from the event's object (v2 `data`, v3 `<Xxx>Event`, first list item), if any."""
-    if not isinstance(payload, dict):
-        return None
-    objects = [payload.get("data")]
-    objects += [v for k, v in payload.items() if k != "data" and isinstance(v, dict)]
-    for obj in objects:
-        candidates = [obj]
-        if isinstance(obj, dict):
-            candidates += [
-                v[0] for v in obj.values() if isinstance(v, list) and v and isinstance(v[0], dict)
-            ]
-            candidates += [v for v in obj.values() if isinstance(v, dict)]
-        for candidate in candidates:
-            if isinstance(candidate, dict):
-                for key in keys:
-                    value = candidate.get(key)
-                    if isinstance(value, str | int) and not isinstance(value, bool) and value != "":
-                        return str(value)
     return None
 
 
