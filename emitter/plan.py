@@ -7,6 +7,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from emitter.errors import TemplateError
 from emitter.render import Renderer, RenderSession, encode_payload
 from emitter.scenario import REFERENCE, Scenario, Step
 
@@ -65,6 +66,11 @@ def render_scenario(
     session: RenderSession = renderer.session(
         seed=seed, now=now, fmt=fmt or scenario.format, options={**scenario.options, **(options or {})}
     )
+    for step in scenario.steps:  # every step must exist in the format before anything is yielded
+        try:
+            renderer.template(step.event, session.fmt)
+        except TemplateError as exc:
+            raise TemplateError(exc.message, location=step.location, hint=exc.hint) from None
     results: dict[str, dict[str, Any]] = {}
     seq = 0
     for step in scenario.steps:

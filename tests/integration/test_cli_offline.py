@@ -137,3 +137,9 @@ def test_python_dash_m_works() -> None:
         [sys.executable, "-m", "emitter", "--help"], capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0 and "render" in result.stdout
+
+
+def test_scenario_with_a_step_missing_in_the_format_renders_nothing() -> None:
+    result = run("render", "happy-path", "--format", "cdnetworks", "--seed", "1")
+    assert result.returncode == 2 and result.stdout == ""
+    assert "happy-path.yaml:5: ProcedureStateChanged has no cdnetworks form; it exists in: v2, v3" in result.stderr
