@@ -142,4 +142,5 @@ def test_python_dash_m_works() -> None:
 def test_scenario_with_a_step_missing_in_the_format_renders_nothing() -> None:
     result = run("render", "happy-path", "--format", "cdnetworks", "--seed", "1")
     assert result.returncode == 2 and result.stdout == ""
-    assert "happy-path.yaml:5: ProcedureStateChanged has no cdnetworks form; it exists in: v2, v3" in result.stderr
+    expected = "happy-path.yaml:5: ProcedureStateChanged has no cdnetworks form; it exists in: v2, v3"
+    assert expected in result.stderr
