@@ -33,15 +33,27 @@ def main_options(
 
 
 def main() -> None:
-    """Console entry point: click's usage errors exit 2, EmitterErrors print one line."""
+    """Console entry point: every error a user can cause is one line `error: ...` and its exit code."""
     from emitter.errors import EmitterError
 
+    # typer may vendor click; its exception classes are the ones typer.BadParameter derives from.
+    click_errors = sys.modules[typer.BadParameter.__module__]
     os.environ.setdefault("PYTHONIOENCODING", "utf-8")
     try:
-        app(standalone_mode=True)
+        code = app(standalone_mode=False)
+    except getattr(click_errors, "NoArgsIsHelpError", ()) as exc:
+        exc.show()  # a bare command prints its help, as click does
+        sys.exit(exc.exit_code)
+    except click_errors.ClickException as exc:
+        context = getattr(exc, "ctx", None)
+        where = context.command_path if context is not None else "vod-emitter"
+        message = " ".join(exc.format_message().split()).rstrip(".")
+        typer.echo(f"error: {message}; see '{where} --help'", err=True)
+        sys.exit(exc.exit_code)
     except EmitterError as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, typer.Abort):
         typer.echo("interrupted", err=True)
         sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)

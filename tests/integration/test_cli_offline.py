@@ -144,3 +144,15 @@ def test_scenario_with_a_step_missing_in_the_format_renders_nothing() -> None:
     assert result.returncode == 2 and result.stdout == ""
     expected = "happy-path.yaml:5: ProcedureStateChanged has no cdnetworks form; it exists in: v2, v3"
     assert expected in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["run", "happy-path", "--speed", "-1"], ["receive", "--port", "99999"], ["nosuchcommand"],
+     ["run", "--nope"], ["send"]],
+)
+def test_flag_errors_are_one_line_naming_the_command(args: list[str]) -> None:
+    result = run(*args)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "--help'" in lines[0], result.stderr
