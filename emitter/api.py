@@ -267,7 +267,7 @@ def render_event(
     """
     renderer = renderer or Renderer()
     spec = renderer.catalog.event(event, location="render_event")
-    event_fmt = fmt or ("v2" if "v2" in spec.formats else spec.formats[0])
+    event_fmt = fmt or spec.default_format
     session = renderer.session(seed=seed, now=_moment(now), fmt=event_fmt, options=options)
     overrides = Overrides(set=dict(set or {}), unset=tuple(unset))
     return session.render_event(spec, dict(params or {}), overrides, location="params")
@@ -345,7 +345,7 @@ def plan_send(
     overrides = Overrides(set=dict(set or {}), unset=tuple(unset), body=body)
     step = Step(index=0, name=spec.kind, event=spec, params=chosen_params, overrides=overrides,
                 expect=parse_expectation(expect, location="expect"), location=location)
-    event_fmt = fmt or ("v2" if "v2" in spec.formats else spec.formats[0])
+    event_fmt = fmt or spec.default_format
     scenario = Scenario(name=spec.kind, description=spec.summary, steps=(step,), format=event_fmt,
                         path=f"send {event}")
     plan = RunPlan((scenario,), _fresh_seed() if seed is None else seed, _moment(now), fmt,
@@ -358,12 +358,16 @@ def plan_send(
 
 
 def builtin_receiver(
-    delivery: DeliveryOptions | None = None, *, on_request: Callable[[ReceivedRequest], None] | None = None
+    delivery: DeliveryOptions | None = None,
+    *,
+    on_request: Callable[[ReceivedRequest], None] | None = None,
+    keep_records: bool = True,
 ) -> Receiver:
     """The receiver a run without a target starts: it verifies signatures the way the run signs."""
     signing = (delivery or DeliveryOptions()).signing
     return Receiver(sign_key=signing.key if signing else None,
-                    sign_in=signing.placement if signing else "body", on_request=on_request)
+                    sign_in=signing.placement if signing else "body", on_request=on_request,
+                    keep_records=keep_records)
 
 
 def _trap_interrupts(runner: Runner, note: Callable[[str], None], stack: contextlib.ExitStack) -> None:

@@ -89,6 +89,11 @@ class EventSpec:
     def formats(self) -> tuple[str, ...]:
         return tuple(self.templates)
 
+    @property
+    def default_format(self) -> str:
+        """v2, the seeds' format, unless the event exists only in later formats."""
+        return "v2" if "v2" in self.templates else self.formats[0]
+
 
 @dataclass(frozen=True)
 class Catalog:

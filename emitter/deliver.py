@@ -109,6 +109,13 @@ def parse_header(text: str) -> tuple[str, str]:
     return name, value.strip()
 
 
+def check_tls(ca_bundle: Path | None, insecure: bool) -> None:
+    """--ca-bundle and --insecure contradict each other."""
+    if ca_bundle is not None and insecure:
+        raise UsageError("--ca-bundle and --insecure exclude each other", location="--insecure",
+                         hint="keep --ca-bundle to verify with your CA, or --insecure to skip checks")
+
+
 def make_client(
     *,
     timeout: float = DEFAULT_TIMEOUT,
@@ -119,6 +126,7 @@ def make_client(
     trust_env: bool = True,
 ) -> httpx.AsyncClient:
     """The one place an HTTP client is built: TLS settings, pool size, proxies from the environment."""
+    check_tls(ca_bundle, insecure)
     verify: ssl.SSLContext | bool = not insecure
     if ca_bundle is not None and not insecure:
         try:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import datetime as dt
 import itertools
 import json
@@ -22,7 +21,6 @@ from emitter import __version__
 from emitter.deliver import Clock, Delivery, DeliveryOptions, Sender, Sleep, make_client
 from emitter.errors import EmitterError, UsageError
 from emitter.outcomes import AttemptFinished, EventFinished
-from emitter.plan import render_scenario
 from emitter.render import Renderer
 from emitter.runner import RunPlan, expand
 from emitter.scenario import Scenario
@@ -217,15 +215,6 @@ class Cycles:
         self.fmt = fmt
         self.renderer = renderer or Renderer()
         self.cycles = 0
-
-    def preflight(self) -> None:
-        """Render every step once before sending anything, so a scenario error costs no sends."""
-        for scenario in self.scenarios:
-            steps = tuple(dataclasses.replace(step, repeat=1) for step in scenario.steps)
-            once = dataclasses.replace(scenario, steps=steps)
-            for _ in render_scenario(once, seed=self.seed, now=self.now, fmt=self.fmt,
-                                     renderer=self.renderer):
-                pass
 
     def __iter__(self) -> Iterator[Delivery]:
         for offset in itertools.count():
@@ -690,14 +679,13 @@ async def play(
     console: Any = None,
 ) -> LoadReport:
     """Run the load against a resolved target (None: the built-in receiver, in process); Ctrl-C stops it."""
+    from emitter.api import builtin_receiver
     from emitter.receiver import Receiver
 
     receiver: Receiver | None = None
     async with contextlib.AsyncExitStack() as stack:
         if endpoint is None:
-            signing = options.signing
-            receiver = Receiver(sign_key=signing.key if signing else None,
-                                sign_in=signing.placement if signing else "body", keep_records=False)
+            receiver = builtin_receiver(options, keep_records=False)
             await stack.enter_async_context(receiver)
         target = receiver.url if receiver else endpoint.name if endpoint else ""
         url = receiver.url if receiver else endpoint.url if endpoint else ""

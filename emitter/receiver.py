@@ -21,6 +21,7 @@ import h11
 
 from emitter.catalog import Catalog, load_catalog
 from emitter.conformance import Checker, checker_for
+from emitter.outcomes import plural
 from emitter.paths import file_id_of, task_id_of
 from emitter.signing import PLACEMENTS, verify
 
@@ -190,14 +191,10 @@ class ReceivedRequest:
             parts.append(f"signature: {self.signature_problem}")
         if self.problems:
             count = len(self.problems)
-            parts.append(f"{count} problem{'s' if count > 1 else ''}: " + "; ".join(self.problems))
+            parts.append(f"{plural(count, 'problem')}: " + "; ".join(self.problems))
         else:
             parts.append("ok")
         return "  ".join(parts)
-
-
-def _plural(count: int) -> str:
-    return "" if count == 1 else "s"
 
 
 def _claimed_event(payload: Any) -> str | None:
@@ -434,10 +431,10 @@ class Receiver:
         """One line: how many requests, how many did not conform, signatures, drops."""
         with self._changed:
             total, counts = self._arrived, dict(self._counts)
-        parts = [f"{total} request{_plural(total)}", f"{counts['non_conforming']} non-conforming"]
+        parts = [plural(total, "request"), f"{counts['non_conforming']} non-conforming"]
         if self.sign_key:
             bad = counts["bad_signature"]
-            parts.append(f"{bad} bad signature{_plural(bad)}")
+            parts.append(plural(bad, "bad signature"))
         if counts["dropped"]:
             parts.append(f"{counts['dropped']} dropped")
         return ", ".join(parts)

@@ -250,8 +250,9 @@ def read_journal(path: Path) -> JournalState:
                 header = record
                 int(record["seed"])
                 dt.datetime.fromisoformat(str(record["now"]).replace("Z", "+00:00"))
-                if not record["scenarios"]:
-                    raise ValueError("no scenarios")
+                if not record["scenarios"] or not isinstance(record["scenarios"], list):
+                    raise ValueError("no list of scenarios")
+                record["format"]
             elif kind == "event" and record["result"] == "delivered":
                 delivered.add(int(record["index"]))
             elif kind == "delivered-before":

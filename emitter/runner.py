@@ -135,11 +135,6 @@ def _perturb_steps(deliveries: Iterable[Delivery], timing: Timing, rng: random.R
             yield None if skip and delivery.ref.index in skip else delivery
 
 
-def perturb(deliveries: Iterable[Delivery], timing: Timing, rng: random.Random) -> Iterator[Delivery]:
-    """Reorder within windows (the waits stay in their positions) and add jitter, streaming."""
-    return (d for d in _perturb_steps(deliveries, timing, rng) if d is not None)
-
-
 def schedule(plan: RunPlan, timing: Timing, renderer: Renderer | None = None) -> Iterator[Delivery]:
     """The run's sends in sending order with their waits; the same seed gives the same sequence."""
     return (d for d in schedule_steps(plan, timing, renderer) if d is not None)
@@ -202,10 +197,6 @@ class Runner:
     @property
     def in_flight(self) -> int:
         return len(self._in_flight)
-
-    @property
-    def stopping(self) -> bool:
-        return self._stop.is_set()
 
     def stop(self) -> None:
         """Schedule nothing more; sends in flight finish or time out."""

@@ -258,8 +258,11 @@ def test_preflight_finds_a_scenario_error_before_any_send(renderer: Renderer) ->
 
     broken = parse_scenario("version: 1\nsteps:\n  - event: upload\n    set: {data.nope.deeper: 1}\n",
                             "broken.yaml", renderer.catalog)
+    from emitter.api import preflight
+    from emitter.runner import RunPlan
+
     with pytest.raises(ScenarioError, match=r"broken\.yaml"):
-        Cycles((broken,), seed=1, now=NOW, renderer=renderer).preflight()
+        preflight(RunPlan((broken,), 1, NOW, None), renderer)
 
 
 # --- open model ---------------------------------------------------------------------------

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
-
-if TYPE_CHECKING:
-    pass
 
 app = typer.Typer(
     name="vod-emitter",
@@ -100,7 +97,7 @@ def parse_now(value: str | None) -> dt.datetime:
 
 
 def choose_seed(seed: int | None, scenario_seed: int | None = None) -> int:
-    """The run's seed: the flag, else the scenario's, else a fresh one; always printed to stderr."""
+    """The run's seed: the flag, else the scenario's, else a fresh one (announce_seed prints it)."""
     import random
 
     chosen = seed if seed is not None else scenario_seed

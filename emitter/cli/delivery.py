@@ -76,8 +76,8 @@ async def _play(
                 console.line(record.console_line())
                 console.line(f"    {record.body_excerpt(BODY_EXCERPT)}")
 
-            receiver = builtin_receiver(options, on_request=show)
-            receiver.keep_records = False  # each request is shown as it comes: keep counts, not records
+            # each request is shown as it comes: keep counts, not records
+            receiver = builtin_receiver(options, on_request=show, keep_records=False)
             await stack.enter_async_context(receiver)
             console.note(f"no --target: sending to the built-in receiver at {receiver.url}")
         completed = await play(plan, receiver or target, delivery=options, timing=timing, renderer=renderer,
@@ -143,6 +143,7 @@ def run(
     2 usage or input error, 130 interrupted (Ctrl-C; report and journal are complete).
     """
     from emitter.api import plan_run
+    from emitter.deliver import check_tls
     from emitter.errors import EmitterError, UsageError
     from emitter.render import Renderer
     from emitter.report import read_journal
@@ -175,9 +176,7 @@ def run(
             raise UsageError("no scenario given", location="run",
                              hint="write e.g. vod-emitter run happy-path; 'vod-emitter scenarios' lists them")
         endpoint = endpoint_for(target)
-        if ca_bundle is not None and insecure:
-            raise UsageError("--ca-bundle and --insecure exclude each other", location="--insecure",
-                             hint="keep --ca-bundle to verify with your CA, or --insecure to skip checks")
+        check_tls(ca_bundle, insecure)
         renderer = Renderer()
         if fmt:
             renderer.catalog.format(fmt, location="--format")
@@ -222,7 +221,8 @@ def send(
     Exit codes: 0 delivered with a 2xx, 1 failed or another status, 2 usage error, 130 interrupted.
     """
     from emitter.api import plan_send
-    from emitter.errors import EmitterError, UsageError
+    from emitter.deliver import check_tls
+    from emitter.errors import EmitterError
     from emitter.render import Renderer, check_params, parse_assignments
     from emitter.runner import Timing
 
@@ -230,9 +230,7 @@ def send(
         options = delivery_options(timeout, retries, retry_on_status, retry_on_connect_error, backoff,
                                     backoff_factor, header, sign_key, sign_in, sign_ttl, sign_case)
         endpoint = endpoint_for(target)
-        if ca_bundle is not None and insecure:
-            raise UsageError("--ca-bundle and --insecure exclude each other", location="--insecure",
-                             hint="keep --ca-bundle to verify with your CA, or --insecure to skip checks")
+        check_tls(ca_bundle, insecure)
         renderer = Renderer()
         if fmt:
             renderer.catalog.format(fmt, location="--format")

@@ -22,7 +22,6 @@ from emitter.cli.common import (
     TimeoutOption,
     announce_seed,
     app,
-    choose_seed,
     delivery_options,
     fail,
     parse_now,
@@ -78,9 +77,10 @@ def load(
     import asyncio
 
     from emitter import load as engine
+    from emitter.api import plan_run
+    from emitter.deliver import check_tls
     from emitter.errors import EmitterError, UsageError
     from emitter.render import Renderer
-    from emitter.scenario import load_scenario
     from emitter.targets import resolve_target
 
     try:
@@ -97,21 +97,16 @@ def load(
         options = delivery_options(timeout, 0, False, False, "0", 2.0, header, sign_key, sign_in, sign_ttl,
                                     sign_case)
         endpoint = resolve_target(target) if target else None
-        if ca_bundle is not None and insecure:
-            raise UsageError("--ca-bundle and --insecure exclude each other", location="--insecure",
-                             hint="keep --ca-bundle to verify with your CA, or --insecure to skip checks")
+        check_tls(ca_bundle, insecure)
         renderer = Renderer()
         if fmt:
             renderer.catalog.format(fmt, location="--format")
-        loaded = tuple(load_scenario(reference, renderer.catalog) for reference in scenarios)
-        moment = parse_now(now)
-        chosen = choose_seed(seed, loaded[0].seed)
-        cycles = engine.Cycles(loaded, seed=chosen, now=moment, fmt=fmt, renderer=renderer)
-        cycles.preflight()
+        plan = plan_run(scenarios, seed=seed, now=parse_now(now), fmt=fmt, renderer=renderer)
+        cycles = engine.Cycles(plan.scenarios, seed=plan.seed, now=plan.now, fmt=plan.fmt, renderer=renderer)
         out = engine.open_json(json_file) if json_file is not None else None
     except EmitterError as exc:
         fail(exc)
-    announce_seed(chosen, moment)
+    announce_seed(plan.seed, plan.now)
     try:
         report = asyncio.run(engine.play(cycles, profile, options, endpoint, ca_bundle=ca_bundle,
                                          insecure=insecure))

@@ -194,7 +194,7 @@ def _render_bodies(
         chosen = choose_seed(seed)
         announce_seed(chosen, moment)
         spec = renderer.catalog.event(target)
-        event_fmt = fmt or ("v2" if "v2" in spec.formats else spec.formats[0])
+        event_fmt = fmt or spec.default_format
         session = renderer.session(seed=chosen, now=moment, fmt=event_fmt, options=options)
         payload = session.render_event(spec, params, overrides, location="--param")
         if envelope:
