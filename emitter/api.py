@@ -28,7 +28,7 @@ from emitter.paths import file_id_of, task_id_of
 from emitter.plan import RenderedEvent
 from emitter.plan import render_scenario as stream_scenario
 from emitter.receiver import ReceivedRequest, Receiver
-from emitter.render import Overrides, Renderer, check_params
+from emitter.render import Overrides, Renderer, check_params, default_renderer
 from emitter.report import attempt_note
 from emitter.runner import Runner, RunPlan, Timing, schedule
 from emitter.scenario import Scenario, Step, builtin_scenarios, parse_expectation
@@ -241,7 +241,7 @@ def render_scenario(
         >>> events[0].event_type, events[0].payload["ConcatCompleteEvent"]["FileInfoSet"][0]["ErrCode"]
         ('ConcatComplete', -1)
     """
-    renderer = renderer or Renderer()
+    renderer = renderer or default_renderer()
     loaded = _scenario(scenario, renderer)
     chosen = seed if seed is not None else loaded.seed or 0
     return list(stream_scenario(loaded, seed=chosen, now=_moment(now), fmt=fmt, renderer=renderer,
@@ -265,7 +265,7 @@ def render_event(
         >>> render_event("transcode", params={"status": "fail", "err_code": 30010})["data"]["status"]
         30010
     """
-    renderer = renderer or Renderer()
+    renderer = renderer or default_renderer()
     spec = renderer.catalog.event(event, location="render_event")
     event_fmt = fmt or spec.default_format
     session = renderer.session(seed=seed, now=_moment(now), fmt=event_fmt, options=options)
@@ -307,7 +307,7 @@ def plan_run(
     skip: frozenset[int] = frozenset(),
 ) -> RunPlan:
     """Load scenarios, choose the seed (given, else the first scenario's, else fresh), render once."""
-    renderer = renderer or Renderer()
+    renderer = renderer or default_renderer()
     if not scenarios:
         raise UsageError("no scenario given", location="run",
                          hint="write e.g. vod-emitter run happy-path; 'vod-emitter scenarios' lists them")
@@ -336,7 +336,7 @@ def plan_send(
     location: str = "set",
 ) -> RunPlan:
     """A one-step plan for a single event (what `vod-emitter send` sends); `location` names errors."""
-    renderer = renderer or Renderer()
+    renderer = renderer or default_renderer()
     if fmt:
         renderer.catalog.format(fmt, location="format")
     spec = renderer.catalog.event(event, location="send")
@@ -412,7 +412,7 @@ async def play(
     """
     delivery = delivery or DeliveryOptions()
     timing = timing or Timing()
-    renderer = renderer or Renderer()
+    renderer = renderer or default_renderer()
     deliveries: dict[int, Delivery] = {}
     outcomes: list[Outcome] = []
     result: RunResult | None = None
@@ -505,7 +505,7 @@ async def run_async(
         >>> done = await run_async("happy-path", target=app, speed=0)        # doctest: +SKIP
     """
     __tracebackhide__ = True
-    renderer = renderer or Renderer()
+    renderer = renderer or default_renderer()
     plan = plan_run(scenarios, seed=seed, now=now, fmt=fmt, renderer=renderer)
     completed = await play(plan, target, delivery=_delivery(delivery, timeout), timing=_timing(timing, speed),
                            renderer=renderer, ca_bundle=ca_bundle, insecure=insecure, on_outcome=on_outcome)
@@ -573,7 +573,7 @@ async def send_async(
         >>> done = await send_async("upload", target=app)                    # doctest: +SKIP
     """
     __tracebackhide__ = True
-    renderer = renderer or Renderer()
+    renderer = renderer or default_renderer()
     plan = plan_send(event, params=params, set=set, unset=unset, body=body, expect=expect, seed=seed, now=now,
                      fmt=fmt, renderer=renderer)
     completed = await play(plan, target, delivery=_delivery(delivery, timeout), timing=Timing(speed=0),
@@ -665,7 +665,7 @@ class Emitter:
         self.target = target
         self.check = check
         self.defaults = defaults
-        self.renderer = renderer or Renderer()
+        self.renderer = renderer or default_renderer()
         self.runs: list[CompletedRun] = []
 
     def _keywords(self, changes: Mapping[str, Any], *, run: bool) -> dict[str, Any]:

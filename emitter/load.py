@@ -21,7 +21,7 @@ from emitter import __version__
 from emitter.deliver import Clock, Delivery, DeliveryOptions, Sender, Sleep, make_client
 from emitter.errors import EmitterError, UsageError
 from emitter.outcomes import AttemptFinished, EventFinished
-from emitter.render import Renderer
+from emitter.render import Renderer, default_renderer
 from emitter.runner import RunPlan, expand
 from emitter.scenario import Scenario
 
@@ -213,7 +213,7 @@ class Cycles:
         self.seed = seed
         self.now = now
         self.fmt = fmt
-        self.renderer = renderer or Renderer()
+        self.renderer = renderer or default_renderer()
         self.cycles = 0
 
     def __iter__(self) -> Iterator[Delivery]:

@@ -7,8 +7,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from emitter.errors import TemplateError
-from emitter.render import Renderer, RenderSession, encode_payload
+from emitter.errors import ScenarioError, TemplateError
+from emitter.render import Renderer, RenderSession, default_renderer, encode_payload
 from emitter.scenario import REFERENCE, Scenario, Step
 
 
@@ -47,9 +47,15 @@ def _substitute(value: Any, results: Mapping[str, Mapping[str, Any]]) -> Any:
     return value
 
 
-def body_bytes(payload: Any) -> bytes:
+def body_bytes(payload: Any, *, location: str | None = None) -> bytes:
     """A raw string body is sent as is (malformed-input cases); anything else as JSON."""
-    return payload.encode("utf-8") if isinstance(payload, str) else encode_payload(payload)
+    if isinstance(payload, str):
+        return payload.encode("utf-8")
+    try:
+        return encode_payload(payload)
+    except ValueError as exc:  # NaN or infinity from a YAML override
+        raise ScenarioError(f"the payload cannot be JSON: {exc}", location=location,
+                            hint="JSON has no NaN or infinity; use a number or a string") from None
 
 
 def render_scenario(
@@ -62,7 +68,7 @@ def render_scenario(
     options: Mapping[str, Any] | None = None,
 ) -> Iterator[RenderedEvent]:
     """Yield every event of the scenario in scenario order, rendered lazily (streamed)."""
-    renderer = renderer or Renderer()
+    renderer = renderer or default_renderer()
     session: RenderSession = renderer.session(
         seed=seed, now=now, fmt=fmt or scenario.format, options={**scenario.options, **(options or {})}
     )
@@ -86,6 +92,6 @@ def render_scenario(
                 event_type=step.event.event_type,
                 format=session.fmt,
                 payload=payload,
-                body=body_bytes(payload),
+                body=body_bytes(payload, location=step.location),
             )
             seq += 1

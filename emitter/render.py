@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
+import functools
 import json
 import math
 import random
@@ -21,6 +23,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from emitter.catalog import Catalog, EventSpec, ParamSpec, load_catalog
 from emitter.errors import ScenarioError, TemplateError, hint_with_suggestion
+from emitter.options import check_options
 from emitter.paths import set_path, unset_path
 from emitter.providers import VodProvider
 
@@ -155,12 +158,18 @@ class Overrides:
     unset: tuple[str, ...] = ()
     body: Any = None
 
+    def __post_init__(self) -> None:
+        if self.body is not None and (self.set or self.unset):
+            raise ScenarioError("'body' replaces the whole payload, so 'set'/'unset' would be ignored",
+                                hint="put the changes into the body, or drop 'body'")
+
     def apply(self, payload: Any, *, location: str | None = None) -> Any:
+        # copies: the payload may be changed further, and the scenario's values must not be
         if self.body is not None:
-            return self.body
+            return copy.deepcopy(self.body)
         try:
             for path, value in (self.set or {}).items():
-                set_path(payload, path, value)
+                set_path(payload, path, copy.deepcopy(value))
             for path in self.unset:
                 unset_path(payload, path)
         except ScenarioError as exc:
@@ -294,6 +303,7 @@ class Renderer:
         options: Mapping[str, Any] | None = None,
     ) -> RenderSession:
         self.catalog.format(fmt)
+        check_options(options or {})
         return RenderSession(self, seed=seed, now=now, fmt=fmt, options=options or {})
 
 
@@ -335,6 +345,8 @@ class RenderSession:
         if params:
             check_params(spec, params, location=location)
         accepted_vars = {k: v for k, v in variables.items() if k in spec.params} if variables else {}
+        for name, value in accepted_vars.items():
+            check_param(spec.params[name], value, location=location, event=spec.kind)
         context: dict[str, Any] = {}
         facts, fake = self.facts, self.fake
         for name, kind, source, argument in self.renderer.resolution(spec).sources:
@@ -425,3 +437,9 @@ def parse_assignments(items: Iterable[str], *, flag: str) -> dict[str, Any]:
         except yaml.YAMLError:
             result[path.strip()] = raw
     return result
+
+
+@functools.lru_cache(maxsize=1)
+def default_renderer() -> Renderer:
+    """One shared renderer for callers that bring none: its templates compile once per process."""
+    return Renderer()

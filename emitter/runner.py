@@ -25,7 +25,7 @@ from emitter.outcomes import (
     RunStarted,
 )
 from emitter.plan import render_scenario
-from emitter.render import Renderer
+from emitter.render import Renderer, default_renderer
 from emitter.scenario import Scenario
 
 _HIGH_WATER = 512
@@ -94,7 +94,7 @@ def perturbation_rng(seed: int) -> random.Random:
 
 def expand(plan: RunPlan, renderer: Renderer | None = None) -> Iterator[Delivery]:
     """Every send in plan order, rendered lazily; duplicates follow their original with no wait."""
-    renderer = renderer or Renderer()
+    renderer = renderer or default_renderer()
     index = 0
     for scenario in plan.scenarios:
         for event in render_scenario(scenario, seed=plan.seed, now=plan.now, fmt=plan.fmt, renderer=renderer):

@@ -133,6 +133,9 @@ def parse_expectation(raw: Any, *, location: str | None = None) -> Expectation:
             ranges.append((int(text[0]) * 100, int(text[0]) * 100 + 99))
         elif re.fullmatch(r"\d{3}\s*-\s*\d{3}", text):
             low, high = (int(p) for p in text.split("-"))
+            if low > high:
+                raise ScenarioError(f"expected status range {item!r} goes backwards", location=location,
+                                    hint=f"write it low to high: {high}-{low}")
             ranges.append((low, high))
         else:
             raise ScenarioError(
@@ -343,7 +346,10 @@ def _parse_overrides(raw: Any, ctx: _Context) -> Overrides:
         except ScenarioError as exc:
             raise ScenarioError(exc.message, location=ctx.at(line), hint=exc.hint) from None
     body = raw.get("body")
-    return Overrides(set=_plain(set_node), unset=tuple(unset_node or ()), body=_plain(body))
+    try:
+        return Overrides(set=_plain(set_node), unset=tuple(unset_node or ()), body=_plain(body))
+    except ScenarioError as exc:
+        raise ScenarioError(exc.message, location=ctx.at(_line(raw, "body")), hint=exc.hint) from None
 
 
 def parse_scenario(text: str, path: str = "<scenario>", catalog: Catalog | None = None) -> Scenario:
@@ -443,6 +449,11 @@ def parse_scenario(text: str, path: str = "<scenario>", catalog: Catalog | None 
         step = _parse_step(raw, index, names, ctx, catalog, steps_node)
         names[step.name] = step
         steps.append(step)
+    for step in steps:  # a var must suit every step that takes it (types, outcome names)
+        for key, value in variables.items():
+            if key in step.event.params and key not in step.params and not _references(value):
+                check_param(step.event.params[key], value, location=ctx.at(_line(data["vars"], key)),
+                            event=step.event.kind)
     name = data.get("name") or Path(path).stem
     return Scenario(
         name=str(name),

@@ -164,3 +164,15 @@ def test_sandbox_blocks_unsafe_attribute_access(tmp_path: Path) -> None:
     renderer = _catalog_copy(tmp_path, '{"a": {{ fake.__class__.__mro__|string|j }}}\n')
     with pytest.raises(TemplateError):
         renderer.session(seed=1, now=NOW).render_event("clip")
+
+
+def test_format_options_are_checked_for_library_callers(renderer: Renderer) -> None:
+    from emitter.errors import UsageError
+
+    with pytest.raises(UsageError, match="did you mean 'keep_nulls'"):
+        renderer.session(seed=1, now=NOW, fmt="v3", options={"keep_null": True})
+
+
+def test_vars_from_library_callers_are_checked_too(session: Callable[..., RenderSession]) -> None:
+    with pytest.raises(ScenarioError, match="must be one of success"):
+        session().render_event("upload", variables={"status": "fail"})

@@ -206,3 +206,20 @@ def test_console_keeps_a_bounded_number_of_rows(capsys: pytest.CaptureFixture[st
 )
 def test_exit_codes(result: RunResult, code: int) -> None:
     assert result.exit_code == code
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        {"type": "run", "seed": 1, "now": "2024-05-01T12:00:00Z", "scenarios": ["happy-path"]},
+        {"type": "run", "seed": 1, "now": "2024-05-01T12:00:00Z", "scenarios": "happy-path", "format": None},
+    ],
+)
+def test_resume_refuses_a_journal_header_it_cannot_replay(tmp_path: Path, header: dict[str, object]) -> None:
+    from emitter.errors import UsageError
+    from emitter.report import read_journal
+
+    path = tmp_path / "journal.jsonl"
+    path.write_text(json.dumps(header) + "\n" + json.dumps(header) + "\n", encoding="utf-8")
+    with pytest.raises(UsageError, match="line 1 is not a journal record"):
+        read_journal(path)

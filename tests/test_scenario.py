@@ -104,3 +104,14 @@ def test_vars_apply_to_every_step_that_takes_them() -> None:
     upload, transcode = render_scenario(scenario, seed=1, now=NOW)
     assert upload.payload["data"]["fileName"] == "Shared"
     assert transcode.payload["data"]["status"] == 30009
+
+
+def test_repeated_step_gets_fresh_copies_of_its_override_values() -> None:
+    scenario = parse_scenario(
+        "version: 1\nsteps:\n  - event: upload\n    repeat: 2\n"
+        "    set: {data.x: {a: 1, b: 2}}\n    unset: [data.x.a]\n",
+        "x.yaml",
+    )
+    events = list(render_scenario(scenario, seed=1, now=NOW))
+    assert [e.payload["data"]["x"] for e in events] == [{"b": 2}, {"b": 2}]
+    assert scenario.steps[0].overrides.set == {"data.x": {"a": 1, "b": 2}}
