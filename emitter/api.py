@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from emitter.clock import utc_stamp
 from emitter.deliver import Delivery, DeliveryOptions, Sender, make_client
 from emitter.errors import UsageError
 from emitter.outcomes import (
@@ -154,7 +155,7 @@ class CompletedRun:
 
     @property
     def stamp(self) -> str:
-        return self.now.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return utc_stamp(self.now)
 
     def summary(self) -> str:
         """One line: what ran where, the totals, and the seed and `now` that replay it."""
@@ -448,7 +449,7 @@ async def play(
     return CompletedRun(plan.seed, plan.now, endpoint.name, result, tuple(outcomes),
                         _sends(plan, deliveries, outcomes) if keep else (),
                         tuple(own_receiver.records) if own_receiver else (),
-                        plan.sources or tuple(scenario.path for scenario in plan.scenarios))
+                        plan.scenario_sources)
 
 
 def _sends(

@@ -100,7 +100,6 @@ class Catalog:
     formats: Mapping[str, FormatSpec]
     events: Mapping[str, EventSpec]
     template_dir: Path
-    common_params: tuple[str, ...] = ()
 
     @functools.cached_property
     def _by_name(self) -> dict[str, EventSpec]:
@@ -223,7 +222,7 @@ def parse_catalog(data: Mapping[str, Any], template_dir: Path) -> Catalog:
             outcomes=outcomes,
             fields=fields,
         )
-    return Catalog(formats, events, template_dir, tuple(common))
+    return Catalog(formats, events, template_dir)
 
 
 @functools.lru_cache(maxsize=8)

@@ -12,7 +12,6 @@ from typing import Any
 from emitter.catalog import Catalog, FieldDoc
 from emitter.errors import did_you_mean
 
-FORMATS = ("v2", "v3", "cdnetworks")
 UNKNOWN = "unknown"
 # Where VOD's SignKey puts Sign/T is undocumented; the emitter may send them as top-level keys.
 SIGNATURE_FIELDS: tuple[FieldDoc, ...] = (

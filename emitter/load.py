@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from emitter import __version__
+from emitter.clock import utc_stamp
 from emitter.deliver import Clock, Delivery, DeliveryOptions, Sender, Sleep, make_client
 from emitter.errors import EmitterError, UsageError
 from emitter.outcomes import AttemptFinished, EventFinished
@@ -727,7 +728,7 @@ async def play(
     return LoadReport(
         profile, stats, engine.elapsed, engine.finished - engine.started, interrupted=engine.interrupted,
         error=engine.error, cycles=cycles.cycles, seed=cycles.seed,
-        now=cycles.now.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        now=utc_stamp(cycles.now),
         scenarios=tuple(s.name for s in cycles.scenarios), format=cycles.fmt, target=target,
     )
 

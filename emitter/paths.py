@@ -24,6 +24,11 @@ def parse_path(path: str) -> tuple[PathPart, ...]:
                 hint='write paths like data.fileInfo[0].status or data["odd.key"]',
             )
         key, index, quoted = match.groups()
+        if key is not None and position > 0 and not match.group().startswith("."):
+            raise ScenarioError(
+                f"bad payload path '{path}' at character {position + 1}: a key needs a '.' before it",
+                hint="write paths like data.fileInfo[0].status",
+            )
         parts.append(int(index) if index is not None else (quoted if quoted is not None else key))
         position = match.end()
     if not parts:

@@ -12,6 +12,8 @@ from typing import Any
 from faker import Generator
 from faker.providers import BaseProvider
 
+from emitter.clock import utc_stamp
+
 _HEX = "0123456789abcdef"
 
 _TITLE_WORDS_A = (
@@ -94,7 +96,6 @@ TRANSCODE_PRESETS = {
     100030: (720, 1_024_000),
     100040: (1080, 2_500_000),
 }
-_LIVE_DOMAINS = ("livepush.myqcloud.com", "push.example-live.com")
 _SOURCE_SITES = ("https://media.example.com", "http://cdn.example.org", "https://videos.example.net")
 
 
@@ -169,12 +170,6 @@ class VodProvider(BaseProvider):
     def stream_id(self) -> str:
         random = self.generator.random
         return f"{random.randrange(1000, 99999)}_{self._hex(8)}"
-
-    def live_context(self, stream_id: str) -> str:
-        random = self.generator.random
-        bizid = stream_id.split("_", 1)[0]
-        domain = random.choice(_LIVE_DOMAINS)
-        return f"rtmp://{bizid}.{domain}/live?bizid={bizid}&record=mp4&stream={stream_id}"
 
     def session_context(self) -> str:
         random = self.generator.random
@@ -546,11 +541,11 @@ class VodProvider(BaseProvider):
     def iso_before(self, moment: dt.datetime, seconds: float = 0) -> str:
         """ISO 8601 UTC time `seconds` before `moment`, as v3 prints times (no draw)."""
         earlier = moment - dt.timedelta(seconds=seconds)
-        return earlier.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return utc_stamp(earlier)
 
     def iso_at(self, timestamp: int) -> str:
         """ISO 8601 UTC time of a Unix timestamp (no draw)."""
-        return dt.datetime.fromtimestamp(timestamp, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return utc_stamp(dt.datetime.fromtimestamp(timestamp, dt.timezone.utc))
 
     def class_id_for(self, class_name: str | None) -> int:
         """A stable category ID for a category name; 0 is VOD's "Other" (no draw)."""

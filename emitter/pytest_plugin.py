@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from emitter.clock import utc_stamp
+
 if TYPE_CHECKING:
     from _pytest.mark.structures import ParameterSet
 
@@ -53,7 +55,7 @@ def _parse_now(text: str) -> dt.datetime:
 
 
 def _stamp(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return utc_stamp(moment)
 
 
 def pytest_configure(config: pytest.Config) -> None:

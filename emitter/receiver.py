@@ -346,14 +346,6 @@ class Receiver:
     ) -> None:
         await self.stop()
 
-    async def serve_forever(self) -> None:
-        """Start if needed, then run until cancelled."""
-        await self.start()
-        try:
-            await asyncio.Event().wait()
-        finally:
-            await self.stop()
-
     @contextlib.contextmanager
     def running_in_thread(self, timeout: float = 10.0) -> Iterator[Receiver]:
         """Run the receiver on its own event loop in a daemon thread for synchronous callers."""

@@ -22,6 +22,7 @@ from jinja2.runtime import LoopContext
 from jinja2.sandbox import SandboxedEnvironment
 
 from emitter.catalog import Catalog, EventSpec, ParamSpec, load_catalog
+from emitter.clock import utc_stamp
 from emitter.errors import ScenarioError, TemplateError, hint_with_suggestion
 from emitter.options import check_options
 from emitter.paths import set_path, unset_path
@@ -69,10 +70,6 @@ def _json_value(value: Any) -> str:
     if isinstance(value, jinja2.Undefined):
         str(value)  # StrictUndefined raises UndefinedError naming the variable
     return _VALUE_ENCODER.encode(value)
-
-
-def _iso(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def prune_nulls(node: Any) -> Any:
@@ -260,7 +257,7 @@ class Renderer:
             auto_reload=False,
         )
         self.env.filters["j"] = _json_value
-        self.env.globals["iso"] = _iso
+        self.env.globals["iso"] = utc_stamp
         self._templates: dict[tuple[str, str], jinja2.Template] = {}
         self._globals: dict[str, dict[str, Any]] = {}
 

@@ -271,7 +271,7 @@ def read_journal(path: Path) -> JournalState:
 class ConsoleReport:
     """A live progress bar on stderr (only on a terminal), then a table and a summary on stdout."""
 
-    def __init__(self, *, progress: bool | None = None, rows: int = TABLE_ROWS, quiet: bool = False):
+    def __init__(self, *, progress: bool | None = None, rows: int = TABLE_ROWS):
         from rich.console import Console
 
         self.out = Console(highlight=False, soft_wrap=False)
@@ -280,7 +280,6 @@ class ConsoleReport:
         self.err = Console(stderr=True, highlight=False)
         self.show_progress = self.err.is_terminal if progress is None else progress
         self.limit = rows
-        self.quiet = quiet
         self.rows: list[EventFinished] = []
         self.kept_failures = 0
         self.failed = 0
@@ -362,8 +361,6 @@ class ConsoleReport:
 
     def close(self) -> None:
         self._stop_progress()
-        if self.quiet:
-            return
         if self.rows:
             self.out.print(self.table())
             for line in self.reasons():

@@ -13,6 +13,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass
 
+from emitter.clock import utc_stamp
 from emitter.deliver import Clock, Delivery, Sender, Sleep
 from emitter.errors import EmitterError, UsageError
 from emitter.outcomes import (
@@ -55,6 +56,11 @@ class RunPlan:
     @functools.cached_property
     def planned(self) -> int:
         return planned_count(self.scenarios) - len(self.skip)
+
+    @property
+    def scenario_sources(self) -> tuple[str, ...]:
+        """How reports and journals name the scenarios (given sources, else their paths)."""
+        return self.sources or tuple(scenario.path for scenario in self.scenarios)
 
 
 @dataclass(frozen=True)
@@ -310,8 +316,8 @@ class Runner:
         planned = plan.planned
         yield RunStarted(
             seed=plan.seed,
-            now=plan.now.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            scenarios=plan.sources or tuple(s.path for s in plan.scenarios),
+            now=utc_stamp(plan.now),
+            scenarios=plan.scenario_sources,
             format=plan.fmt,
             target=self.sender.target,
             planned=planned,

@@ -176,3 +176,8 @@ def test_format_options_are_checked_for_library_callers(renderer: Renderer) -> N
 def test_vars_from_library_callers_are_checked_too(session: Callable[..., RenderSession]) -> None:
     with pytest.raises(ScenarioError, match="must be one of success"):
         session().render_event("upload", variables={"status": "fail"})
+
+
+def test_a_key_glued_to_an_index_is_not_a_path(session: Callable[..., RenderSession]) -> None:
+    with pytest.raises(ScenarioError, match="a key needs a '.' before it"):
+        session().render_event("concat", overrides=Overrides(set={"data.fileInfo[0]fileId": "1"}))

@@ -8,6 +8,8 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
+from emitter.clock import utc_stamp
+
 app = typer.Typer(
     name="vod-emitter",
     help="Play Tencent Cloud VOD event-notification callbacks against a receiver.",
@@ -107,7 +109,7 @@ def choose_seed(seed: int | None, scenario_seed: int | None = None) -> int:
 
 
 def announce_seed(seed: int, now: dt.datetime) -> None:
-    stamp = now.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    stamp = utc_stamp(now)
     typer.echo(f"seed {seed} (replay: --seed {seed} --now {stamp})", err=True)
 
 
