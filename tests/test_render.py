@@ -179,5 +179,5 @@ def test_vars_from_library_callers_are_checked_too(session: Callable[..., Render
 
 
 def test_a_key_glued_to_an_index_is_not_a_path(session: Callable[..., RenderSession]) -> None:
-    with pytest.raises(ScenarioError, match="a key needs a '.' before it"):
+    with pytest.raises(ScenarioError, match=r"a key needs a '\.' before it"):
         session().render_event("concat", overrides=Overrides(set={"data.fileInfo[0]fileId": "1"}))
