@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from emitter._version import __version__ as __version__
 
 if TYPE_CHECKING:
     from emitter.api import (
@@ -29,7 +29,9 @@ if TYPE_CHECKING:
         send,
         send_async,
     )
-    from emitter.deliver import DeliveryOptions, Signing
+    from emitter.delivery.deliver import DeliveryOptions, Signing
+    from emitter.delivery.runner import Timing
+    from emitter.delivery.targets import AppTarget
     from emitter.errors import EmitterError
     from emitter.outcomes import (
         AttemptFinished,
@@ -40,24 +42,41 @@ if TYPE_CHECKING:
         RunResult,
         RunStarted,
     )
-    from emitter.plan import RenderedEvent
-    from emitter.receiver import Behaviour, ReceivedRequest, Receiver
-    from emitter.runner import Timing
-    from emitter.scenario import Scenario
-    from emitter.targets import AppTarget
+    from emitter.receiver.server import Behaviour, ReceivedRequest, Receiver
+    from emitter.scenarios.loader import Scenario
+    from emitter.scenarios.plan import RenderedEvent
 
 _HOMES = {
-    "emitter.api": ("CompletedRun", "DeliveryFailed", "Emitter", "SentEvent", "load_scenario", "render_event",
-                    "render_scenario", "run", "run_async", "scenario_names", "send", "send_async"),
-    "emitter.deliver": ("DeliveryOptions", "Signing"),
+    "emitter.api": (
+        "CompletedRun",
+        "DeliveryFailed",
+        "Emitter",
+        "SentEvent",
+        "load_scenario",
+        "render_event",
+        "render_scenario",
+        "run",
+        "run_async",
+        "scenario_names",
+        "send",
+        "send_async",
+    ),
+    "emitter.delivery.deliver": ("DeliveryOptions", "Signing"),
     "emitter.errors": ("EmitterError",),
-    "emitter.outcomes": ("AttemptFinished", "EventFinished", "EventRef", "Outcome", "RunFinished",
-                         "RunResult", "RunStarted"),
-    "emitter.plan": ("RenderedEvent",),
-    "emitter.receiver": ("Behaviour", "ReceivedRequest", "Receiver"),
-    "emitter.runner": ("Timing",),
-    "emitter.scenario": ("Scenario",),
-    "emitter.targets": ("AppTarget",),
+    "emitter.outcomes": (
+        "AttemptFinished",
+        "EventFinished",
+        "EventRef",
+        "Outcome",
+        "RunFinished",
+        "RunResult",
+        "RunStarted",
+    ),
+    "emitter.scenarios.plan": ("RenderedEvent",),
+    "emitter.receiver.server": ("Behaviour", "ReceivedRequest", "Receiver"),
+    "emitter.delivery.runner": ("Timing",),
+    "emitter.scenarios.loader": ("Scenario",),
+    "emitter.delivery.targets": ("AppTarget",),
 }
 _HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
 

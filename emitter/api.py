@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from emitter.clock import utc_stamp
-from emitter.deliver import Delivery, DeliveryOptions, Sender, make_client
+from emitter.delivery.deliver import Delivery, DeliveryOptions, Sender, make_client
+from emitter.delivery.runner import Runner, RunPlan, Timing, schedule
+from emitter.delivery.targets import Target, resolve_target
 from emitter.errors import UsageError
 from emitter.outcomes import (
     AttemptFinished,
@@ -25,16 +27,14 @@ from emitter.outcomes import (
     RunFinished,
     RunResult,
 )
-from emitter.paths import file_id_of, task_id_of
-from emitter.plan import RenderedEvent
-from emitter.plan import render_scenario as stream_scenario
-from emitter.receiver import ReceivedRequest, Receiver
-from emitter.render import Overrides, Renderer, check_params, default_renderer
-from emitter.report import attempt_note
-from emitter.runner import Runner, RunPlan, Timing, schedule
-from emitter.scenario import Scenario, Step, builtin_scenarios, parse_expectation
-from emitter.scenario import load_scenario as _load_scenario
-from emitter.targets import Target, resolve_target
+from emitter.payloads.paths import file_id_of, task_id_of
+from emitter.payloads.render import Overrides, Renderer, check_params, default_renderer
+from emitter.receiver.server import ReceivedRequest, Receiver
+from emitter.reports.files import attempt_note
+from emitter.scenarios.loader import Scenario, Step, builtin_scenarios, parse_expectation
+from emitter.scenarios.loader import load_scenario as _load_scenario
+from emitter.scenarios.plan import RenderedEvent
+from emitter.scenarios.plan import render_scenario as stream_scenario
 
 T = TypeVar("T")
 ScenarioRef = str | Path | Scenario
@@ -104,9 +104,9 @@ def _one_line(text: str) -> str:
 class CompletedRun:
     """What a run did: its seed and `now` (to replay it), the result, every outcome and every send.
 
-        >>> done = run("happy-path", target=app, speed=0)                     # doctest: +SKIP
-        >>> done.ok, done.result.delivered, done.sent[0].event_type            # doctest: +SKIP
-        (True, 4, 'NewFileUpload')
+    >>> done = run("happy-path", target=app, speed=0)                     # doctest: +SKIP
+    >>> done.ok, done.result.delivered, done.sent[0].event_type            # doctest: +SKIP
+    (True, 4, 'NewFileUpload')
     """
 
     seed: int
@@ -159,8 +159,10 @@ class CompletedRun:
 
     def summary(self) -> str:
         """One line: what ran where, the totals, and the seed and `now` that replay it."""
-        return (f"{' '.join(self.scenarios) or 'run'} -> {self.target}: {self.result.summary()}; "
-                f"seed {self.seed}, now {self.stamp}")
+        return (
+            f"{' '.join(self.scenarios) or 'run'} -> {self.target}: {self.result.summary()}; "
+            f"seed {self.seed}, now {self.stamp}"
+        )
 
     def failure_report(self) -> str:
         """The summary, then each send that was not delivered as expected."""
@@ -174,7 +176,7 @@ class CompletedRun:
     def assert_all_delivered(self) -> CompletedRun:
         """Raise DeliveryFailed (an AssertionError) with a readable report unless every send succeeded.
 
-            >>> run("happy-path", target=app, speed=0).assert_all_delivered()  # doctest: +SKIP
+        >>> run("happy-path", target=app, speed=0).assert_all_delivered()  # doctest: +SKIP
         """
         __tracebackhide__ = True
         if not self.ok:
@@ -196,8 +198,8 @@ class DeliveryFailed(AssertionError):
 def load_scenario(reference: str | Path) -> Scenario:
     """A scenario from a YAML file or a built-in's name; errors carry `file:line`.
 
-        >>> [step.name for step in load_scenario("happy-path").steps]
-        ['upload', 'flow-started', 'flow-finished', 'transcode']
+    >>> [step.name for step in load_scenario("happy-path").steps]
+    ['upload', 'flow-started', 'flow-finished', 'transcode']
     """
     return _load_scenario(reference)
 
@@ -205,8 +207,8 @@ def load_scenario(reference: str | Path) -> Scenario:
 def scenario_names() -> list[str]:
     """The built-in scenarios' names.
 
-        >>> "concat-failure" in scenario_names()
-        True
+    >>> "concat-failure" in scenario_names()
+    True
     """
     return list(builtin_scenarios())
 
@@ -218,8 +220,9 @@ def _moment(now: Moment) -> dt.datetime:
         try:
             now = dt.datetime.fromisoformat(now.replace("Z", "+00:00"))
         except ValueError:
-            raise UsageError(f"now {now!r} is not an ISO 8601 time",
-                             hint="write e.g. now='2024-05-01T12:00:00Z'") from None
+            raise UsageError(
+                f"now {now!r} is not an ISO 8601 time", hint="write e.g. now='2024-05-01T12:00:00Z'"
+            ) from None
     return now if now.tzinfo else now.replace(tzinfo=dt.timezone.utc)
 
 
@@ -238,15 +241,16 @@ def render_scenario(
 ) -> list[RenderedEvent]:
     """A scenario's payloads without sending them (seed: the given, else the scenario's, else 0).
 
-        >>> events = render_scenario("concat-failure", seed=1, fmt="v3")
-        >>> events[0].event_type, events[0].payload["ConcatCompleteEvent"]["FileInfoSet"][0]["ErrCode"]
-        ('ConcatComplete', -1)
+    >>> events = render_scenario("concat-failure", seed=1, fmt="v3")
+    >>> events[0].event_type, events[0].payload["ConcatCompleteEvent"]["FileInfoSet"][0]["ErrCode"]
+    ('ConcatComplete', -1)
     """
     renderer = renderer or default_renderer()
     loaded = _scenario(scenario, renderer)
     chosen = seed if seed is not None else loaded.seed or 0
-    return list(stream_scenario(loaded, seed=chosen, now=_moment(now), fmt=fmt, renderer=renderer,
-                                options=options))
+    return list(
+        stream_scenario(loaded, seed=chosen, now=_moment(now), fmt=fmt, renderer=renderer, options=options)
+    )
 
 
 def render_event(
@@ -263,8 +267,8 @@ def render_event(
 ) -> Any:
     """One event's payload: semantic `params`, then raw `set`/`unset` payload paths.
 
-        >>> render_event("transcode", params={"status": "fail", "err_code": 30010})["data"]["status"]
-        30010
+    >>> render_event("transcode", params={"status": "fail", "err_code": 30010})["data"]["status"]
+    30010
     """
     renderer = renderer or default_renderer()
     spec = renderer.catalog.event(event, location="render_event")
@@ -310,14 +314,23 @@ def plan_run(
     """Load scenarios, choose the seed (given, else the first scenario's, else fresh), render once."""
     renderer = renderer or default_renderer()
     if not scenarios:
-        raise UsageError("no scenario given", location="run",
-                         hint="write e.g. vod-emitter run happy-path; 'vod-emitter scenarios' lists them")
+        raise UsageError(
+            "no scenario given",
+            location="run",
+            hint="write e.g. vod-emitter run happy-path; 'vod-emitter scenarios' lists them",
+        )
     if fmt:
         renderer.catalog.format(fmt, location="format")
     loaded = tuple(_scenario(reference, renderer) for reference in scenarios)
     chosen = seed if seed is not None else loaded[0].seed
-    plan = RunPlan(loaded, _fresh_seed() if chosen is None else chosen, _moment(now), fmt, skip,
-                   tuple(_source(reference) for reference in scenarios))
+    plan = RunPlan(
+        loaded,
+        _fresh_seed() if chosen is None else chosen,
+        _moment(now),
+        fmt,
+        skip,
+        tuple(_source(reference) for reference in scenarios),
+    )
     preflight(plan, renderer)
     return plan
 
@@ -344,13 +357,22 @@ def plan_send(
     chosen_params = dict(params or {})
     check_params(spec, chosen_params, location="params")
     overrides = Overrides(set=dict(set or {}), unset=tuple(unset), body=body)
-    step = Step(index=0, name=spec.kind, event=spec, params=chosen_params, overrides=overrides,
-                expect=parse_expectation(expect, location="expect"), location=location)
+    step = Step(
+        index=0,
+        name=spec.kind,
+        event=spec,
+        params=chosen_params,
+        overrides=overrides,
+        expect=parse_expectation(expect, location="expect"),
+        location=location,
+    )
     event_fmt = fmt or spec.default_format
-    scenario = Scenario(name=spec.kind, description=spec.summary, steps=(step,), format=event_fmt,
-                        path=f"send {event}")
-    plan = RunPlan((scenario,), _fresh_seed() if seed is None else seed, _moment(now), fmt,
-                   sources=(f"send {event}",))
+    scenario = Scenario(
+        name=spec.kind, description=spec.summary, steps=(step,), format=event_fmt, path=f"send {event}"
+    )
+    plan = RunPlan(
+        (scenario,), _fresh_seed() if seed is None else seed, _moment(now), fmt, sources=(f"send {event}",)
+    )
     preflight(plan, renderer)
     return plan
 
@@ -366,9 +388,12 @@ def builtin_receiver(
 ) -> Receiver:
     """The receiver a run without a target starts: it verifies signatures the way the run signs."""
     signing = (delivery or DeliveryOptions()).signing
-    return Receiver(sign_key=signing.key if signing else None,
-                    sign_in=signing.placement if signing else "body", on_request=on_request,
-                    keep_records=keep_records)
+    return Receiver(
+        sign_key=signing.key if signing else None,
+        sign_in=signing.placement if signing else "body",
+        on_request=on_request,
+        keep_records=keep_records,
+    )
 
 
 def _trap_interrupts(runner: Runner, note: Callable[[str], None], stack: contextlib.ExitStack) -> None:
@@ -380,8 +405,10 @@ def _trap_interrupts(runner: Runner, note: Callable[[str], None], stack: context
         nonlocal presses
         presses += 1
         if presses == 1:
-            note(f"interrupted: sending nothing more; waiting for {runner.in_flight} in flight "
-                 "(Ctrl-C again to abort them)")
+            note(
+                f"interrupted: sending nothing more; waiting for {runner.in_flight} in flight "
+                "(Ctrl-C again to abort them)"
+            )
             runner.stop()
         else:
             runner.abort()
@@ -430,11 +457,18 @@ async def play(
             await stack.enter_async_context(receiver)
         endpoint = resolve_target(receiver or target)
         client = await stack.enter_async_context(
-            make_client(timeout=delivery.timeout, concurrency=timing.concurrency, ca_bundle=ca_bundle,
-                        insecure=insecure, transport=endpoint.transport))
+            make_client(
+                timeout=delivery.timeout,
+                concurrency=timing.concurrency,
+                ca_bundle=ca_bundle,
+                insecure=insecure,
+                transport=endpoint.transport,
+            )
+        )
         sender = Sender(client, endpoint.name, delivery, url=endpoint.url)
-        runner = Runner(plan, sender, timing, renderer=renderer, deliveries=tapped if keep else None,
-                        freeze_gc=freeze_gc)
+        runner = Runner(
+            plan, sender, timing, renderer=renderer, deliveries=tapped if keep else None, freeze_gc=freeze_gc
+        )
         with contextlib.ExitStack() as traps:
             if interrupts is not None:
                 _trap_interrupts(runner, interrupts, traps)
@@ -446,10 +480,16 @@ async def play(
                 if isinstance(outcome, RunFinished):
                     result = outcome.result
     assert result is not None  # the runner always ends with RunFinished, or raises
-    return CompletedRun(plan.seed, plan.now, endpoint.name, result, tuple(outcomes),
-                        _sends(plan, deliveries, outcomes) if keep else (),
-                        tuple(own_receiver.records) if own_receiver else (),
-                        plan.scenario_sources)
+    return CompletedRun(
+        plan.seed,
+        plan.now,
+        endpoint.name,
+        result,
+        tuple(outcomes),
+        _sends(plan, deliveries, outcomes) if keep else (),
+        tuple(own_receiver.records) if own_receiver else (),
+        plan.scenario_sources,
+    )
 
 
 def _sends(
@@ -475,8 +515,11 @@ def _timing(timing: Timing | None, speed: float | None) -> Timing:
 def _delivery(delivery: DeliveryOptions | None, timeout: float | None) -> DeliveryOptions:
     delivery = delivery or DeliveryOptions()
     if timeout is not None and timeout <= 0:
-        raise UsageError(f"timeout must be more than 0, got {timeout:g}", location="timeout",
-                         hint="give seconds, e.g. timeout=0.5")
+        raise UsageError(
+            f"timeout must be more than 0, got {timeout:g}",
+            location="timeout",
+            hint="give seconds, e.g. timeout=0.5",
+        )
     return delivery if timeout is None else dataclasses.replace(delivery, timeout=timeout)
 
 
@@ -503,13 +546,21 @@ async def run_async(
 ) -> CompletedRun:
     """`run` for coroutines (an in-process ASGI app runs on the caller's loop).
 
-        >>> done = await run_async("happy-path", target=app, speed=0)        # doctest: +SKIP
+    >>> done = await run_async("happy-path", target=app, speed=0)        # doctest: +SKIP
     """
     __tracebackhide__ = True
     renderer = renderer or default_renderer()
     plan = plan_run(scenarios, seed=seed, now=now, fmt=fmt, renderer=renderer)
-    completed = await play(plan, target, delivery=_delivery(delivery, timeout), timing=_timing(timing, speed),
-                           renderer=renderer, ca_bundle=ca_bundle, insecure=insecure, on_outcome=on_outcome)
+    completed = await play(
+        plan,
+        target,
+        delivery=_delivery(delivery, timeout),
+        timing=_timing(timing, speed),
+        renderer=renderer,
+        ca_bundle=ca_bundle,
+        insecure=insecure,
+        on_outcome=on_outcome,
+    )
     return _checked(completed, check)
 
 
@@ -542,10 +593,23 @@ def run(
         '5284594915198092497'
     """
     __tracebackhide__ = True
-    completed = run_sync(run_async(
-        *scenarios, target=target, seed=seed, now=now, fmt=fmt, speed=speed, timeout=timeout,
-        delivery=delivery, timing=timing, ca_bundle=ca_bundle, insecure=insecure, on_outcome=on_outcome,
-        renderer=renderer))
+    completed = run_sync(
+        run_async(
+            *scenarios,
+            target=target,
+            seed=seed,
+            now=now,
+            fmt=fmt,
+            speed=speed,
+            timeout=timeout,
+            delivery=delivery,
+            timing=timing,
+            ca_bundle=ca_bundle,
+            insecure=insecure,
+            on_outcome=on_outcome,
+            renderer=renderer,
+        )
+    )
     return _checked(completed, check)
 
 
@@ -571,14 +635,32 @@ async def send_async(
 ) -> CompletedRun:
     """`send` for coroutines.
 
-        >>> done = await send_async("upload", target=app)                    # doctest: +SKIP
+    >>> done = await send_async("upload", target=app)                    # doctest: +SKIP
     """
     __tracebackhide__ = True
     renderer = renderer or default_renderer()
-    plan = plan_send(event, params=params, set=set, unset=unset, body=body, expect=expect, seed=seed, now=now,
-                     fmt=fmt, renderer=renderer)
-    completed = await play(plan, target, delivery=_delivery(delivery, timeout), timing=Timing(speed=0),
-                           renderer=renderer, ca_bundle=ca_bundle, insecure=insecure, on_outcome=on_outcome)
+    plan = plan_send(
+        event,
+        params=params,
+        set=set,
+        unset=unset,
+        body=body,
+        expect=expect,
+        seed=seed,
+        now=now,
+        fmt=fmt,
+        renderer=renderer,
+    )
+    completed = await play(
+        plan,
+        target,
+        delivery=_delivery(delivery, timeout),
+        timing=Timing(speed=0),
+        renderer=renderer,
+        ca_bundle=ca_bundle,
+        insecure=insecure,
+        on_outcome=on_outcome,
+    )
     return _checked(completed, check)
 
 
@@ -612,10 +694,26 @@ def send(
         True
     """
     __tracebackhide__ = True
-    completed = run_sync(send_async(
-        event, target=target, params=params, set=set, unset=unset, body=body, expect=expect, seed=seed,
-        now=now, fmt=fmt, timeout=timeout, delivery=delivery, ca_bundle=ca_bundle, insecure=insecure,
-        on_outcome=on_outcome, renderer=renderer))
+    completed = run_sync(
+        send_async(
+            event,
+            target=target,
+            params=params,
+            set=set,
+            unset=unset,
+            body=body,
+            expect=expect,
+            seed=seed,
+            now=now,
+            fmt=fmt,
+            timeout=timeout,
+            delivery=delivery,
+            ca_bundle=ca_bundle,
+            insecure=insecure,
+            on_outcome=on_outcome,
+            renderer=renderer,
+        )
+    )
     return _checked(completed, check)
 
 
@@ -660,7 +758,11 @@ class Emitter:
     _RENDER = frozenset({"seed", "now", "fmt", "options"})
 
     def __init__(
-        self, target: Target | None = None, *, check: bool = False, renderer: Renderer | None = None,
+        self,
+        target: Target | None = None,
+        *,
+        check: bool = False,
+        renderer: Renderer | None = None,
         **defaults: Any,
     ):
         self.target = target

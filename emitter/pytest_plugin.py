@@ -24,8 +24,8 @@ if TYPE_CHECKING:
     from _pytest.mark.structures import ParameterSet
 
     from emitter.api import Emitter
-    from emitter.receiver import Receiver
-    from emitter.render import Renderer
+    from emitter.payloads.render import Renderer
+    from emitter.receiver.server import Receiver
 
 SEED = pytest.StashKey[int]()
 NOW = pytest.StashKey[dt.datetime]()
@@ -35,22 +35,34 @@ MARKER = "vod_scenarios"
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("vod-emitter", "VOD callbacks (vod-emitter)")
-    group.addoption("--vod-seed", type=int, default=None, metavar="N",
-                    help="Seed of every vod-emitter run (default: one fresh seed per session, shown on "
-                         "failures).")
-    group.addoption("--vod-now", default=None, metavar="TIME",
-                    help="Moment of every run, ISO 8601 (default: when the session started).")
-    group.addoption("--vod-target", default=None, metavar="TARGET",
-                    help="Default vod_target: a URL or app:MODULE:ATTRIBUTE[/path] (default: the built-in "
-                         "receiver).")
+    group.addoption(
+        "--vod-seed",
+        type=int,
+        default=None,
+        metavar="N",
+        help="Seed of every vod-emitter run (default: one fresh seed per session, shown on failures).",
+    )
+    group.addoption(
+        "--vod-now",
+        default=None,
+        metavar="TIME",
+        help="Moment of every run, ISO 8601 (default: when the session started).",
+    )
+    group.addoption(
+        "--vod-target",
+        default=None,
+        metavar="TARGET",
+        help="Default vod_target: a URL or app:MODULE:ATTRIBUTE[/path] (default: the built-in receiver).",
+    )
 
 
 def _parse_now(text: str) -> dt.datetime:
     try:
         moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise pytest.UsageError(f"--vod-now {text!r} is not an ISO 8601 time; write e.g. "
-                                "--vod-now 2024-05-01T12:00:00Z") from None
+        raise pytest.UsageError(
+            f"--vod-now {text!r} is not an ISO 8601 time; write e.g. --vod-now 2024-05-01T12:00:00Z"
+        ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
 
 
@@ -67,8 +79,7 @@ def pytest_configure(config: pytest.Config) -> None:
     seed = config.getoption("--vod-seed")
     now = config.getoption("--vod-now")
     config.stash[SEED] = random.SystemRandom().randrange(2**31) if seed is None else seed
-    config.stash[NOW] = (_parse_now(now) if now else
-                         dt.datetime.now(dt.timezone.utc).replace(microsecond=0))
+    config.stash[NOW] = _parse_now(now) if now else dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -79,7 +90,7 @@ def pytest_report_header(config: pytest.Config) -> str:
 def scenario_names(names: Iterable[str]) -> list[str]:
     """Built-in names and scenario files as given; 'all' is every built-in. Unknown names fail."""
     from emitter.errors import EmitterError
-    from emitter.scenario import builtin_scenarios, find_scenario
+    from emitter.scenarios.loader import builtin_scenarios, find_scenario
 
     chosen: list[str] = []
     for name in names:
@@ -97,8 +108,8 @@ def scenario_names(names: Iterable[str]) -> list[str]:
 def vod_scenarios(*names: str) -> list[ParameterSet]:
     """Parameters for `pytest.mark.parametrize`, one per scenario ('all' for every built-in).
 
-        @pytest.mark.parametrize("scenario", vod_scenarios("happy-path", "concat-failure"))
-        def test_acknowledged(vod_emitter, scenario): vod_emitter.run(scenario)
+    @pytest.mark.parametrize("scenario", vod_scenarios("happy-path", "concat-failure"))
+    def test_acknowledged(vod_emitter, scenario): vod_emitter.run(scenario)
     """
     return [pytest.param(name, id=name) for name in scenario_names(names or ("all",))]
 
@@ -108,16 +119,19 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if marker is None:
         return
     if "vod_scenario" not in metafunc.fixturenames:
-        raise pytest.UsageError(f"{metafunc.definition.nodeid}: @pytest.mark.{MARKER} needs a `vod_scenario` "
-                                "argument to receive each scenario's name")
+        raise pytest.UsageError(
+            f"{metafunc.definition.nodeid}: @pytest.mark.{MARKER} needs a `vod_scenario` "
+            "argument to receive each scenario's name"
+        )
     metafunc.parametrize("vod_scenario", vod_scenarios(*marker.args))
 
 
 @pytest.fixture
 def vod_scenario() -> str:
     """The scenario of this run of the test; it comes from @pytest.mark.vod_scenarios(...)."""
-    pytest.fail(f"vod_scenario is set by @pytest.mark.{MARKER}('happy-path', ...); add the marker",
-                pytrace=False)
+    pytest.fail(
+        f"vod_scenario is set by @pytest.mark.{MARKER}('happy-path', ...); add the marker", pytrace=False
+    )
 
 
 @pytest.fixture
@@ -140,7 +154,7 @@ def vod_format() -> str | None:
 
 @pytest.fixture(scope="session")
 def _vod_receiver_server() -> Iterator[Receiver]:
-    from emitter.receiver import Receiver
+    from emitter.receiver.server import Receiver
 
     with Receiver().running_in_thread() as receiver:
         yield receiver
@@ -149,7 +163,7 @@ def _vod_receiver_server() -> Iterator[Receiver]:
 @pytest.fixture
 def vod_receiver(_vod_receiver_server: Receiver) -> Receiver:
     """The built-in receiver (127.0.0.1, free port), cleared and reset to answer 200 for each test."""
-    from emitter.receiver import Behaviour
+    from emitter.receiver.server import Behaviour
 
     receiver = _vod_receiver_server
     receiver.behaviour = Behaviour()
@@ -167,7 +181,7 @@ def vod_target(request: pytest.FixtureRequest) -> Any:
 
 @pytest.fixture(scope="session")
 def _vod_renderer() -> Renderer:
-    from emitter.render import Renderer
+    from emitter.payloads.render import Renderer
 
     return Renderer()
 
@@ -184,8 +198,9 @@ def vod_emitter(
     """An Emitter bound to vod_target: no delays (speed=0), and any failed send fails the test."""
     from emitter.api import Emitter
 
-    emitter = Emitter(vod_target, renderer=_vod_renderer, seed=vod_seed, now=vod_now, fmt=vod_format,
-                      speed=0, check=True)
+    emitter = Emitter(
+        vod_target, renderer=_vod_renderer, seed=vod_seed, now=vod_now, fmt=vod_format, speed=0, check=True
+    )
     request.node.stash[EMITTER] = emitter
     return emitter
 
@@ -195,8 +210,10 @@ def _replay_section(item: pytest.Item) -> str | None:
     if "vod_seed" not in funcargs:
         return None
     seed, now = funcargs["vod_seed"], funcargs.get("vod_now", item.config.stash[NOW])
-    lines = [f"seed {seed}, now {_stamp(now)}",
-             f"replay: pytest '{item.nodeid}' --vod-seed {seed} --vod-now {_stamp(now)}"]
+    lines = [
+        f"seed {seed}, now {_stamp(now)}",
+        f"replay: pytest '{item.nodeid}' --vod-seed {seed} --vod-now {_stamp(now)}",
+    ]
     emitter = item.stash.get(EMITTER, None)
     if emitter is not None and emitter.runs:
         lines.append("runs in this test:")

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from emitter.render import Renderer, RenderSession
+from emitter.payloads.render import Renderer, RenderSession
 
 NOW = dt.datetime(2024, 5, 1, 12, 0, 0, tzinfo=dt.timezone.utc)
 

@@ -18,18 +18,42 @@ from flask import request as flask_request
 
 import emitter
 from emitter.api import CompletedRun, DeliveryFailed, Emitter, plan_send
+from emitter.delivery.targets import AppTarget, app_interface, load_app, resolve_target
 from emitter.errors import EmitterError, ScenarioError, UsageError
 from emitter.outcomes import AttemptFinished, EventFinished, RunFinished, RunStarted
-from emitter.targets import AppTarget, app_interface, load_app, resolve_target
 
 NOW = "2024-05-01T12:00:00Z"
 SCRIPT = Path(sys.executable).parent / "vod-emitter"
 
 PUBLIC = [
-    "AppTarget", "AttemptFinished", "Behaviour", "CompletedRun", "DeliveryFailed", "DeliveryOptions",
-    "Emitter", "EmitterError", "EventFinished", "EventRef", "Outcome", "ReceivedRequest", "Receiver",
-    "RenderedEvent", "RunFinished", "RunResult", "RunStarted", "Scenario", "SentEvent", "Signing", "Timing",
-    "load_scenario", "render_event", "render_scenario", "run", "run_async", "scenario_names", "send",
+    "AppTarget",
+    "AttemptFinished",
+    "Behaviour",
+    "CompletedRun",
+    "DeliveryFailed",
+    "DeliveryOptions",
+    "Emitter",
+    "EmitterError",
+    "EventFinished",
+    "EventRef",
+    "Outcome",
+    "ReceivedRequest",
+    "Receiver",
+    "RenderedEvent",
+    "RunFinished",
+    "RunResult",
+    "RunStarted",
+    "Scenario",
+    "SentEvent",
+    "Signing",
+    "Timing",
+    "load_scenario",
+    "render_event",
+    "render_scenario",
+    "run",
+    "run_async",
+    "scenario_names",
+    "send",
     "send_async",
 ]
 
@@ -44,9 +68,10 @@ def test_the_public_names_are_exactly_these() -> None:
 
 def test_importing_the_package_stays_cheap() -> None:
     code = "import sys, emitter; print(sorted(m for m in sys.modules if m.startswith(('emitter.', 'httpx'))))"
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                          timeout=60)
-    assert done.stdout.strip() == "[]"
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.strip() == "['emitter._version']"
 
 
 # --- apps under test ------------------------------------------------------------------------
@@ -146,8 +171,12 @@ def test_a_slow_asgi_app_times_out_like_a_slow_server() -> None:
 def test_a_slow_wsgi_app_times_out_too() -> None:
     release = threading.Event()
     try:
-        done = emitter.send("upload", target=AppTarget(flask_app([], release), "/slow"), timeout=0.05,
-                            delivery=emitter.DeliveryOptions(retries=0))
+        done = emitter.send(
+            "upload",
+            target=AppTarget(flask_app([], release), "/slow"),
+            timeout=0.05,
+            delivery=emitter.DeliveryOptions(retries=0),
+        )
     finally:
         release.set()
     assert [a.error for a in done.attempts] == ["timeout: no answer within 0.05 s"]
@@ -175,8 +204,15 @@ def test_a_running_receiver_is_a_target(vod_receiver: emitter.Receiver) -> None:
 def test_send_takes_params_overrides_raw_bodies_and_expectations() -> None:
     seen: list[dict[str, Any]] = []
     target = AppTarget(fastapi_app(seen), "/hooks/vod")
-    done = emitter.send("upload", target=target, params={"file_name": "Demo"}, set={"data.fileId": 42},
-                        unset=["data.coverUrl"], seed=5, now=NOW)
+    done = emitter.send(
+        "upload",
+        target=target,
+        params={"file_name": "Demo"},
+        set={"data.fileId": 42},
+        unset=["data.coverUrl"],
+        seed=5,
+        now=NOW,
+    )
     assert seen[0]["data"]["fileName"] == "Demo" and seen[0]["data"]["fileId"] == 42
     assert "coverUrl" not in seen[0]["data"]
     assert done.sent[0].payload == seen[0]
@@ -186,15 +222,21 @@ def test_send_takes_params_overrides_raw_bodies_and_expectations() -> None:
 
 def test_check_raises_a_readable_delivery_failure() -> None:
     with pytest.raises(DeliveryFailed) as caught:
-        emitter.run("happy-path", target=AppTarget(fastapi_app([]), "/boom"), seed=2, now=NOW, speed=0,
-                    check=True)
+        emitter.run(
+            "happy-path", target=AppTarget(fastapi_app([]), "/boom"), seed=2, now=NOW, speed=0, check=True
+        )
     report = str(caught.value).splitlines()
-    assert report[0] == ("happy-path -> in-process ASGI FastAPI at /boom: 4 of 4 sends: 0 delivered, "
-                         f"4 unexpected status (4 attempts, {caught.value.run.result.duration:.2f} s); "
-                         "seed 2, now 2024-05-01T12:00:00Z")
+    assert report[0] == (
+        "happy-path -> in-process ASGI FastAPI at /boom: 4 of 4 sends: 0 delivered, "
+        f"4 unexpected status (4 attempts, {caught.value.run.result.duration:.2f} s); "
+        "seed 2, now 2024-05-01T12:00:00Z"
+    )
     assert report[1] == "#0 happy-path/upload NewFileUpload: unexpected: status 500, expected 2xx"
-    assert report[2:5] == ["    attempts: 1 (500)", f"    request:  {caught.value.run.events[0].request}",
-                           "    response: 500 in-process app raised KeyError: 'data'"]
+    assert report[2:5] == [
+        "    attempts: 1 (500)",
+        f"    request:  {caught.value.run.events[0].request}",
+        "    response: 500 in-process app raised KeyError: 'data'",
+    ]
     assert isinstance(caught.value, AssertionError) and len(report) == 1 + 4 * 4
 
 
@@ -229,14 +271,29 @@ def test_an_emitter_keeps_defaults_and_its_runs() -> None:
 
 
 def test_rendering_matches_the_cli_byte_for_byte() -> None:
-    rendered = subprocess.run([str(SCRIPT), "render", "happy-path", "--seed", "4", "--now", NOW, "-f", "v3"],
-                              capture_output=True, check=True, timeout=60).stdout.splitlines()
+    rendered = subprocess.run(
+        [str(SCRIPT), "render", "happy-path", "--seed", "4", "--now", NOW, "-f", "v3"],
+        capture_output=True,
+        check=True,
+        timeout=60,
+    ).stdout.splitlines()
     assert [e.body for e in emitter.render_scenario("happy-path", seed=4, now=NOW, fmt="v3")] == rendered
-    args = ["render", "concat", "--seed", "4", "--now", NOW, "-p", "status=fail", "--set",
-            "data.vodTaskId=T1"]
+    args = [
+        "render",
+        "concat",
+        "--seed",
+        "4",
+        "--now",
+        NOW,
+        "-p",
+        "status=fail",
+        "--set",
+        "data.vodTaskId=T1",
+    ]
     single = subprocess.run([str(SCRIPT), *args], capture_output=True, check=True, timeout=60).stdout
-    payload = emitter.render_event("concat", params={"status": "fail"}, set={"data.vodTaskId": "T1"}, seed=4,
-                                   now=NOW)
+    payload = emitter.render_event(
+        "concat", params={"status": "fail"}, set={"data.vodTaskId": "T1"}, seed=4, now=NOW
+    )
     assert json.loads(single) == payload
 
 
@@ -254,7 +311,7 @@ def test_a_v3_only_event_is_sent_in_v3_by_default() -> None:
 
 # --- targets: app specs and their errors ----------------------------------------------------
 
-APP_MODULE = '''
+APP_MODULE = """
 from flask import Flask
 from fastapi import FastAPI
 
@@ -271,7 +328,7 @@ async def cb() -> dict:
 @wsgi.post("/cb")
 def wcb():
     return "ok"
-'''
+"""
 
 
 @pytest.fixture
@@ -298,22 +355,40 @@ def test_app_specs_resolve_to_in_process_endpoints(app_module: Path) -> None:
 
 @pytest.mark.parametrize(
     ("spec", "message"),
-    [("app:vod_hooks_under_test",
-      "--target: 'app:vod_hooks_under_test' is not app:MODULE:ATTRIBUTE; write e.g."),
-     ("app::asgi", "--target: 'app::asgi' is not app:MODULE:ATTRIBUTE"),
-     ("app:vod_hooks_missing:app", "--target: cannot import 'vod_hooks_missing': no module named "
-                                   "'vod_hooks_missing'; check the module path"),
-     ("app:vod_hooks_needy:app", "--target: importing 'vod_hooks_needy' failed: No module named "
-                                 "'vod_not_installed_anywhere'; install what the module needs"),
-     ("app:vod_hooks_broken:app", "--target: importing 'vod_hooks_broken' raised RuntimeError: no database; "
-                                  "fix the module"),
-     ("app:vod_hooks_under_test:asgii", "--target: 'vod_hooks_under_test' has no attribute 'asgii'; "
-                                        "did you mean 'asgi'?"),
-     ("app:vod_hooks_under_test:number",
-      "--target: 'vod_hooks_under_test:number' (int object) is not an ASGI or WSGI app; point at the app"),
-     ("app:vod_hooks_under_test:FastAPI",
-      "--target: 'vod_hooks_under_test:FastAPI' (class) is not an ASGI or WSGI app"),
-     ("htp:/nowhere", "--target: 'htp:/nowhere' is not an http:// or https:// URL")],
+    [
+        (
+            "app:vod_hooks_under_test",
+            "--target: 'app:vod_hooks_under_test' is not app:MODULE:ATTRIBUTE; write e.g.",
+        ),
+        ("app::asgi", "--target: 'app::asgi' is not app:MODULE:ATTRIBUTE"),
+        (
+            "app:vod_hooks_missing:app",
+            "--target: cannot import 'vod_hooks_missing': no module named "
+            "'vod_hooks_missing'; check the module path",
+        ),
+        (
+            "app:vod_hooks_needy:app",
+            "--target: importing 'vod_hooks_needy' failed: No module named "
+            "'vod_not_installed_anywhere'; install what the module needs",
+        ),
+        (
+            "app:vod_hooks_broken:app",
+            "--target: importing 'vod_hooks_broken' raised RuntimeError: no database; fix the module",
+        ),
+        (
+            "app:vod_hooks_under_test:asgii",
+            "--target: 'vod_hooks_under_test' has no attribute 'asgii'; did you mean 'asgi'?",
+        ),
+        (
+            "app:vod_hooks_under_test:number",
+            "--target: 'vod_hooks_under_test:number' (int object) is not an ASGI or WSGI app; point at the app",  # noqa: E501
+        ),
+        (
+            "app:vod_hooks_under_test:FastAPI",
+            "--target: 'vod_hooks_under_test:FastAPI' (class) is not an ASGI or WSGI app",
+        ),
+        ("htp:/nowhere", "--target: 'htp:/nowhere' is not an http:// or https:// URL"),
+    ],
 )
 def test_bad_targets_are_one_line_usage_errors(app_module: Path, spec: str, message: str) -> None:
     with pytest.raises(UsageError) as caught:
@@ -331,13 +406,19 @@ def test_an_object_that_is_not_an_app_is_refused() -> None:
 
 
 def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run([str(SCRIPT), *args], capture_output=True, text=True, timeout=60, cwd=cwd,
-                          env={"PATH": str(SCRIPT.parent), "NO_PROXY": "127.0.0.1,localhost"})
+    done = subprocess.run(
+        [str(SCRIPT), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=cwd,
+        env={"PATH": str(SCRIPT.parent), "NO_PROXY": "127.0.0.1,localhost"},
+    )
     assert "Traceback" not in done.stderr, done.stderr
     return done
 
 
-RECORDING_MODULE = '''
+RECORDING_MODULE = """
 import json
 import os
 
@@ -352,7 +433,7 @@ async def vod(request: Request):
     with open(os.environ.get("SINK", "sink.jsonl"), "ab") as sink:
         sink.write(body + b"\\n")
     return {"received": len(body)}
-'''
+"""
 
 
 def test_the_cli_and_the_api_produce_the_same_outcomes(
@@ -360,8 +441,21 @@ def test_the_cli_and_the_api_produce_the_same_outcomes(
 ) -> None:
     (tmp_path / "vod_recording_app.py").write_text(RECORDING_MODULE)
     report = tmp_path / "report.json"
-    done = cli("run", "happy-path", "--target", "app:vod_recording_app:app/vod", "--seed", "21", "--now", NOW,
-               "--speed", "0", "--report", str(report), cwd=tmp_path)
+    done = cli(
+        "run",
+        "happy-path",
+        "--target",
+        "app:vod_recording_app:app/vod",
+        "--seed",
+        "21",
+        "--now",
+        NOW,
+        "--speed",
+        "0",
+        "--report",
+        str(report),
+        cwd=tmp_path,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     cli_bodies = (tmp_path / "sink.jsonl").read_bytes().splitlines()
     cli_rows = json.loads(report.read_text())["events"]
@@ -374,10 +468,22 @@ def test_the_cli_and_the_api_produce_the_same_outcomes(
         sys.modules.pop("vod_recording_app", None)
     api_bodies = (tmp_path / "api-sink.jsonl").read_bytes().splitlines()
     assert api_bodies == cli_bodies == [s.body for s in api_run.sent]
-    assert [(r["index"], r["step"], r["event_type"], r["result"], r["status"], r["attempts"], r["request"],
-             r["response"]) for r in cli_rows] == [
+    assert [
+        (
+            r["index"],
+            r["step"],
+            r["event_type"],
+            r["result"],
+            r["status"],
+            r["attempts"],
+            r["request"],
+            r["response"],
+        )
+        for r in cli_rows
+    ] == [
         (e.ref.index, e.ref.step, e.ref.event_type, e.result, e.status, e.attempts, e.request, e.response)
-        for e in api_run.events]
+        for e in api_run.events
+    ]
     assert json.loads(report.read_text())["target"] == api_run.target == "app:vod_recording_app:app/vod"
 
 
@@ -386,14 +492,25 @@ def test_the_cli_reports_a_bad_app_target_in_one_line(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert done.stderr.splitlines() == [
         "error: --target: cannot import 'nowhere_to_be_found': no module named 'nowhere_to_be_found'; "
-        "check the module path (imported from the current directory too)"]
+        "check the module path (imported from the current directory too)"
+    ]
 
 
 def test_the_cli_times_out_a_slow_in_process_app(tmp_path: Path) -> None:
     (tmp_path / "vod_slow_app.py").write_text(
-        "import asyncio\n\nasync def app(scope, receive, send):\n    await asyncio.sleep(30)\n")
-    done = cli("send", "upload", "--target", "app:vod_slow_app:app", "--timeout", "50ms", "--retries", "1",
-               cwd=tmp_path)
+        "import asyncio\n\nasync def app(scope, receive, send):\n    await asyncio.sleep(30)\n"
+    )
+    done = cli(
+        "send",
+        "upload",
+        "--target",
+        "app:vod_slow_app:app",
+        "--timeout",
+        "50ms",
+        "--retries",
+        "1",
+        cwd=tmp_path,
+    )
     assert done.returncode == 1
     assert "#0 upload: timeout: no answer within 0.05 s" in done.stdout
     assert "1 failed (2 attempts" in done.stdout

@@ -8,14 +8,14 @@ from pathlib import Path
 import pytest
 
 import emitter.api  # noqa: F401 - loaded once here, not again by each in-process pytester run
-from emitter.scenario import builtin_scenarios
+from emitter.scenarios.loader import builtin_scenarios
 
 pytest_plugins = ("pytester",)
 # other plugins of this environment only slow the inner sessions down
 QUIET = ("-p", "no:hypothesispytest", "-p", "no:faker", "-p", "no:anyio")
 
 # An ASGI app without a framework: 500 for transcode callbacks, 200 for the rest.
-FLAKY_APP = '''
+FLAKY_APP = """
 import json
 
 received = []
@@ -33,7 +33,7 @@ async def app(scope, receive, send):
     await send({"type": "http.response.start", "status": 500 if failing else 200,
                 "headers": [(b"content-type", b"text/plain")]})
     await send({"type": "http.response.body", "body": b"transcode handler exploded" if failing else b"ok"})
-'''
+"""
 
 
 @pytest.fixture
@@ -74,18 +74,20 @@ def test_a_failed_send_fails_the_test_with_a_readable_summary(flaky: pytest.Pyte
     """)
     result = flaky.runpytest(*QUIET, "--vod-seed", "1234", "--vod-now", "2024-05-01T12:00:00Z")
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines([
-        "*DeliveryFailed: happy-path -> in-process ASGI app at /: 4 of 4 sends: 3 delivered, "
-        "1 unexpected status*seed 1234, now 2024-05-01T12:00:00Z",
-        "*#3 happy-path/transcode TranscodeComplete: unexpected: status 500, expected 2xx",
-        "*    attempts: 1 (500)",
-        '*    request:  {"version":"4.0","eventType":"TranscodeComplete",*',
-        "*    response: 500 transcode handler exploded",
-        "*- vod-emitter -*",
-        "seed 1234, now 2024-05-01T12:00:00Z",
-        "replay: pytest 'test_a_failed_send_fails_the_test_with_a_readable_summary.py::test_happy_path' "
-        "--vod-seed 1234 --vod-now 2024-05-01T12:00:00Z",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*DeliveryFailed: happy-path -> in-process ASGI app at /: 4 of 4 sends: 3 delivered, "
+            "1 unexpected status*seed 1234, now 2024-05-01T12:00:00Z",
+            "*#3 happy-path/transcode TranscodeComplete: unexpected: status 500, expected 2xx",
+            "*    attempts: 1 (500)",
+            '*    request:  {"version":"4.0","eventType":"TranscodeComplete",*',
+            "*    response: 500 transcode handler exploded",
+            "*- vod-emitter -*",
+            "seed 1234, now 2024-05-01T12:00:00Z",
+            "replay: pytest 'test_a_failed_send_fails_the_test_with_a_readable_summary.py::test_happy_path' "
+            "--vod-seed 1234 --vod-now 2024-05-01T12:00:00Z",
+        ]
+    )
     assert "Traceback" not in result.stdout.str()
     assert "emitter/api.py" not in result.stdout.str()  # the library's frames are hidden
 
@@ -109,7 +111,8 @@ def test_a_failed_run_can_be_inspected_instead(flaky: pytest.Pytester) -> None:
 
 
 def test_the_seed_comes_from_the_option_or_a_fixture(flaky: pytest.Pytester) -> None:
-    flaky.makepyfile(test_option="""
+    flaky.makepyfile(
+        test_option="""
         import datetime as dt
         import emitter
 
@@ -119,7 +122,8 @@ def test_the_seed_comes_from_the_option_or_a_fixture(flaky: pytest.Pytester) -> 
             assert run.seed == 42
             expected = emitter.render_scenario("concat-failure", seed=42, now=vod_now)
             assert [s.body for s in run.sent] == [e.body for e in expected]
-    """, test_fixture="""
+    """,
+        test_fixture="""
         import pytest
         from flaky_app import app
 
@@ -136,7 +140,8 @@ def test_the_seed_comes_from_the_option_or_a_fixture(flaky: pytest.Pytester) -> 
 
         def test_failure_shows_the_fixture_seed(vod_emitter):
             vod_emitter.run("transcode-fail-30009")
-    """)
+    """,
+    )
     result = flaky.runpytest(*QUIET, "--vod-seed", "42", "--vod-now", "2024-05-01T12:00:00Z")
     result.assert_outcomes(passed=2, failed=1)
     result.stdout.fnmatch_lines(["seed 7, now 2024-05-01T12:00:00Z", "replay: pytest *--vod-seed 7 *"])
@@ -177,8 +182,14 @@ def test_the_marker_runs_a_test_per_scenario(pytester: pytest.Pytester) -> None:
     """)
     result = pytester.runpytest(*QUIET, "-v")
     result.assert_outcomes(passed=2 + len(builtin_scenarios()) + 2)
-    result.stdout.fnmatch_lines(["*test_two?happy-path? PASSED*", "*test_two?concat-failure? PASSED*",
-                                 "*test_all?transcode-fail-30010? PASSED*", "*test_helper?clip? PASSED*"])
+    result.stdout.fnmatch_lines(
+        [
+            "*test_two?happy-path? PASSED*",
+            "*test_two?concat-failure? PASSED*",
+            "*test_all?transcode-fail-30010? PASSED*",
+            "*test_helper?clip? PASSED*",
+        ]
+    )
 
 
 def test_an_unknown_scenario_in_the_marker_is_a_one_line_error(pytester: pytest.Pytester) -> None:
@@ -191,8 +202,9 @@ def test_an_unknown_scenario_in_the_marker_is_a_one_line_error(pytester: pytest.
     """)
     result = pytester.runpytest(*QUIET)
     assert result.ret != 0
-    result.stdout.fnmatch_lines(["*vod_scenarios: no scenario file or built-in scenario 'happy-pth'; "
-                                 "did you mean 'happy-path'?*"])
+    result.stdout.fnmatch_lines(
+        ["*vod_scenarios: no scenario file or built-in scenario 'happy-pth'; did you mean 'happy-path'?*"]
+    )
 
 
 def test_vod_scenario_without_the_marker_says_how_to_get_one(pytester: pytest.Pytester) -> None:

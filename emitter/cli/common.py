@@ -36,14 +36,17 @@ NowOption = Annotated[
 FormatOption = Annotated[
     str | None,
     typer.Option(
-        "--format", "-f", envvar="VOD_EMITTER_FORMAT",
+        "--format",
+        "-f",
+        envvar="VOD_EMITTER_FORMAT",
         help="Payload format: v2, v3 or cdnetworks (default: the scenario's).",
     ),
 ]
 OptionOption = Annotated[
     list[str] | None,
     typer.Option(
-        "--option", envvar="VOD_EMITTER_OPTION",
+        "--option",
+        envvar="VOD_EMITTER_OPTION",
         help="Format option NAME=VALUE, over the scenario's options (repeatable): "
         "keep_nulls=true, null_event_keys=true (2019-style v3), wechat_key=WechatPublishComplete.",
     ),
@@ -51,7 +54,8 @@ OptionOption = Annotated[
 EnvelopeOption = Annotated[
     str | None,
     typer.Option(
-        "--envelope", envvar="VOD_EMITTER_ENVELOPE",
+        "--envelope",
+        envvar="VOD_EMITTER_ENVELOPE",
         help="Wrap payloads as the reliable-callback API returns them: "
         "pull (responses of at most 16 events).",
     ),
@@ -59,7 +63,8 @@ EnvelopeOption = Annotated[
 SetOption = Annotated[
     list[str] | None,
     typer.Option(
-        "--set", envvar="VOD_EMITTER_SET",
+        "--set",
+        envvar="VOD_EMITTER_SET",
         help="Override a payload path after rendering: PATH=VALUE (repeatable).",
     ),
 ]
@@ -72,7 +77,9 @@ UnsetOption = Annotated[
 ParamOption = Annotated[
     list[str] | None,
     typer.Option(
-        "--param", "-p", envvar="VOD_EMITTER_PARAM",
+        "--param",
+        "-p",
+        envvar="VOD_EMITTER_PARAM",
         help="Semantic parameter NAME=VALUE, e.g. -p status=fail (repeatable).",
     ),
 ]
@@ -93,8 +100,11 @@ def parse_now(value: str | None) -> dt.datetime:
     try:
         moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        fail(UsageError(f"--now {value!r} is not an ISO 8601 time",
-                        hint="write e.g. --now 2024-05-01T12:00:00Z"))
+        fail(
+            UsageError(
+                f"--now {value!r} is not an ISO 8601 time", hint="write e.g. --now 2024-05-01T12:00:00Z"
+            )
+        )
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
 
 
@@ -113,53 +123,81 @@ def announce_seed(seed: int, now: dt.datetime) -> None:
     typer.echo(f"seed {seed} (replay: --seed {seed} --now {stamp})", err=True)
 
 
-
 TargetOption = Annotated[
     str | None,
-    typer.Option("--target", "-t", envvar="VOD_EMITTER_TARGET",
-                 help="Receiver URL. Without one, the built-in receiver starts and shows what it gets."),
+    typer.Option(
+        "--target",
+        "-t",
+        envvar="VOD_EMITTER_TARGET",
+        help="Receiver URL. Without one, the built-in receiver starts and shows what it gets.",
+    ),
 ]
 AppTargetOption = Annotated[
     str | None,
-    typer.Option("--target", "-t", envvar="VOD_EMITTER_TARGET",
-                 help="Receiver URL, or app:MODULE:ATTR to call an ASGI or WSGI app in process, "
-                      "without a server (app:MODULE:ATTR/PATH for a route). Without one, the built-in "
-                      "receiver starts and shows what it gets."),
+    typer.Option(
+        "--target",
+        "-t",
+        envvar="VOD_EMITTER_TARGET",
+        help="Receiver URL, or app:MODULE:ATTR to call an ASGI or WSGI app in process, "
+        "without a server (app:MODULE:ATTR/PATH for a route). Without one, the built-in "
+        "receiver starts and shows what it gets.",
+    ),
 ]
 TimeoutOption = Annotated[
     str,
-    typer.Option("--timeout", envvar="VOD_EMITTER_TIMEOUT",
-                 help="Seconds to wait for an answer: 5, 0.2, 200ms (the real service: 5 s)."),
+    typer.Option(
+        "--timeout",
+        envvar="VOD_EMITTER_TIMEOUT",
+        help="Seconds to wait for an answer: 5, 0.2, 200ms (the real service: 5 s).",
+    ),
 ]
 RetriesOption = Annotated[
     int,
-    typer.Option("--retries", envvar="VOD_EMITTER_RETRIES", min=0,
-                 help="Retries after a timeout (the real service: 2, so 3 sends at most)."),
+    typer.Option(
+        "--retries",
+        envvar="VOD_EMITTER_RETRIES",
+        min=0,
+        help="Retries after a timeout (the real service: 2, so 3 sends at most).",
+    ),
 ]
 RetryOnStatusOption = Annotated[
     bool,
-    typer.Option("--retry-on-status", envvar="VOD_EMITTER_RETRY_ON_STATUS",
-                 help="Also retry when the status is not the expected one (default: 2xx)."),
+    typer.Option(
+        "--retry-on-status",
+        envvar="VOD_EMITTER_RETRY_ON_STATUS",
+        help="Also retry when the status is not the expected one (default: 2xx).",
+    ),
 ]
 RetryOnConnectErrorOption = Annotated[
     bool,
-    typer.Option("--retry-on-connect-error", envvar="VOD_EMITTER_RETRY_ON_CONNECT_ERROR",
-                 help="Also retry on refused and dropped connections."),
+    typer.Option(
+        "--retry-on-connect-error",
+        envvar="VOD_EMITTER_RETRY_ON_CONNECT_ERROR",
+        help="Also retry on refused and dropped connections.",
+    ),
 ]
 BackoffOption = Annotated[
     str,
-    typer.Option("--backoff", envvar="VOD_EMITTER_BACKOFF",
-                 help="Wait before the first retry: 0.5, 500ms; multiplied by --backoff-factor after each."),
+    typer.Option(
+        "--backoff",
+        envvar="VOD_EMITTER_BACKOFF",
+        help="Wait before the first retry: 0.5, 500ms; multiplied by --backoff-factor after each.",
+    ),
 ]
 BackoffFactorOption = Annotated[
     float,
-    typer.Option("--backoff-factor", envvar="VOD_EMITTER_BACKOFF_FACTOR", min=1.0,
-                 help="Growth of the wait between retries."),
+    typer.Option(
+        "--backoff-factor",
+        envvar="VOD_EMITTER_BACKOFF_FACTOR",
+        min=1.0,
+        help="Growth of the wait between retries.",
+    ),
 ]
 HeaderOption = Annotated[
     list[str] | None,
-    typer.Option("--header", "-H", envvar="VOD_EMITTER_HEADER",
-                 help="Extra request header 'Name: value' (repeatable)."),
+    typer.Option(
+        "--header", "-H", envvar="VOD_EMITTER_HEADER", help="Extra request header 'Name: value' (repeatable)."
+    ),
 ]
 CaBundleOption = Annotated[
     Path | None,
@@ -171,13 +209,19 @@ InsecureOption = Annotated[
 ]
 SignKeyOption = Annotated[
     str | None,
-    typer.Option("--sign-key", envvar="VOD_EMITTER_SIGN_KEY",
-                 help="Sign like VOD's SignKey: T = Unix expiry, Sign = md5(KEY + T). Off by default."),
+    typer.Option(
+        "--sign-key",
+        envvar="VOD_EMITTER_SIGN_KEY",
+        help="Sign like VOD's SignKey: T = Unix expiry, Sign = md5(KEY + T). Off by default.",
+    ),
 ]
 SignInOption = Annotated[
     str,
-    typer.Option("--sign-in", envvar="VOD_EMITTER_SIGN_IN",
-                 help="Where Sign and T travel: body (top-level JSON keys), query or header."),
+    typer.Option(
+        "--sign-in",
+        envvar="VOD_EMITTER_SIGN_IN",
+        help="Where Sign and T travel: body (top-level JSON keys), query or header.",
+    ),
 ]
 SignTtlOption = Annotated[
     int,
@@ -185,9 +229,12 @@ SignTtlOption = Annotated[
 ]
 SignCaseOption = Annotated[
     str,
-    typer.Option("--sign-case", envvar="VOD_EMITTER_SIGN_CASE",
-                 help="valid, or a negative case: expired, wrong, missing (T without Sign), none. "
-                      "A step's 'sign:' wins."),
+    typer.Option(
+        "--sign-case",
+        envvar="VOD_EMITTER_SIGN_CASE",
+        help="valid, or a negative case: expired, wrong, missing (T without Sign), none. "
+        "A step's 'sign:' wins.",
+    ),
 ]
 ReportOption = Annotated[
     Path | None,
@@ -199,68 +246,104 @@ JunitOption = Annotated[
 ]
 SpeedOption = Annotated[
     float,
-    typer.Option("--speed", envvar="VOD_EMITTER_SPEED", min=0.0,
-                 help="Time factor for delays: 2 = twice as fast, 0 = no waiting."),
+    typer.Option(
+        "--speed",
+        envvar="VOD_EMITTER_SPEED",
+        min=0.0,
+        help="Time factor for delays: 2 = twice as fast, 0 = no waiting.",
+    ),
 ]
 ConcurrencyOption = Annotated[
     int,
-    typer.Option("--concurrency", "-c", envvar="VOD_EMITTER_CONCURRENCY", min=1,
-                 help="Sends in flight at once (1 = one after another, like the real service)."),
+    typer.Option(
+        "--concurrency",
+        "-c",
+        envvar="VOD_EMITTER_CONCURRENCY",
+        min=1,
+        help="Sends in flight at once (1 = one after another, like the real service).",
+    ),
 ]
 ShuffleWindowOption = Annotated[
     int,
-    typer.Option("--shuffle-window", envvar="VOD_EMITTER_SHUFFLE_WINDOW", min=0,
-                 help="Shuffle the order within windows of N sends (seeded by --seed)."),
+    typer.Option(
+        "--shuffle-window",
+        envvar="VOD_EMITTER_SHUFFLE_WINDOW",
+        min=0,
+        help="Shuffle the order within windows of N sends (seeded by --seed).",
+    ),
 ]
 ReverseWindowOption = Annotated[
     int,
-    typer.Option("--reverse-window", envvar="VOD_EMITTER_REVERSE_WINDOW", min=0,
-                 help="Reverse the order within windows of N sends."),
+    typer.Option(
+        "--reverse-window",
+        envvar="VOD_EMITTER_REVERSE_WINDOW",
+        min=0,
+        help="Reverse the order within windows of N sends.",
+    ),
 ]
 JitterOption = Annotated[
     str,
-    typer.Option("--jitter", envvar="VOD_EMITTER_JITTER",
-                 help="Add a random wait of up to this before each send: 200ms (seeded by --seed)."),
+    typer.Option(
+        "--jitter",
+        envvar="VOD_EMITTER_JITTER",
+        help="Add a random wait of up to this before each send: 200ms (seeded by --seed).",
+    ),
 ]
 JournalOption = Annotated[
     Path | None,
-    typer.Option("--journal", envvar="VOD_EMITTER_JOURNAL",
-                 help="Write JSON lines as it goes: a header, every attempt, every result (for --resume)."),
+    typer.Option(
+        "--journal",
+        envvar="VOD_EMITTER_JOURNAL",
+        help="Write JSON lines as it goes: a header, every attempt, every result (for --resume).",
+    ),
 ]
 ResumeOption = Annotated[
     Path | None,
-    typer.Option("--resume", envvar="VOD_EMITTER_RESUME",
-                 help="Re-send what a --journal run did not deliver (its seed, now, format and scenarios)."),
+    typer.Option(
+        "--resume",
+        envvar="VOD_EMITTER_RESUME",
+        help="Re-send what a --journal run did not deliver (its seed, now, format and scenarios).",
+    ),
 ]
 
 
 def parse_seconds(value: str, flag: str, *, positive: bool = False) -> float:
     """A duration flag: 5, 0.2, 200ms, 1m30s."""
     from emitter.errors import EmitterError, UsageError
-    from emitter.scenario import parse_duration
+    from emitter.scenarios.loader import parse_duration
 
     try:
         seconds = parse_duration(float(value) if value.replace(".", "", 1).isdigit() else value)
     except EmitterError:
-        raise UsageError(f"{value!r} is not a duration", location=flag,
-                         hint=f"write e.g. {flag} 0.5 or {flag} 200ms") from None
+        raise UsageError(
+            f"{value!r} is not a duration", location=flag, hint=f"write e.g. {flag} 0.5 or {flag} 200ms"
+        ) from None
     if positive and seconds <= 0:
         raise UsageError(f"{value!r} must be more than 0", location=flag, hint=f"write e.g. {flag} 5")
     return seconds
 
 
 def delivery_options(
-    timeout: str, retries: int, retry_on_status: bool, retry_on_connect_error: bool, backoff: str,
-    backoff_factor: float, header: list[str] | None, sign_key: str | None, sign_in: str, sign_ttl: int,
+    timeout: str,
+    retries: int,
+    retry_on_status: bool,
+    retry_on_connect_error: bool,
+    backoff: str,
+    backoff_factor: float,
+    header: list[str] | None,
+    sign_key: str | None,
+    sign_in: str,
+    sign_ttl: int,
     sign_case: str,
 ) -> Any:
-    from emitter.deliver import DeliveryOptions, Signing, parse_header
+    from emitter.delivery.deliver import DeliveryOptions, Signing, parse_header
     from emitter.errors import UsageError
 
     signing = Signing(sign_key or "", sign_in, sign_ttl, sign_case)  # checks --sign-in and --sign-case
     if not sign_key and sign_case != "valid":
-        raise UsageError(f"a {sign_case!r} signature needs a key", location="--sign-case",
-                         hint="add --sign-key KEY")
+        raise UsageError(
+            f"a {sign_case!r} signature needs a key", location="--sign-case", hint="add --sign-key KEY"
+        )
     return DeliveryOptions(
         timeout=parse_seconds(timeout, "--timeout", positive=True),
         retries=retries,
@@ -275,6 +358,6 @@ def delivery_options(
 
 def endpoint_for(target: str | None) -> Any:
     """None (the built-in receiver), else the resolved URL or in-process app; a bad one exits 2."""
-    from emitter.targets import resolve_target
+    from emitter.delivery.targets import resolve_target
 
     return resolve_target(target) if target else None

@@ -48,16 +48,27 @@ from emitter.cli.common import (
 
 BODY_EXCERPT = 240  # characters of each received body shown by the built-in receiver
 
+
 async def _play(
-    plan: Any, timing: Any, options: Any, target: Any, renderer: Any, *, ca_bundle: Path | None,
-    insecure: bool, report: Path | None, junit: Path | None, journal: Path | None, append: bool,
+    plan: Any,
+    timing: Any,
+    options: Any,
+    target: Any,
+    renderer: Any,
+    *,
+    ca_bundle: Path | None,
+    insecure: bool,
+    report: Path | None,
+    junit: Path | None,
+    journal: Path | None,
+    append: bool,
 ) -> int:
     """The library's run with the CLI's reports; the built-in receiver when there is no target."""
     import contextlib
 
     from emitter.api import builtin_receiver, play
-    from emitter.receiver import ReceivedRequest, Receiver
-    from emitter.report import ConsoleReport, Journal, JsonReport, JunitReport, Reporters
+    from emitter.receiver.server import ReceivedRequest, Receiver
+    from emitter.reports.files import ConsoleReport, Journal, JsonReport, JunitReport, Reporters
 
     console = ConsoleReport()
     reporters = Reporters([console])
@@ -66,12 +77,14 @@ async def _play(
     if junit:
         reporters.reporters.append(JunitReport(junit))
     if journal:
-        reporters.reporters.append(Journal(journal, append=append, builtin_receiver=target is None,
-                                           carried=plan.skip))
+        reporters.reporters.append(
+            Journal(journal, append=append, builtin_receiver=target is None, carried=plan.skip)
+        )
     receiver: Receiver | None = None
     async with contextlib.AsyncExitStack() as stack:
         stack.callback(reporters.close)
         if target is None:
+
             def show(record: ReceivedRequest) -> None:
                 console.line(record.console_line())
                 console.line(f"    {record.body_excerpt(BODY_EXCERPT)}")
@@ -80,9 +93,19 @@ async def _play(
             receiver = builtin_receiver(options, on_request=show, keep_records=False)
             await stack.enter_async_context(receiver)
             console.note(f"no --target: sending to the built-in receiver at {receiver.url}")
-        completed = await play(plan, receiver or target, delivery=options, timing=timing, renderer=renderer,
-                               ca_bundle=ca_bundle, insecure=insecure, on_outcome=reporters.handle,
-                               interrupts=console.note, keep=False, freeze_gc=True)
+        completed = await play(
+            plan,
+            receiver or target,
+            delivery=options,
+            timing=timing,
+            renderer=renderer,
+            ca_bundle=ca_bundle,
+            insecure=insecure,
+            on_outcome=reporters.handle,
+            interrupts=console.note,
+            keep=False,
+            freeze_gc=True,
+        )
         if completed.result.error:
             console.note(f"error: {completed.result.error}")
     if receiver is not None:
@@ -143,38 +166,60 @@ def run(
     2 usage or input error, 130 interrupted (Ctrl-C; report and journal are complete).
     """
     from emitter.api import plan_run
-    from emitter.deliver import check_tls
+    from emitter.delivery.deliver import check_tls
+    from emitter.delivery.runner import Timing
     from emitter.errors import EmitterError, UsageError
-    from emitter.render import Renderer
-    from emitter.report import read_journal
-    from emitter.runner import Timing
+    from emitter.payloads.render import Renderer
+    from emitter.reports.files import read_journal
 
     try:
-        options = delivery_options(timeout, retries, retry_on_status, retry_on_connect_error, backoff,
-                                    backoff_factor, header, sign_key, sign_in, sign_ttl, sign_case)
+        options = delivery_options(
+            timeout,
+            retries,
+            retry_on_status,
+            retry_on_connect_error,
+            backoff,
+            backoff_factor,
+            header,
+            sign_key,
+            sign_in,
+            sign_ttl,
+            sign_case,
+        )
         timing = Timing(speed, concurrency, shuffle_window, reverse_window, parse_seconds(jitter, "--jitter"))
         target = target or None
         skip: frozenset[int] = frozenset()
         append = False
         if resume is not None:
             if scenarios:
-                raise UsageError("give scenarios or --resume, not both", location="--resume",
-                                 hint="--resume takes the scenarios from the journal")
+                raise UsageError(
+                    "give scenarios or --resume, not both",
+                    location="--resume",
+                    hint="--resume takes the scenarios from the journal",
+                )
             state = read_journal(resume)
-            for flag, given, recorded in (("--seed", seed, state.header["seed"]),
-                                          ("--now", now and parse_now(now), parse_now(state.header["now"])),
-                                          ("--format", fmt, state.header["format"])):
+            for flag, given, recorded in (
+                ("--seed", seed, state.header["seed"]),
+                ("--now", now and parse_now(now), parse_now(state.header["now"])),
+                ("--format", fmt, state.header["format"]),
+            ):
                 if given is not None and given != recorded:
-                    raise UsageError(f"the journal's run used {recorded}", location=flag,
-                                     hint="leave it out: --resume replays the journal's seed, now and format")
+                    raise UsageError(
+                        f"the journal's run used {recorded}",
+                        location=flag,
+                        hint="leave it out: --resume replays the journal's seed, now and format",
+                    )
             scenarios = list(state.header["scenarios"])
             seed, now, fmt = int(state.header["seed"]), str(state.header["now"]), state.header["format"]
             target = target or state.header.get("target")
             skip = frozenset(state.delivered)
             append = journal is not None and journal.resolve() == resume.resolve()
         if not scenarios:
-            raise UsageError("no scenario given", location="run",
-                             hint="write e.g. vod-emitter run happy-path; 'vod-emitter scenarios' lists them")
+            raise UsageError(
+                "no scenario given",
+                location="run",
+                hint="write e.g. vod-emitter run happy-path; 'vod-emitter scenarios' lists them",
+            )
         endpoint = endpoint_for(target)
         check_tls(ca_bundle, insecure)
         renderer = Renderer()
@@ -186,8 +231,19 @@ def run(
     announce_seed(plan.seed, plan.now)
     if skip:
         typer.echo(f"resuming {resume}: {len(skip)} delivered before, {plan.planned} to go", err=True)
-    _deliver(plan, timing, options, endpoint, renderer, ca_bundle=ca_bundle, insecure=insecure, report=report,
-             junit=junit, journal=journal, append=append)
+    _deliver(
+        plan,
+        timing,
+        options,
+        endpoint,
+        renderer,
+        ca_bundle=ca_bundle,
+        insecure=insecure,
+        report=report,
+        junit=junit,
+        journal=journal,
+        append=append,
+    )
 
 
 @app.command()
@@ -221,14 +277,25 @@ def send(
     Exit codes: 0 delivered with a 2xx, 1 failed or another status, 2 usage error, 130 interrupted.
     """
     from emitter.api import plan_send
-    from emitter.deliver import check_tls
+    from emitter.delivery.deliver import check_tls
+    from emitter.delivery.runner import Timing
     from emitter.errors import EmitterError
-    from emitter.render import Renderer, check_params, parse_assignments
-    from emitter.runner import Timing
+    from emitter.payloads.render import Renderer, check_params, parse_assignments
 
     try:
-        options = delivery_options(timeout, retries, retry_on_status, retry_on_connect_error, backoff,
-                                    backoff_factor, header, sign_key, sign_in, sign_ttl, sign_case)
+        options = delivery_options(
+            timeout,
+            retries,
+            retry_on_status,
+            retry_on_connect_error,
+            backoff,
+            backoff_factor,
+            header,
+            sign_key,
+            sign_in,
+            sign_ttl,
+            sign_case,
+        )
         endpoint = endpoint_for(target)
         check_tls(ca_bundle, insecure)
         renderer = Renderer()
@@ -237,11 +304,30 @@ def send(
         spec = renderer.catalog.event(event, location="send")
         params = parse_assignments(param or [], flag="--param")
         check_params(spec, params, location="--param")
-        plan = plan_send(event, params=params, set=parse_assignments(set_ or [], flag="--set"),
-                         unset=unset or (), seed=seed, now=parse_now(now), fmt=fmt, renderer=renderer,
-                         location="--set")
+        plan = plan_send(
+            event,
+            params=params,
+            set=parse_assignments(set_ or [], flag="--set"),
+            unset=unset or (),
+            seed=seed,
+            now=parse_now(now),
+            fmt=fmt,
+            renderer=renderer,
+            location="--set",
+        )
     except EmitterError as exc:
         fail(exc)
     announce_seed(plan.seed, plan.now)
-    _deliver(plan, Timing(speed=0), options, endpoint, renderer, ca_bundle=ca_bundle, insecure=insecure,
-             report=report, junit=junit, journal=None, append=False)
+    _deliver(
+        plan,
+        Timing(speed=0),
+        options,
+        endpoint,
+        renderer,
+        ca_bundle=ca_bundle,
+        insecure=insecure,
+        report=report,
+        junit=junit,
+        journal=None,
+        append=False,
+    )

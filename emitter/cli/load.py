@@ -32,26 +32,56 @@ from emitter.cli.common import (
 @app.command()
 def load(
     scenarios: Annotated[list[str], typer.Argument(help="Scenario files or built-in names, cycled.")],
-    rate: Annotated[str | None, typer.Option(
-        "--rate", "-r", envvar="VOD_EMITTER_LOAD_RATE",
-        help="Open model: arrivals per second or minute (500/s, 500, 30000/m), each sent on time "
-             "even while earlier ones wait.")] = None,
-    concurrency: Annotated[int | None, typer.Option(
-        "--concurrency", "-c", envvar="VOD_EMITTER_LOAD_CONCURRENCY", min=1,
-        help="Closed model instead of --rate: N senders, each sends when its previous answer is in.")] = None,
-    duration: Annotated[str, typer.Option(
-        "--duration", "-d", envvar="VOD_EMITTER_LOAD_DURATION",
-        help="How long to send: 60s, 1m30s.")] = "10s",
-    max_in_flight: Annotated[int | None, typer.Option(
-        "--max-in-flight", envvar="VOD_EMITTER_LOAD_MAX_IN_FLIGHT", min=1,
-        help="With --rate: arrivals beyond this many unanswered sends are dropped and counted "
-             "(default 1000).")] = None,
-    max_error_rate: Annotated[str, typer.Option(
-        "--max-error-rate", envvar="VOD_EMITTER_LOAD_MAX_ERROR_RATE",
-        help="Exit 1 above this share of errors (unexpected status, no answer, dropped): "
-             "0, 0.01, 1%.")] = "0",
-    json_file: Annotated[Path | None, typer.Option(
-        "--json", envvar="VOD_EMITTER_LOAD_JSON", help="Write the summary as JSON to this file.")] = None,
+    rate: Annotated[
+        str | None,
+        typer.Option(
+            "--rate",
+            "-r",
+            envvar="VOD_EMITTER_LOAD_RATE",
+            help="Open model: arrivals per second or minute (500/s, 500, 30000/m), each sent on time "
+            "even while earlier ones wait.",
+        ),
+    ] = None,
+    concurrency: Annotated[
+        int | None,
+        typer.Option(
+            "--concurrency",
+            "-c",
+            envvar="VOD_EMITTER_LOAD_CONCURRENCY",
+            min=1,
+            help="Closed model instead of --rate: N senders, each sends when its previous answer is in.",
+        ),
+    ] = None,
+    duration: Annotated[
+        str,
+        typer.Option(
+            "--duration", "-d", envvar="VOD_EMITTER_LOAD_DURATION", help="How long to send: 60s, 1m30s."
+        ),
+    ] = "10s",
+    max_in_flight: Annotated[
+        int | None,
+        typer.Option(
+            "--max-in-flight",
+            envvar="VOD_EMITTER_LOAD_MAX_IN_FLIGHT",
+            min=1,
+            help="With --rate: arrivals beyond this many unanswered sends are dropped and counted "
+            "(default 1000).",
+        ),
+    ] = None,
+    max_error_rate: Annotated[
+        str,
+        typer.Option(
+            "--max-error-rate",
+            envvar="VOD_EMITTER_LOAD_MAX_ERROR_RATE",
+            help="Exit 1 above this share of errors (unexpected status, no answer, dropped): 0, 0.01, 1%.",
+        ),
+    ] = "0",
+    json_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--json", envvar="VOD_EMITTER_LOAD_JSON", help="Write the summary as JSON to this file."
+        ),
+    ] = None,
     target: TargetOption = None,
     seed: SeedOption = None,
     now: NowOption = None,
@@ -76,17 +106,20 @@ def load(
     """
     import asyncio
 
-    from emitter import load as engine
     from emitter.api import plan_run
-    from emitter.deliver import check_tls
+    from emitter.delivery.deliver import check_tls
+    from emitter.delivery.targets import resolve_target
     from emitter.errors import EmitterError, UsageError
-    from emitter.render import Renderer
-    from emitter.targets import resolve_target
+    from emitter.load import engine
+    from emitter.payloads.render import Renderer
 
     try:
         if max_in_flight is not None and concurrency is not None:
-            raise UsageError("--max-in-flight applies to --rate (open model)", location="--max-in-flight",
-                             hint="leave it out: --concurrency N never has more than N in flight")
+            raise UsageError(
+                "--max-in-flight applies to --rate (open model)",
+                location="--max-in-flight",
+                hint="leave it out: --concurrency N never has more than N in flight",
+            )
         profile = engine.LoadProfile(
             duration=parse_seconds(duration, "--duration", positive=True),
             rate=engine.parse_rate(rate) if rate is not None else None,
@@ -94,8 +127,9 @@ def load(
             max_in_flight=max_in_flight or engine.DEFAULT_MAX_IN_FLIGHT,
             max_error_rate=engine.parse_fraction(max_error_rate),
         )
-        options = delivery_options(timeout, 0, False, False, "0", 2.0, header, sign_key, sign_in, sign_ttl,
-                                    sign_case)
+        options = delivery_options(
+            timeout, 0, False, False, "0", 2.0, header, sign_key, sign_in, sign_ttl, sign_case
+        )
         endpoint = resolve_target(target) if target else None
         check_tls(ca_bundle, insecure)
         renderer = Renderer()
@@ -108,8 +142,9 @@ def load(
         fail(exc)
     announce_seed(plan.seed, plan.now)
     try:
-        report = asyncio.run(engine.play(cycles, profile, options, endpoint, ca_bundle=ca_bundle,
-                                         insecure=insecure))
+        report = asyncio.run(
+            engine.play(cycles, profile, options, endpoint, ca_bundle=ca_bundle, insecure=insecure)
+        )
     except EmitterError as exc:
         fail(exc)
     except KeyboardInterrupt:

@@ -27,15 +27,16 @@ from emitter.cli.common import (
 )
 
 if TYPE_CHECKING:
-    from emitter.catalog import EventSpec
+    from emitter.payloads.catalog import EventSpec
+
 
 @events_app.callback()
 def events(ctx: typer.Context) -> None:
     """List every event kind with its aliases, EventType, formats and outcomes."""
     if ctx.invoked_subcommand:
         return
-    from emitter.catalog import load_catalog
     from emitter.errors import EmitterError
+    from emitter.payloads.catalog import load_catalog
 
     try:
         catalog = load_catalog()
@@ -59,7 +60,7 @@ def events(ctx: typer.Context) -> None:
 def _describe_event(spec: EventSpec, fmt: str | None) -> str:
     import json
 
-    from emitter.render import Renderer
+    from emitter.payloads.render import Renderer
 
     lines = [
         f"{spec.event_type} ({', '.join(spec.aliases)}): {spec.summary}",
@@ -92,8 +93,8 @@ def events_show(
     fmt: FormatOption = None,
 ) -> None:
     """Show an event's parameters, outcomes, documented fields and a sample payload."""
-    from emitter.catalog import load_catalog
     from emitter.errors import EmitterError
+    from emitter.payloads.catalog import load_catalog
 
     try:
         catalog = load_catalog()
@@ -107,9 +108,9 @@ def events_show(
 
 def _target_is_event(reference: str) -> bool:
     """True for an event name, False for a scenario file or built-in; else a did-you-mean error."""
-    from emitter.catalog import load_catalog
     from emitter.errors import EmitterError, UsageError, hint_with_suggestion
-    from emitter.scenario import builtin_scenarios
+    from emitter.payloads.catalog import load_catalog
+    from emitter.scenarios.loader import builtin_scenarios
 
     if Path(reference).is_file() or Path(reference).suffix in (".yaml", ".yml"):
         return False
@@ -123,7 +124,8 @@ def _target_is_event(reference: str) -> bool:
         raise UsageError(
             f"'{reference}' is neither a scenario file, a built-in scenario nor an event",
             hint=hint_with_suggestion(
-                reference, [*catalog.names(), *builtins],
+                reference,
+                [*catalog.names(), *builtins],
                 "see 'vod-emitter scenarios' and 'vod-emitter events'",
             ),
         ) from None
@@ -150,7 +152,9 @@ def render(
     out: Annotated[
         Path | None,
         typer.Option(
-            "--out", "-o", envvar="VOD_EMITTER_OUT",
+            "--out",
+            "-o",
+            envvar="VOD_EMITTER_OUT",
             help="Write one file per payload into this folder instead of JSON lines on stdout.",
         ),
     ] = None,
@@ -173,15 +177,22 @@ def render(
 
 
 def _render_bodies(
-    target: str, seed: int | None, now: str | None, fmt: str | None,
-    set_: list[str] | None, unset: list[str] | None, param: list[str] | None,
-    *, option: list[str] | None = None, envelope: str | None = None,
+    target: str,
+    seed: int | None,
+    now: str | None,
+    fmt: str | None,
+    set_: list[str] | None,
+    unset: list[str] | None,
+    param: list[str] | None,
+    *,
+    option: list[str] | None = None,
+    envelope: str | None = None,
 ) -> Any:
-    from emitter.envelope import check_envelope
-    from emitter.options import parse_options
-    from emitter.plan import body_bytes, render_scenario
-    from emitter.render import Overrides, Renderer, parse_assignments
-    from emitter.scenario import load_scenario
+    from emitter.payloads.envelopes import check_envelope
+    from emitter.payloads.options import parse_options
+    from emitter.payloads.render import Overrides, Renderer, parse_assignments
+    from emitter.scenarios.loader import load_scenario
+    from emitter.scenarios.plan import body_bytes, render_scenario
 
     overrides = Overrides(set=parse_assignments(set_ or [], flag="--set"), unset=tuple(unset or ()))
     options = parse_options(option or [])
@@ -223,8 +234,8 @@ def _render_bodies(
 
 def _enveloped(payloads: Any, fmt: str, seed: int) -> Any:
     """(index, label, name, body) of each PULL response holding the payloads."""
-    from emitter.envelope import pull_responses
-    from emitter.plan import body_bytes
+    from emitter.payloads.envelopes import pull_responses
+    from emitter.scenarios.plan import body_bytes
 
     name = "PullEvents" if fmt == "v3" else "PullEvent"
     for index, response in enumerate(pull_responses(payloads, fmt=fmt, seed=seed)):
@@ -238,8 +249,8 @@ def validate(
 ) -> None:
     """Check scenarios: syntax, names, references, overrides (by rendering them once)."""
     from emitter.errors import EmitterError
-    from emitter.plan import render_scenario
-    from emitter.scenario import load_scenario
+    from emitter.scenarios.loader import load_scenario
+    from emitter.scenarios.plan import render_scenario
 
     failed = 0
     for reference in scenarios:
@@ -261,7 +272,7 @@ def validate(
 def scenarios() -> None:
     """List the built-in scenarios with their descriptions."""
     from emitter.errors import EmitterError
-    from emitter.scenario import builtin_scenarios, load_scenario
+    from emitter.scenarios.loader import builtin_scenarios, load_scenario
 
     try:
         found = builtin_scenarios()

@@ -26,105 +26,132 @@ def receive(
     host: Annotated[
         str,
         typer.Option(
-            "--host", envvar="VOD_EMITTER_RECEIVE_HOST",
+            "--host",
+            envvar="VOD_EMITTER_RECEIVE_HOST",
             help="Address to listen on (loopback by default).",
         ),
     ] = "127.0.0.1",
     port: Annotated[
         int,
         typer.Option(
-            "--port", envvar="VOD_EMITTER_RECEIVE_PORT", min=0, max=65535,
+            "--port",
+            envvar="VOD_EMITTER_RECEIVE_PORT",
+            min=0,
+            max=65535,
             help="Port; 0 picks a free one (printed).",
         ),
     ] = 8765,
     journal: Annotated[
         Path | None,
         typer.Option(
-            "--journal", envvar="VOD_EMITTER_RECEIVE_JOURNAL",
+            "--journal",
+            envvar="VOD_EMITTER_RECEIVE_JOURNAL",
             help="Append every request as a JSON line to this file.",
         ),
     ] = None,
     status: Annotated[
         int,
         typer.Option(
-            "--status", envvar="VOD_EMITTER_RECEIVE_STATUS", min=200, max=599,
+            "--status",
+            envvar="VOD_EMITTER_RECEIVE_STATUS",
+            min=200,
+            max=599,
             help="HTTP status to answer.",
         ),
     ] = 200,
     fail_first: Annotated[
         int,
         typer.Option(
-            "--fail-first", envvar="VOD_EMITTER_RECEIVE_FAIL_FIRST", min=0,
+            "--fail-first",
+            envvar="VOD_EMITTER_RECEIVE_FAIL_FIRST",
+            min=0,
             help="Answer --fail-status to the first N requests.",
         ),
     ] = 0,
     fail_status: Annotated[
         int,
         typer.Option(
-            "--fail-status", envvar="VOD_EMITTER_RECEIVE_FAIL_STATUS", min=200, max=599,
+            "--fail-status",
+            envvar="VOD_EMITTER_RECEIVE_FAIL_STATUS",
+            min=200,
+            max=599,
             help="Status of the failed requests.",
         ),
     ] = 500,
     delay: Annotated[
         str,
         typer.Option(
-            "--delay", envvar="VOD_EMITTER_RECEIVE_DELAY",
+            "--delay",
+            envvar="VOD_EMITTER_RECEIVE_DELAY",
             help="Wait before answering: 250ms, 6s (VOD gives up after 5 s).",
         ),
     ] = "0",
     drop_first: Annotated[
         int,
         typer.Option(
-            "--drop-first", envvar="VOD_EMITTER_RECEIVE_DROP_FIRST", min=0,
+            "--drop-first",
+            envvar="VOD_EMITTER_RECEIVE_DROP_FIRST",
+            min=0,
             help="Close the connection without answering for the first N requests.",
         ),
     ] = 0,
     drop: Annotated[
         bool,
         typer.Option(
-            "--drop", envvar="VOD_EMITTER_RECEIVE_DROP",
+            "--drop",
+            envvar="VOD_EMITTER_RECEIVE_DROP",
             help="Close every connection without answering.",
         ),
     ] = False,
     body: Annotated[
         str,
         typer.Option(
-            "--body", envvar="VOD_EMITTER_RECEIVE_BODY",
+            "--body",
+            envvar="VOD_EMITTER_RECEIVE_BODY",
             help="Response body (VOD ignores it).",
         ),
     ] = "",
     sign_key: Annotated[
         str | None,
         typer.Option(
-            "--sign-key", envvar="VOD_EMITTER_SIGN_KEY",
+            "--sign-key",
+            envvar="VOD_EMITTER_SIGN_KEY",
             help="Verify Sign/T with this SignKey; bad ones get --sign-status.",
         ),
     ] = None,
     sign_in: Annotated[
         str,
         typer.Option(
-            "--sign-in", envvar="VOD_EMITTER_SIGN_IN",
+            "--sign-in",
+            envvar="VOD_EMITTER_SIGN_IN",
             help="Where Sign and T travel: body, query or header.",
         ),
     ] = "body",
     sign_status: Annotated[
         int,
         typer.Option(
-            "--sign-status", envvar="VOD_EMITTER_RECEIVE_SIGN_STATUS", min=200, max=599,
+            "--sign-status",
+            envvar="VOD_EMITTER_RECEIVE_SIGN_STATUS",
+            min=200,
+            max=599,
             help="Status for a bad, missing or expired signature.",
         ),
     ] = 401,
     quiet: Annotated[
         bool,
         typer.Option(
-            "--quiet", "-q", envvar="VOD_EMITTER_RECEIVE_QUIET",
+            "--quiet",
+            "-q",
+            envvar="VOD_EMITTER_RECEIVE_QUIET",
             help="No line per request; only the summary.",
         ),
     ] = False,
     verbose: Annotated[
         bool,
         typer.Option(
-            "--verbose", "-v", envvar="VOD_EMITTER_RECEIVE_VERBOSE",
+            "--verbose",
+            "-v",
+            envvar="VOD_EMITTER_RECEIVE_VERBOSE",
             help="Also print each request's headers and body.",
         ),
     ] = False,
@@ -132,10 +159,10 @@ def receive(
     """Run the built-in receiver: record, check and answer callbacks until Ctrl-C."""
     import asyncio
 
+    from emitter.delivery.signing import PLACEMENTS
     from emitter.errors import EmitterError, UsageError
-    from emitter.receiver import Behaviour, ReceivedRequest, Receiver, wait_for_signal
-    from emitter.scenario import parse_duration
-    from emitter.signing import PLACEMENTS
+    from emitter.receiver.server import Behaviour, ReceivedRequest, Receiver, wait_for_signal
+    from emitter.scenarios.loader import parse_duration
 
     try:
         if sign_in not in PLACEMENTS:
@@ -144,9 +171,12 @@ def receive(
                 hint=f"use one of: {', '.join(PLACEMENTS)}",
             )
         behaviour = Behaviour(
-            status=status, fail_first=fail_first, fail_status=fail_status,
+            status=status,
+            fail_first=fail_first,
+            fail_status=fail_status,
             delay=parse_duration(_number_or_text(delay), location="--delay"),
-            drop_first=drop_first, drop_all=drop,
+            drop_first=drop_first,
+            drop_all=drop,
             body=body.encode("utf-8"),
         )
     except EmitterError as exc:
@@ -161,8 +191,14 @@ def receive(
             typer.echo("    " + record.body.decode("utf-8", "replace"))
 
     receiver = Receiver(
-        host=host, port=port, behaviour=behaviour, sign_key=sign_key, sign_in=sign_in,
-        sign_status=sign_status, journal=journal, on_request=None if quiet else show,
+        host=host,
+        port=port,
+        behaviour=behaviour,
+        sign_key=sign_key,
+        sign_in=sign_in,
+        sign_status=sign_status,
+        journal=journal,
+        on_request=None if quiet else show,
         keep_records=False,
     )
 
@@ -185,9 +221,13 @@ def receive(
         fail(exc)
     except OSError as exc:
         on_journal = journal is not None and exc.filename is not None
-        fail(UsageError(
-            f"cannot {'write the journal' if on_journal else 'listen'}: {exc.strerror or exc}",
-            location=f"--journal {journal}" if on_journal else f"--host {host} --port {port}",
-            hint="give a writable path" if on_journal else "pick another port (--port 0 picks a free one)",
-        ))
+        fail(
+            UsageError(
+                f"cannot {'write the journal' if on_journal else 'listen'}: {exc.strerror or exc}",
+                location=f"--journal {journal}" if on_journal else f"--host {host} --port {port}",
+                hint="give a writable path"
+                if on_journal
+                else "pick another port (--port 0 picks a free one)",
+            )
+        )
     typer.echo(f"stopped: {receiver.summary()}", err=True)

@@ -42,24 +42,42 @@ def table(rows: list[Row]) -> str:
     cells = []
     for row in rows:
         met = {True: "yes", False: "MISSED", None: ""}[row.met]
-        cells.append((row.group, row.name, format_value(row.value, row.unit),
-                      f"{format_value(row.baseline, row.unit)} ({row.baseline_name})", f"{row.ratio:.2f}x",
-                      row.target, met))
+        cells.append(
+            (
+                row.group,
+                row.name,
+                format_value(row.value, row.unit),
+                f"{format_value(row.baseline, row.unit)} ({row.baseline_name})",
+                f"{row.ratio:.2f}x",
+                row.target,
+                met,
+            )
+        )
     widths = [max(len(str(line[i])) for line in [headers, *cells]) for i in range(len(headers))]
-    lines = ["  ".join(str(cell).ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
-             for line in [headers, *cells]]
+    lines = [
+        "  ".join(str(cell).ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
+        for line in [headers, *cells]
+    ]
     lines.insert(1, "  ".join("-" * width for width in widths))
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.benchmarks", description=__doc__)
-    parser.add_argument("--only", default=",".join(SECTIONS),
-                        help=f"comma-separated sections to run (default: all of {','.join(SECTIONS)})")
-    parser.add_argument("--quick", action="store_true",
-                        help="shorter rounds and runs (a smoke test, noisier)")
-    parser.add_argument("--json", type=Path, default=CHECKOUT / "bench-results" / "latest.json",
-                        help="where to write the results (default: bench-results/latest.json)")
+    parser.add_argument(
+        "--only",
+        default=",".join(SECTIONS),
+        help=f"comma-separated sections to run (default: all of {','.join(SECTIONS)})",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="shorter rounds and runs (a smoke test, noisier)"
+    )
+    parser.add_argument(
+        "--json",
+        type=Path,
+        default=CHECKOUT / "bench-results" / "latest.json",
+        help="where to write the results (default: bench-results/latest.json)",
+    )
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     args = parser.parse_args(argv)
     chosen = [name.strip() for name in args.only.split(",") if name.strip()]
@@ -67,9 +85,11 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown section(s) {', '.join(unknown)}; pick from {', '.join(SECTIONS)}")
     pinned = pin_self()
-    print(f"vod-emitter benchmarks: {', '.join(chosen)}"
-          f" ({'receivers on core 0, client on core 1' if pinned else 'not pinned: fewer than 2 cores'})",
-          flush=True)
+    print(
+        f"vod-emitter benchmarks: {', '.join(chosen)}"
+        f" ({'receivers on core 0, client on core 1' if pinned else 'not pinned: fewer than 2 cores'})",
+        flush=True,
+    )
     sections = _sections(args)
     rows: list[Row] = []
     timings: dict[str, float] = {}

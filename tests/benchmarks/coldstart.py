@@ -43,8 +43,13 @@ def emitter_command() -> list[str]:
 
 def _time(command: list[str]) -> float:
     started = time.perf_counter()
-    completed = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                               env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}, check=False)
+    completed = subprocess.run(
+        command,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+        check=False,
+    )
     elapsed = time.perf_counter() - started
     if completed.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed: {completed.stderr.decode(errors='replace')[-500:]}")
@@ -61,8 +66,15 @@ def run(repeats: int = 11) -> list[Row]:
             "minimal typer app --help": [sys.executable, str(app), "--help"],
             "minimal typer app (one command, one argument)": [sys.executable, str(app), "you"],
             "vod-emitter --help": [*emitter, "--help"],
-            "vod-emitter render upload": [*emitter, "render", "upload", "--seed", "1",
-                                          "--now", "2024-05-01T12:00:00Z"],
+            "vod-emitter render upload": [
+                *emitter,
+                "render",
+                "upload",
+                "--seed",
+                "1",
+                "--now",
+                "2024-05-01T12:00:00Z",
+            ],
         }
         for command in commands.values():
             _time(command)  # warm the file cache and the bytecode
@@ -73,8 +85,17 @@ def run(repeats: int = 11) -> list[Row]:
     median = {name: 1000 * statistics.median(values) for name, values in times.items()}
 
     def row(name: str, baseline: str, **targets: float) -> Row:
-        return Row("cold start", f"`{name}`", "ms", median[name], median[baseline], baseline, "lower",
-                   note=f"median of {repeats} runs", **targets)
+        return Row(
+            "cold start",
+            f"`{name}`",
+            "ms",
+            median[name],
+            median[baseline],
+            baseline,
+            "lower",
+            note=f"median of {repeats} runs",
+            **targets,
+        )
 
     return [
         row("vod-emitter --help", "minimal typer app --help", ratio_target=HELP_RATIO_TARGET),
@@ -86,5 +107,7 @@ def run(repeats: int = 11) -> list[Row]:
 
 if __name__ == "__main__":
     for result in run():
-        print(f"{result.name:<30} {result.value:7.0f} ms  {result.baseline:7.0f} ms ({result.baseline_name})"
-              f"  x{result.ratio:.2f}")
+        print(
+            f"{result.name:<30} {result.value:7.0f} ms  {result.baseline:7.0f} ms ({result.baseline_name})"
+            f"  x{result.ratio:.2f}"
+        )

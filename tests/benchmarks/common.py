@@ -64,10 +64,19 @@ class Row:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "group": self.group, "name": self.name, "unit": self.unit, "value": self.value,
-            "baseline": self.baseline, "baseline_name": self.baseline_name, "ratio": self.ratio,
-            "better": self.better, "ratio_target": self.ratio_target, "value_target": self.value_target,
-            "target": self.target or None, "met": self.met, "note": self.note,
+            "group": self.group,
+            "name": self.name,
+            "unit": self.unit,
+            "value": self.value,
+            "baseline": self.baseline,
+            "baseline_name": self.baseline_name,
+            "ratio": self.ratio,
+            "better": self.better,
+            "ratio_target": self.ratio_target,
+            "value_target": self.value_target,
+            "target": self.target or None,
+            "met": self.met,
+            "note": self.note,
         }
 
 
@@ -101,8 +110,9 @@ def receiver_process(*, builtin: bool = False, core: int = RECEIVER_CORE) -> Ite
         command.append("--builtin")
     if two_cores():
         command += ["--core", str(core)]
-    process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                               cwd=CHECKOUT)
+    process = subprocess.Popen(
+        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=CHECKOUT
+    )
     try:
         assert process.stdout is not None
         url = process.stdout.readline().strip()

@@ -14,11 +14,11 @@ import itertools
 import time
 from collections.abc import AsyncIterator
 
-from emitter.deliver import Delivery, DeliveryOptions, Sender, make_client
+from emitter.delivery.deliver import Delivery, DeliveryOptions, Sender, make_client
+from emitter.delivery.runner import Runner, RunPlan, Timing, schedule
 from emitter.outcomes import AttemptFinished, EventFinished
-from emitter.render import Renderer
-from emitter.runner import Runner, RunPlan, Timing, schedule
-from emitter.scenario import parse_scenario
+from emitter.payloads.render import Renderer
+from emitter.scenarios.loader import parse_scenario
 from tests.benchmarks.common import NOW, Row, quantile, receiver_process
 
 P99_TARGET_MS = 3.0
@@ -87,11 +87,27 @@ def run() -> list[Row]:
     idle = asyncio.run(_idle_timer([ms / 1000 for ms in DELAYS_MS] * CYCLES))
     note = f"{len(ours)} delayed sends among bursts, concurrency 8, speed 1"
     return [
-        Row("delays", "send lateness p99 while delivering", "ms", 1000 * quantile(ours, 0.99),
-            1000 * quantile(idle, 0.99), "asyncio.sleep p99, idle loop", "lower", value_target=P99_TARGET_MS,
-            note=note),
-        Row("delays", "send lateness median while delivering", "ms", 1000 * quantile(ours, 0.5),
-            1000 * quantile(idle, 0.5), "asyncio.sleep median, idle loop", "lower", note=note),
+        Row(
+            "delays",
+            "send lateness p99 while delivering",
+            "ms",
+            1000 * quantile(ours, 0.99),
+            1000 * quantile(idle, 0.99),
+            "asyncio.sleep p99, idle loop",
+            "lower",
+            value_target=P99_TARGET_MS,
+            note=note,
+        ),
+        Row(
+            "delays",
+            "send lateness median while delivering",
+            "ms",
+            1000 * quantile(ours, 0.5),
+            1000 * quantile(idle, 0.5),
+            "asyncio.sleep median, idle loop",
+            "lower",
+            note=note,
+        ),
     ]
 
 

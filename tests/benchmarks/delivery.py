@@ -22,11 +22,11 @@ from typing import Any
 
 import httpx
 
-from emitter.deliver import DeliveryOptions, Sender, make_client
+from emitter.delivery.deliver import DeliveryOptions, Sender, make_client
+from emitter.delivery.runner import Runner, RunPlan, Timing, expand
 from emitter.outcomes import EventFinished
-from emitter.render import Renderer
-from emitter.runner import Runner, RunPlan, Timing, expand
-from emitter.scenario import Scenario, load_scenario
+from emitter.payloads.render import Renderer
+from emitter.scenarios.loader import Scenario, load_scenario
 from tests.benchmarks.common import NOW, Row, receiver_process
 
 CONCURRENCIES = (1, 8, 32, 128)
@@ -53,8 +53,12 @@ def ours(renderer: Renderer) -> Round:
     async def one_round(url: str, concurrency: int, seconds: float) -> float:
         plan = RunPlan((_flows(renderer),) * FLOWS, next(seeds), NOW)
         async with make_client(concurrency=concurrency) as client:
-            runner = Runner(plan, Sender(client, url, DeliveryOptions()),
-                            Timing(speed=0, concurrency=concurrency), renderer=renderer)
+            runner = Runner(
+                plan,
+                Sender(client, url, DeliveryOptions()),
+                Timing(speed=0, concurrency=concurrency),
+                renderer=renderer,
+            )
             started = time.perf_counter()
             stop = asyncio.get_running_loop().call_later(seconds, runner.stop)
             delivered = 0
@@ -68,8 +72,9 @@ def ours(renderer: Renderer) -> Round:
     return one_round
 
 
-async def _workers(concurrency: int, seconds: float, post: Callable[[bytes], Awaitable[bool]],
-                   bodies: Iterator[bytes]) -> float:
+async def _workers(
+    concurrency: int, seconds: float, post: Callable[[bytes], Awaitable[bool]], bodies: Iterator[bytes]
+) -> float:
     delivered = 0
     deadline = time.perf_counter() + seconds
 
@@ -145,8 +150,10 @@ def raw_asyncio(bodies: list[bytes]) -> Round:
     async def one_round(url: str, concurrency: int, seconds: float) -> float:
         target = httpx.URL(url)
         host, port = target.host, target.port or 80
-        head = (f"POST {target.raw_path.decode()} HTTP/1.1\r\nHost: {host}:{port}\r\n"
-                "Content-Type: application/json\r\nContent-Length: ")
+        head = (
+            f"POST {target.raw_path.decode()} HTTP/1.1\r\nHost: {host}:{port}\r\n"
+            "Content-Type: application/json\r\nContent-Length: "
+        )
         requests = [f"{head}{len(body)}\r\n\r\n".encode() + body for body in bodies]
         loop = asyncio.get_running_loop()
         connections = [(await loop.create_connection(_RawClient, host, port))[1] for _ in range(concurrency)]
@@ -195,25 +202,71 @@ def run(seconds: float = 1.0, repeats: int = 2, concurrencies: tuple[int, ...] =
             best = best_of(contenders, url, concurrency, seconds, repeats)
             ours_at[concurrency] = best["ours"]
             name = f"fresh rendering, concurrency {concurrency}"
-            rows.append(Row("delivery", name, "events/s", best["ours"], best["httpx"], "plain httpx loop",
-                            "higher", ratio_target=HTTPX_RATIO_TARGET if concurrency == 8 else None))
-            rows.append(Row("delivery", name, "events/s", best["ours"], best["aiohttp"], "plain aiohttp loop",
-                            "higher"))
+            rows.append(
+                Row(
+                    "delivery",
+                    name,
+                    "events/s",
+                    best["ours"],
+                    best["httpx"],
+                    "plain httpx loop",
+                    "higher",
+                    ratio_target=HTTPX_RATIO_TARGET if concurrency == 8 else None,
+                )
+            )
+            rows.append(
+                Row(
+                    "delivery",
+                    name,
+                    "events/s",
+                    best["ours"],
+                    best["aiohttp"],
+                    "plain aiohttp loop",
+                    "higher",
+                )
+            )
         if 8 in ours_at:
             for concurrency in (c for c in concurrencies if c > 8):
-                rows.append(Row("delivery", f"no collapse: concurrency {concurrency} vs 8", "events/s",
-                                ours_at[concurrency], ours_at[8], "ours at concurrency 8", "higher",
-                                ratio_target=1.0))
+                rows.append(
+                    Row(
+                        "delivery",
+                        f"no collapse: concurrency {concurrency} vs 8",
+                        "events/s",
+                        ours_at[concurrency],
+                        ours_at[8],
+                        "ours at concurrency 8",
+                        "higher",
+                        ratio_target=1.0,
+                    )
+                )
         widest = max(concurrencies)
         raw = best_of({"raw": raw_asyncio(bodies)}, url, 32, seconds, 1)["raw"]
-        rows.append(Row("delivery", "receiver headroom (raw asyncio client, concurrency 32)", "requests/s",
-                        raw, ours_at.get(32, ours_at[widest]), "ours at concurrency 32", "higher",
-                        note="the sink is not the bottleneck while this ratio is well above 1"))
+        rows.append(
+            Row(
+                "delivery",
+                "receiver headroom (raw asyncio client, concurrency 32)",
+                "requests/s",
+                raw,
+                ours_at.get(32, ours_at[widest]),
+                "ours at concurrency 32",
+                "higher",
+                note="the sink is not the bottleneck while this ratio is well above 1",
+            )
+        )
     with receiver_process(builtin=True) as url:
         best = best_of({"ours": contenders["ours"], "httpx": contenders["httpx"]}, url, 8, seconds, repeats)
-        rows.append(Row("delivery", "to the built-in receiver, concurrency 8", "events/s", best["ours"],
-                        best["httpx"], "plain httpx loop", "higher",
-                        note="reference: h11 + conformance checks"))
+        rows.append(
+            Row(
+                "delivery",
+                "to the built-in receiver, concurrency 8",
+                "events/s",
+                best["ours"],
+                best["httpx"],
+                "plain httpx loop",
+                "higher",
+                note="reference: h11 + conformance checks",
+            )
+        )
     return rows
 
 
@@ -222,5 +275,7 @@ if __name__ == "__main__":
 
     pin_self()
     for row in run():
-        print(f"{row.name:<60} {row.value:>10,.0f} {row.baseline:>10,.0f} ({row.baseline_name})"
-              f"  x{row.ratio:.2f}")
+        print(
+            f"{row.name:<60} {row.value:>10,.0f} {row.baseline:>10,.0f} ({row.baseline_name})"
+            f"  x{row.ratio:.2f}"
+        )

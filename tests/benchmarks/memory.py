@@ -43,8 +43,21 @@ def peak_rss(events: int, url: str, folder: Path) -> tuple[float, float]:
     """(peak RSS in MiB, seconds) of one `vod-emitter run` of `events` events."""
     scenario = folder / f"repeat-{events}.yaml"
     scenario.write_text(scenario_text(events), encoding="utf-8")
-    command = [*emitter_command(), "run", str(scenario), "--target", url, "--speed", "0",
-               "--concurrency", "8", "--seed", "1", "--now", "2024-05-01T12:00:00Z"]
+    command = [
+        *emitter_command(),
+        "run",
+        str(scenario),
+        "--target",
+        url,
+        "--speed",
+        "0",
+        "--concurrency",
+        "8",
+        "--seed",
+        "1",
+        "--now",
+        "2024-05-01T12:00:00Z",
+    ]
     started = time.perf_counter()
     launched = subprocess.run([sys.executable, "-c", _LAUNCHER, *command], capture_output=True, check=True)
     elapsed = time.perf_counter() - started
@@ -61,10 +74,18 @@ def run(large: int = LARGE) -> list[Row]:
         small_rss, _ = peak_rss(SMALL, url, folder)
         large_rss, seconds = peak_rss(large, url, folder)
     return [
-        Row("memory", f"peak RSS of `vod-emitter run`, {large:,} events", "MiB", large_rss, small_rss,
-            f"the same, {SMALL:,} events", "lower", ratio_target=RATIO_TARGET,
+        Row(
+            "memory",
+            f"peak RSS of `vod-emitter run`, {large:,} events",
+            "MiB",
+            large_rss,
+            small_rss,
+            f"the same, {SMALL:,} events",
+            "lower",
+            ratio_target=RATIO_TARGET,
             note=f"--speed 0 --concurrency 8; the long run took {seconds:.1f} s "
-                 f"({large / seconds:,.0f} events/s)"),
+            f"({large / seconds:,.0f} events/s)",
+        ),
     ]
 
 

@@ -14,14 +14,20 @@ from typing import Any
 
 import jinja2
 
-from emitter.catalog import load_catalog
-from emitter.plan import render_scenario
-from emitter.render import Renderer, encode_payload
-from emitter.scenario import load_scenario
+from emitter.payloads.catalog import load_catalog
+from emitter.payloads.render import Renderer, encode_payload
+from emitter.scenarios.loader import load_scenario
+from emitter.scenarios.plan import render_scenario
 from tests.benchmarks.common import NOW, Row, per_second
 
 MIXED = (
-    "happy-path", "porn-review", "concat-failure", "snapshot-and-sprite", "clip", "delete", "pull-from-url",
+    "happy-path",
+    "porn-review",
+    "concat-failure",
+    "snapshot-and-sprite",
+    "clip",
+    "delete",
+    "pull-from-url",
 )
 MIXED_TARGET = 10_000  # payloads/s
 MIXED_RATIO_TARGET = 0.25  # at most 4x the cost of jinja2+json alone
@@ -64,8 +70,9 @@ def run(fmt: str = "v2", seconds: float = 0.3) -> list[Row]:
             return 1
 
         sample = renderer.session(seed=1, now=NOW, fmt=fmt).render_event(event_type)
-        rows.append(_row(f"{event_type} ({fmt})", per_second(ours, seconds),
-                         per_second(baseline(sample), seconds)))
+        rows.append(
+            _row(f"{event_type} ({fmt})", per_second(ours, seconds), per_second(baseline(sample), seconds))
+        )
     scenarios = [load_scenario(name) for name in MIXED]
 
     def mixed() -> int:
@@ -75,8 +82,11 @@ def run(fmt: str = "v2", seconds: float = 0.3) -> list[Row]:
                 count += 1
         return count
 
-    samples = [event.payload for scenario in scenarios
-               for event in render_scenario(scenario, seed=1, now=NOW, fmt=fmt, renderer=renderer)]
+    samples = [
+        event.payload
+        for scenario in scenarios
+        for event in render_scenario(scenario, seed=1, now=NOW, fmt=fmt, renderer=renderer)
+    ]
     works = [baseline(p) for p in samples]
 
     def mixed_baseline() -> int:
@@ -89,15 +99,37 @@ def run(fmt: str = "v2", seconds: float = 0.3) -> list[Row]:
     for _ in range(3):
         best = max(best, per_second(mixed, seconds * 2))
         best_base = max(best_base, per_second(mixed_baseline, seconds * 2))
-    rows.append(_row(f"mixed scenarios ({fmt}, {len(MIXED)} built-ins)", best, best_base,
-                     value_target=MIXED_TARGET, ratio_target=MIXED_RATIO_TARGET))
+    rows.append(
+        _row(
+            f"mixed scenarios ({fmt}, {len(MIXED)} built-ins)",
+            best,
+            best_base,
+            value_target=MIXED_TARGET,
+            ratio_target=MIXED_RATIO_TARGET,
+        )
+    )
     return rows
 
 
-def _row(name: str, ours: float, base: float, *, value_target: float | None = None,
-         ratio_target: float | None = None) -> Row:
-    return Row("render", name, "payloads/s", ours, base, "jinja2+json alone", "higher",
-               ratio_target=ratio_target, value_target=value_target)
+def _row(
+    name: str,
+    ours: float,
+    base: float,
+    *,
+    value_target: float | None = None,
+    ratio_target: float | None = None,
+) -> Row:
+    return Row(
+        "render",
+        name,
+        "payloads/s",
+        ours,
+        base,
+        "jinja2+json alone",
+        "higher",
+        ratio_target=ratio_target,
+        value_target=value_target,
+    )
 
 
 if __name__ == "__main__":

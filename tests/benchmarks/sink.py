@@ -65,7 +65,7 @@ async def _serve_sink() -> None:
 
 
 async def _serve_builtin() -> None:
-    from emitter.receiver import Receiver
+    from emitter.receiver.server import Receiver
 
     async with Receiver(port=0, keep_records=False) as receiver:
         print(receiver.url, flush=True)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from emitter.catalog import load_catalog
-from emitter.render import Renderer
+from emitter.payloads.catalog import load_catalog
+from emitter.payloads.render import Renderer
 from tests.conftest import NOW
-from tests.test_v2_contract import FULL_PARAMS, SEEDS, V2_EVENTS
-from tests.v2_docs import doc_paths
+from tests.payloads.test_v2_contract import FULL_PARAMS, SEEDS, V2_EVENTS
+from tests.payloads.v2_docs import doc_paths
 
 
 def main() -> None:

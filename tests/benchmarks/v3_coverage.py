@@ -10,9 +10,9 @@ from typing import Any
 
 from tencentcloud.vod.v20180717 import models
 
-from emitter.catalog import load_catalog
-from emitter.providers import PROCESS_TASK_TYPES
-from emitter.render import Renderer
+from emitter.payloads.catalog import load_catalog
+from emitter.payloads.providers import PROCESS_TASK_TYPES
+from emitter.payloads.render import Renderer
 
 NOW = dt.datetime(2024, 5, 1, 12, tzinfo=dt.timezone.utc)
 SEEDS = (1, 2, 3)
@@ -27,9 +27,16 @@ FULL_PARAMS: dict[str, list[dict[str, Any]]] = {
     "PullComplete": [{"session_context": "{}", "session_id": "s1", "review_task_id": "r"}],
     "FileDeleted": [{"delete_parts": ["TranscodeFiles"]}],
     "ProcedureStateChanged": [
-        {"tasks": list(PROCESS_TASK_TYPES), "mosaic": True, "review": "block",
-         "ai_analysis": ["Classification", "Tag"], "session_context": "{}", "session_id": "s1",
-         "operator": "System", "operation_type": "TSC"},
+        {
+            "tasks": list(PROCESS_TASK_TYPES),
+            "mosaic": True,
+            "review": "block",
+            "ai_analysis": ["Classification", "Tag"],
+            "session_context": "{}",
+            "session_id": "s1",
+            "operator": "System",
+            "operation_type": "TSC",
+        },
         {"state": "PROCESSING", "review": "review"},
     ],
     "EditMediaComplete": [
@@ -105,8 +112,17 @@ def main() -> None:
     header = ("EventType", "object key", "top-level", "produced", "recursive", "produced", "%")
     lines = [header]
     for event_type, key, direct, direct_made, total, made in rows:
-        lines.append((event_type, key, str(direct), str(direct_made), str(total), str(made),
-                      f"{100 * made / total:.0f}%"))
+        lines.append(
+            (
+                event_type,
+                key,
+                str(direct),
+                str(direct_made),
+                str(total),
+                str(made),
+                f"{100 * made / total:.0f}%",
+            )
+        )
     widths = [max(len(row[i]) for row in lines) for i in range(len(header))]
     for row in lines:
         cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))

@@ -148,8 +148,13 @@ def test_scenario_with_a_step_missing_in_the_format_renders_nothing() -> None:
 
 @pytest.mark.parametrize(
     "args",
-    [["run", "happy-path", "--speed", "-1"], ["receive", "--port", "99999"], ["nosuchcommand"],
-     ["run", "--nope"], ["send"]],
+    [
+        ["run", "happy-path", "--speed", "-1"],
+        ["receive", "--port", "99999"],
+        ["nosuchcommand"],
+        ["run", "--nope"],
+        ["send"],
+    ],
 )
 def test_flag_errors_are_one_line_naming_the_command(args: list[str]) -> None:
     result = run(*args)

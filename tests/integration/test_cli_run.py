@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from emitter.receiver import Behaviour, Receiver
+from emitter.receiver.server import Behaviour, Receiver
 
 SCRIPT = Path(sys.executable).parent / "vod-emitter"
 NOW = "2024-05-01T12:00:00Z"
@@ -28,8 +28,9 @@ def environment() -> dict[str, str]:
 
 
 def cli(*args: str, check_code: int | None = None) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run([str(SCRIPT), *args], capture_output=True, text=True, timeout=TIMEOUT,
-                          env=environment())
+    done = subprocess.run(
+        [str(SCRIPT), *args], capture_output=True, text=True, timeout=TIMEOUT, env=environment()
+    )
     assert "Traceback" not in done.stderr, done.stderr
     if check_code is not None:
         assert done.returncode == check_code, (done.stdout, done.stderr)
@@ -47,18 +48,43 @@ def test_run_happy_path_without_a_target_uses_the_builtin_receiver() -> None:
     received = [line for line in done.stdout.splitlines() if " -> 200" in line]
     assert len(received) == 4
     assert [line.split()[2] for line in received] == [
-        "NewFileUpload", "ProcedureStateChanged", "ProcedureStateChanged", "TranscodeComplete"]
+        "NewFileUpload",
+        "ProcedureStateChanged",
+        "ProcedureStateChanged",
+        "TranscodeComplete",
+    ]
     assert "4 of 4 sends: 4 delivered" in done.stdout
     assert done.stderr.startswith("seed ") and "built-in receiver" in done.stderr
     bodies = [line.strip() for line in done.stdout.splitlines() if line.startswith("    {")]
     assert [body.split('"eventType":"')[1].split('"')[0] for body in bodies] == [
-        "NewFileUpload", "ProcedureStateChanged", "ProcedureStateChanged", "TranscodeComplete"]
+        "NewFileUpload",
+        "ProcedureStateChanged",
+        "ProcedureStateChanged",
+        "TranscodeComplete",
+    ]
 
 
 def test_run_sends_to_a_target_and_writes_reports(tmp_path: Path, receiver: Receiver) -> None:
     report, junit, journal = tmp_path / "r.json", tmp_path / "j.xml", tmp_path / "j.jsonl"
-    done = cli("run", "happy-path", "--target", receiver.url, "--speed", "0", "--seed", "4", "--now", NOW,
-               "--report", str(report), "--junit", str(junit), "--journal", str(journal), check_code=0)
+    done = cli(
+        "run",
+        "happy-path",
+        "--target",
+        receiver.url,
+        "--speed",
+        "0",
+        "--seed",
+        "4",
+        "--now",
+        NOW,
+        "--report",
+        str(report),
+        "--junit",
+        str(junit),
+        "--journal",
+        str(journal),
+        check_code=0,
+    )
     assert "seed 4 (replay: --seed 4 --now 2024-05-01T12:00:00Z)" in done.stderr
     assert len(receiver.records) == 4
     rendered = cli("render", "happy-path", "--seed", "4", "--now", NOW, check_code=0).stdout.splitlines()
@@ -80,8 +106,18 @@ def test_send_posts_what_render_prints(receiver: Receiver) -> None:
 def test_send_signs_in_the_header(tmp_path: Path) -> None:
     with Receiver(sign_key="K1", sign_in="header").running_in_thread() as signed:
         cli("send", "delete", "--target", signed.url, "--sign-key", "K1", "--sign-in", "header", check_code=0)
-        done = cli("send", "delete", "--target", signed.url, "--sign-key", "K1", "--sign-in", "header",
-                   "--sign-case", "expired")
+        done = cli(
+            "send",
+            "delete",
+            "--target",
+            signed.url,
+            "--sign-key",
+            "K1",
+            "--sign-in",
+            "header",
+            "--sign-case",
+            "expired",
+        )
     assert done.returncode == 1 and "#0 delete: status 401, expected 2xx" in done.stdout
     assert signed.records[0].signature_problem is None
     assert (signed.records[1].signature_problem or "").startswith("expired")
@@ -99,17 +135,24 @@ def test_an_unreachable_target_fails_each_event_with_exit_1() -> None:
 
 @pytest.mark.parametrize(
     ("args", "start"),
-    [(["run", "happy-path", "--target", "htp:/nowhere"], "error: --target: "),
-     (["run", "happy-pth"], "error: no scenario file or built-in scenario 'happy-pth'"),
-     (["run", "happy-path", "--sign-case", "expired"], "error: --sign-case: "),
-     (["run", "happy-path", "--timeout", "soon"], "error: --timeout: "),
-     (["run", "happy-path", "-H", "broken"], "error: -H: "),
-     (["run", "happy-path", "--shuffle-window", "3", "--reverse-window", "3"], "error: --reverse-window: "),
-     (["run"], "error: run: no scenario given"),
-     (["send", "uplaod"], "error: send: unknown event 'uplaod'"),
-     (["send", "upload", "-p", "status=maybe"], "error: --param: "),
-     (["run", "happy-path", "--ca-bundle", "/nonexistent.pem", "--target", "https://127.0.0.1:1/"],
-      "error: --ca-bundle: ")],
+    [
+        (["run", "happy-path", "--target", "htp:/nowhere"], "error: --target: "),
+        (["run", "happy-pth"], "error: no scenario file or built-in scenario 'happy-pth'"),
+        (["run", "happy-path", "--sign-case", "expired"], "error: --sign-case: "),
+        (["run", "happy-path", "--timeout", "soon"], "error: --timeout: "),
+        (["run", "happy-path", "-H", "broken"], "error: -H: "),
+        (
+            ["run", "happy-path", "--shuffle-window", "3", "--reverse-window", "3"],
+            "error: --reverse-window: ",
+        ),
+        (["run"], "error: run: no scenario given"),
+        (["send", "uplaod"], "error: send: unknown event 'uplaod'"),
+        (["send", "upload", "-p", "status=maybe"], "error: --param: "),
+        (
+            ["run", "happy-path", "--ca-bundle", "/nonexistent.pem", "--target", "https://127.0.0.1:1/"],
+            "error: --ca-bundle: ",
+        ),
+    ],
 )
 def test_usage_errors_are_one_line_and_exit_2(args: list[str], start: str) -> None:
     done = cli(*args, check_code=2)
@@ -141,9 +184,26 @@ def test_ctrl_c_stops_writes_everything_and_resume_sends_the_rest(tmp_path: Path
     path.write_text(SLOW_SCENARIO)
     journal, report = tmp_path / "journal.jsonl", tmp_path / "report.json"
     process = subprocess.Popen(
-        [str(SCRIPT), "run", str(path), "--target", receiver.url, "--seed", "8", "--now", NOW,
-         "--journal", str(journal), "--report", str(report)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment())
+        [
+            str(SCRIPT),
+            "run",
+            str(path),
+            "--target",
+            receiver.url,
+            "--seed",
+            "8",
+            "--now",
+            NOW,
+            "--journal",
+            str(journal),
+            "--report",
+            str(report),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=environment(),
+    )
     try:
         wait_until(lambda: len(receiver.records) == 1)
         process.send_signal(signal.SIGINT)
@@ -170,9 +230,22 @@ def test_a_second_ctrl_c_aborts_sends_in_flight(tmp_path: Path) -> None:
     report = tmp_path / "report.json"
     with Receiver(behaviour=Behaviour(delay=30)).running_in_thread() as hanging:
         process = subprocess.Popen(
-            [str(SCRIPT), "send", "upload", "--target", hanging.url, "--timeout", "40",
-             "--report", str(report)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment())
+            [
+                str(SCRIPT),
+                "send",
+                "upload",
+                "--target",
+                hanging.url,
+                "--timeout",
+                "40",
+                "--report",
+                str(report),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=environment(),
+        )
         try:
             wait_until(lambda: len(hanging.records) == 1)
             process.send_signal(signal.SIGINT)
@@ -188,7 +261,18 @@ def test_a_second_ctrl_c_aborts_sends_in_flight(tmp_path: Path) -> None:
 
 def test_resume_refuses_a_different_seed(tmp_path: Path, receiver: Receiver) -> None:
     journal = tmp_path / "j.jsonl"
-    cli("run", "delete", "--target", receiver.url, "--seed", "1", "--speed", "0", "--journal", str(journal),
-        check_code=0)
+    cli(
+        "run",
+        "delete",
+        "--target",
+        receiver.url,
+        "--seed",
+        "1",
+        "--speed",
+        "0",
+        "--journal",
+        str(journal),
+        check_code=0,
+    )
     done = cli("run", "--resume", str(journal), "--seed", "2", check_code=2)
     assert done.stderr.startswith("error: --seed: the journal's run used 1")

@@ -17,12 +17,12 @@ from typing import Any
 
 import pytest
 
-from emitter.deliver import DeliveryOptions, Sender, Signing, make_client
-from emitter.receiver import Behaviour, Receiver
-from emitter.render import Renderer
-from emitter.report import JsonReport, Reporters
-from emitter.runner import Runner, RunPlan, Timing
-from emitter.scenario import Scenario, load_scenario, parse_scenario
+from emitter.delivery.deliver import DeliveryOptions, Sender, Signing, make_client
+from emitter.delivery.runner import Runner, RunPlan, Timing
+from emitter.payloads.render import Renderer
+from emitter.receiver.server import Behaviour, Receiver
+from emitter.reports.files import JsonReport, Reporters
+from emitter.scenarios.loader import Scenario, load_scenario, parse_scenario
 
 NOW = dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.timezone.utc)
 FAST = Timing(speed=0)
@@ -42,8 +42,9 @@ def scenario(text: str, renderer: Renderer) -> Scenario:
     return parse_scenario("version: 1\nsteps:\n" + text, "test.yaml", renderer.catalog)
 
 
-async def run_plan(plan: RunPlan, target: str, options: DeliveryOptions, timing: Timing, report: Path,
-                   renderer: Renderer) -> dict[str, Any]:
+async def run_plan(
+    plan: RunPlan, target: str, options: DeliveryOptions, timing: Timing, report: Path, renderer: Renderer
+) -> dict[str, Any]:
     async with make_client(timeout=options.timeout, concurrency=timing.concurrency) as client:
         runner = Runner(plan, Sender(client, target, options), timing, renderer=renderer)
         reporters = Reporters([JsonReport(report)])
@@ -54,9 +55,15 @@ async def run_plan(plan: RunPlan, target: str, options: DeliveryOptions, timing:
     return result
 
 
-def deliver(plan: RunPlan, options: DeliveryOptions, tmp_path: Path, renderer: Renderer,
-            behaviour: Behaviour | None = None, timing: Timing = FAST,
-            **receiver_options: Any) -> tuple[dict[str, Any], Receiver]:
+def deliver(
+    plan: RunPlan,
+    options: DeliveryOptions,
+    tmp_path: Path,
+    renderer: Renderer,
+    behaviour: Behaviour | None = None,
+    timing: Timing = FAST,
+    **receiver_options: Any,
+) -> tuple[dict[str, Any], Receiver]:
     """Run the plan against a fresh built-in receiver on 127.0.0.1; the JSON report and the receiver."""
 
     async def go() -> tuple[dict[str, Any], Receiver]:
@@ -73,8 +80,10 @@ def assert_accounted(report: dict[str, Any], planned: int, arrived: int | None =
     assert sorted(indexes) == list(range(planned)), indexes
     assert all(len(row["history"]) == row["attempts"] for row in report["events"])
     summary = report["summary"]
-    counts = {kind: sum(row["result"] == kind for row in report["events"])
-              for kind in ("delivered", "unexpected", "failed")}
+    counts = {
+        kind: sum(row["result"] == kind for row in report["events"])
+        for kind in ("delivered", "unexpected", "failed")
+    }
     assert {k: summary[k] for k in counts} == counts and summary["not_sent"] == 0
     assert summary["attempts"] == sum(row["attempts"] for row in report["events"])
     if arrived is not None:
@@ -93,8 +102,16 @@ def test_receiver_down(
 ) -> None:
     port = closed_port()
     options = DeliveryOptions(retry_on_connect_error=retry)
-    report = asyncio.run(run_plan(RunPlan((happy,), 3, NOW), f"http://127.0.0.1:{port}/cb", options, FAST,
-                                  tmp_path / "r.json", renderer))
+    report = asyncio.run(
+        run_plan(
+            RunPlan((happy,), 3, NOW),
+            f"http://127.0.0.1:{port}/cb",
+            options,
+            FAST,
+            tmp_path / "r.json",
+            renderer,
+        )
+    )
     assert_accounted(report, 4)
     assert {row["result"] for row in report["events"]} == {"failed"}
     assert {row["reason"] for row in report["events"]} == {f"connection refused (127.0.0.1:{port})"}
@@ -188,8 +205,14 @@ def test_the_receiver_accepts_good_signatures_and_rejects_each_negative_case(
     assert_accounted(report, 6, arrived=len(receiver.records))
     assert report["summary"]["exit_code"] == 0  # the negative cases expect the 401 they get
     by_step = {row["step"]: row["status"] for row in report["events"]}
-    assert by_step == {"good": 200, "expired": 401, "wrong": 401, "missing": 401, "unsigned": 401,
-                       "default": 200}
+    assert by_step == {
+        "good": 200,
+        "expired": 401,
+        "wrong": 401,
+        "missing": 401,
+        "unsigned": 401,
+        "default": 200,
+    }
     problems = [r.signature_problem for r in sorted(receiver.records, key=lambda r: r.seq)]
     assert problems[0] is None and problems[5] is None
     assert problems[1] is not None and problems[1].startswith("expired")
@@ -258,8 +281,9 @@ def test_an_http_proxy_from_the_environment_is_used(
         async with Receiver() as proxy:
             monkeypatch.setenv("HTTP_PROXY", proxy.url)
             monkeypatch.setenv("http_proxy", proxy.url)
-            report = await run_plan(plan, "http://vod-callback.test/hook", DeliveryOptions(), FAST,
-                                    tmp_path / "r.json", renderer)
+            report = await run_plan(
+                plan, "http://vod-callback.test/hook", DeliveryOptions(), FAST, tmp_path / "r.json", renderer
+            )
         return report, proxy
 
     report, proxy = asyncio.run(go())
@@ -274,9 +298,31 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
         pytest.skip("the openssl command is needed to make a test certificate")
     folder = tmp_path_factory.mktemp("tls")
     cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run([openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-                    "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=127.0.0.1",
-                    "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True, timeout=30)
+    subprocess.run(
+        [
+            openssl,
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=30,
+    )
     return cert, key
 
 
@@ -313,8 +359,9 @@ def test_https_with_a_ca_bundle_or_insecure(
     plan = RunPlan((scenario("  - event: upload\n", renderer),), 3, NOW)
 
     async def go() -> dict[str, Any]:
-        client = make_client(ca_bundle=certificate[0] if trust == "ca-bundle" else None,
-                             insecure=trust == "insecure")
+        client = make_client(
+            ca_bundle=certificate[0] if trust == "ca-bundle" else None, insecure=trust == "insecure"
+        )
         async with client:
             sender = Sender(client, https_url, DeliveryOptions(timeout=5))
             runner = Runner(plan, sender, FAST, renderer=renderer)

@@ -18,11 +18,11 @@ from typing import Any
 
 import pytest
 
-from emitter.deliver import DeliveryOptions
-from emitter.load import Cycles, LoadProfile, play
-from emitter.receiver import Behaviour, Receiver
-from emitter.scenario import load_scenario
-from emitter.targets import resolve_target
+from emitter.delivery.deliver import DeliveryOptions
+from emitter.delivery.targets import resolve_target
+from emitter.load.engine import Cycles, LoadProfile, play
+from emitter.receiver.server import Behaviour, Receiver
+from emitter.scenarios.loader import load_scenario
 
 SCRIPT = Path(sys.executable).parent / "vod-emitter"
 NOW = "2024-05-01T12:00:00Z"
@@ -37,8 +37,9 @@ def environment() -> dict[str, str]:
 
 
 def cli(*args: str, check_code: int | None = None) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run([str(SCRIPT), *args], capture_output=True, text=True, timeout=TIMEOUT,
-                          env=environment())
+    done = subprocess.run(
+        [str(SCRIPT), *args], capture_output=True, text=True, timeout=TIMEOUT, env=environment()
+    )
     assert "Traceback" not in done.stderr, done.stderr
     if check_code is not None:
         assert done.returncode == check_code, (done.stdout, done.stderr)
@@ -54,8 +55,9 @@ def wait_until(condition: Callable[[], bool], timeout: float = 20.0) -> None:
 
 def check_totals(summary: dict[str, Any]) -> None:
     assert summary["arrivals"] == summary["sent"] + summary["dropped"] + summary["late"]
-    assert summary["sent"] == (summary["answered"]["total"] + summary["errors"]["total"]
-                               + summary["interrupted_in_flight"])
+    assert summary["sent"] == (
+        summary["answered"]["total"] + summary["errors"]["total"] + summary["interrupted_in_flight"]
+    )
     assert sum(row["count"] for row in summary["histogram_ms"]) == summary["latency_ms"]["count"]
 
 
@@ -69,8 +71,23 @@ def test_load_sends_the_seeds_stream_on_schedule_and_the_totals_add_up(
     tmp_path: Path, receiver: Receiver
 ) -> None:
     out = tmp_path / "load.json"
-    done = cli("load", "happy-path", "--rate", "40/s", "--duration", "1s", "--target", receiver.url,
-               "--seed", "3", "--now", NOW, "--json", str(out), check_code=0)
+    done = cli(
+        "load",
+        "happy-path",
+        "--rate",
+        "40/s",
+        "--duration",
+        "1s",
+        "--target",
+        receiver.url,
+        "--seed",
+        "3",
+        "--now",
+        NOW,
+        "--json",
+        str(out),
+        check_code=0,
+    )
     summary = json.loads(out.read_text())
     check_totals(summary)
     assert summary["arrivals"] == 40 and summary["dropped"] == 0 and summary["errors"]["total"] == 0
@@ -89,23 +106,49 @@ def test_load_sends_the_seeds_stream_on_schedule_and_the_totals_add_up(
 def test_a_receiver_answering_500_fails_the_run_by_status_class(tmp_path: Path) -> None:
     out = tmp_path / "load.json"
     with Receiver(behaviour=Behaviour(status=500)).running_in_thread() as failing:
-        done = cli("load", "delete", "--rate", "20/s", "--duration", "1s", "--target", failing.url,
-                   "--json", str(out), check_code=1)
+        done = cli(
+            "load",
+            "delete",
+            "--rate",
+            "20/s",
+            "--duration",
+            "1s",
+            "--target",
+            failing.url,
+            "--json",
+            str(out),
+            check_code=1,
+        )
         summary = json.loads(out.read_text())
         check_totals(summary)
-        assert summary["answered"] == {"total": summary["sent"], "5xx": summary["sent"]} == {
-            "total": failing.received, "5xx": failing.received}
+        assert (
+            summary["answered"]
+            == {"total": summary["sent"], "5xx": summary["sent"]}
+            == {"total": failing.received, "5xx": failing.received}
+        )
         assert summary["unexpected"] == summary["sent"] and summary["error_rate"] == 1.0
         assert f"answered {summary['sent']}: 5xx {summary['sent']}" in done.stdout
         assert "over --max-error-rate" in done.stdout
-        cli("load", "delete", "--rate", "20/s", "--duration", "1s", "--target", failing.url,
-            "--max-error-rate", "100%", check_code=0)
+        cli(
+            "load",
+            "delete",
+            "--rate",
+            "20/s",
+            "--duration",
+            "1s",
+            "--target",
+            failing.url,
+            "--max-error-rate",
+            "100%",
+            check_code=0,
+        )
 
 
 def test_without_a_target_the_builtin_receiver_counts_what_was_answered(tmp_path: Path) -> None:
     out = tmp_path / "load.json"
-    done = cli("load", "happy-path", "--concurrency", "2", "--duration", "1s", "--json", str(out),
-               check_code=0)
+    done = cli(
+        "load", "happy-path", "--concurrency", "2", "--duration", "1s", "--json", str(out), check_code=0
+    )
     summary = json.loads(out.read_text())
     check_totals(summary)
     assert summary["model"] == "closed" and summary["concurrency"] == 2 and summary["dropped"] == 0
@@ -116,8 +159,23 @@ def test_without_a_target_the_builtin_receiver_counts_what_was_answered(tmp_path
 def test_slow_answers_are_timeouts_and_a_full_cap_drops_arrivals(tmp_path: Path) -> None:
     out = tmp_path / "load.json"
     with Receiver(behaviour=Behaviour(delay=3)).running_in_thread() as slow:
-        cli("load", "delete", "--rate", "20/s", "--duration", "1s", "--target", slow.url, "--timeout", "1.5",
-            "--max-in-flight", "3", "--json", str(out), check_code=1)
+        cli(
+            "load",
+            "delete",
+            "--rate",
+            "20/s",
+            "--duration",
+            "1s",
+            "--target",
+            slow.url,
+            "--timeout",
+            "1.5",
+            "--max-in-flight",
+            "3",
+            "--json",
+            str(out),
+            check_code=1,
+        )
     summary = json.loads(out.read_text())
     check_totals(summary)
     assert summary["peak_in_flight"] == 3 and summary["sent"] == summary["errors"]["timeout"] >= 3
@@ -128,9 +186,24 @@ def test_slow_answers_are_timeouts_and_a_full_cap_drops_arrivals(tmp_path: Path)
 def test_ctrl_c_prints_a_complete_summary_and_exits_130(tmp_path: Path, receiver: Receiver) -> None:
     out = tmp_path / "load.json"
     process = subprocess.Popen(
-        [str(SCRIPT), "load", "happy-path", "--rate", "20/s", "--duration", "30s", "--target", receiver.url,
-         "--json", str(out)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment())
+        [
+            str(SCRIPT),
+            "load",
+            "happy-path",
+            "--rate",
+            "20/s",
+            "--duration",
+            "30s",
+            "--target",
+            receiver.url,
+            "--json",
+            str(out),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=environment(),
+    )
     try:
         wait_until(lambda: receiver.received >= 5)
         process.send_signal(signal.SIGINT)
@@ -164,8 +237,16 @@ def test_an_asgi_app_in_process_is_a_target_like_for_run() -> None:
     cycles = Cycles((load_scenario("delete"),), seed=1, now=MOMENT)
     out = io.StringIO()
     endpoint = resolve_target(app)
-    report = asyncio.run(play(cycles, LoadProfile(duration=0.5, rate=20), DeliveryOptions(retries=0),
-                              endpoint, live=False, console=Console(file=out)))
+    report = asyncio.run(
+        play(
+            cycles,
+            LoadProfile(duration=0.5, rate=20),
+            DeliveryOptions(retries=0),
+            endpoint,
+            live=False,
+            console=Console(file=out),
+        )
+    )
     summary = report.to_json()
     check_totals(summary)
     assert summary["arrivals"] == 10 and summary["answered"] == {"total": len(bodies), "2xx": len(bodies)}
@@ -173,13 +254,19 @@ def test_an_asgi_app_in_process_is_a_target_like_for_run() -> None:
     assert "built-in receiver" not in out.getvalue()
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (("--rate", "fast"), "error: --rate: 'fast' is not a rate; write e.g. --rate 500/s"),
-    (("--rate", "10/s", "-c", "2"), "error: --concurrency: --rate and --concurrency exclude each other"),
-    ((), "error: load: no load given; add --rate N/s"),
-    (("--rate", "10", "--duration", "soon"), "error: --duration: 'soon' is not a duration"),
-    (("--rate", "10", "--target", "ftp://x"), "error: --target: 'ftp://x' is not an http:// or https:// URL"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--rate", "fast"), "error: --rate: 'fast' is not a rate; write e.g. --rate 500/s"),
+        (("--rate", "10/s", "-c", "2"), "error: --concurrency: --rate and --concurrency exclude each other"),
+        ((), "error: load: no load given; add --rate N/s"),
+        (("--rate", "10", "--duration", "soon"), "error: --duration: 'soon' is not a duration"),
+        (
+            ("--rate", "10", "--target", "ftp://x"),
+            "error: --target: 'ftp://x' is not an http:// or https:// URL",
+        ),
+    ],
+)
 def test_usage_errors_are_one_line_and_exit_2(args: tuple[str, ...], message: str) -> None:
     done = cli("load", "happy-path", *args, check_code=2)
     assert done.stderr.startswith(message) and done.stderr.count("\n") == 1 and done.stdout == ""

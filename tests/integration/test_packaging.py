@@ -45,7 +45,11 @@ def test_wheel_ships_resources_and_renders_like_the_checkout(tmp_path: Path) -> 
     env = {k: v for k, v in os.environ.items() if not k.startswith("VOD_EMITTER_")}
     env["PYTHONPATH"] = str(site)
     where = subprocess.run(
-        [sys.executable, "-c", "from emitter.catalog import resource_dir; print(resource_dir('templates'))"],
+        [
+            sys.executable,
+            "-c",
+            "from emitter.payloads.catalog import resource_dir; print(resource_dir('templates'))",
+        ],
         capture_output=True,
         text=True,
         env=env,

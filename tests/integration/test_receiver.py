@@ -18,9 +18,9 @@ from typing import Any
 import httpx
 import pytest
 
-from emitter.receiver import Behaviour, ReceivedRequest, Receiver, load_journal
-from emitter.render import Renderer, encode_payload
-from emitter.signing import make_signature
+from emitter.delivery.signing import make_signature
+from emitter.payloads.render import Renderer, encode_payload
+from emitter.receiver.server import Behaviour, ReceivedRequest, Receiver, load_journal
 from tests.conftest import NOW
 
 EXE = Path(sys.executable).with_name("vod-emitter")
@@ -88,7 +88,7 @@ def test_chunked_body_is_reassembled() -> None:
 
     def pieces() -> Iterator[bytes]:
         for start in range(0, len(body), 100):
-            yield body[start:start + 100]
+            yield body[start : start + 100]
 
     with Receiver().running_in_thread() as receiver, httpx.Client() as client:
         response = client.post(receiver.url, content=pieces(), headers=JSON)
@@ -139,7 +139,10 @@ def test_dropping_the_first_requests_then_answering() -> None:
         records = receiver.wait_for(4)
     assert outcomes == ["dropped", "dropped", 500, 200]
     assert [(r.dropped, r.status) for r in records] == [
-        (True, None), (True, None), (False, 500), (False, 200),
+        (True, None),
+        (True, None),
+        (False, 500),
+        (False, 200),
     ]
     assert receiver.summary().endswith("2 dropped")
 
@@ -319,7 +322,9 @@ class Serving:
         environment = {**os.environ, "PYTHONIOENCODING": "utf-8", **(env or {})}
         self.process = subprocess.Popen(
             [str(EXE), "receive", "--port", "0", *args],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environment,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=environment,
         )
         self.banner = self._read_banner()
         self.url = self.banner.split("receiving on ", 1)[1].split(" ", 1)[0]
@@ -363,12 +368,14 @@ def test_receive_command_records_answers_and_summarises_on_ctrl_c(tmp_path: Path
 
 
 def test_receive_command_options_from_the_environment() -> None:
-    serving = Serving(env={
-        "VOD_EMITTER_RECEIVE_STATUS": "503",
-        "VOD_EMITTER_SIGN_KEY": "k1",
-        "VOD_EMITTER_SIGN_IN": "query",
-        "VOD_EMITTER_RECEIVE_QUIET": "1",
-    })
+    serving = Serving(
+        env={
+            "VOD_EMITTER_RECEIVE_STATUS": "503",
+            "VOD_EMITTER_SIGN_KEY": "k1",
+            "VOD_EMITTER_SIGN_IN": "query",
+            "VOD_EMITTER_RECEIVE_QUIET": "1",
+        }
+    )
     signature = make_signature("k1", int(time.time()))
     with httpx.Client() as client:
         good = _post(client, serving.url, _body(), params={"Sign": signature.sign, "T": signature.t})
@@ -379,11 +386,14 @@ def test_receive_command_options_from_the_environment() -> None:
     assert err.splitlines()[-1] == "stopped: 2 requests, 0 non-conforming, 1 bad signature"
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--delay", "soon"], "error: --delay: bad duration 'soon'"),
-    (["--sign-in", "cookie"], "error: --sign-in 'cookie' is not a placement; use one of: body, query"),
-    (["--status", "42"], "Invalid value for '--status'"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--delay", "soon"], "error: --delay: bad duration 'soon'"),
+        (["--sign-in", "cookie"], "error: --sign-in 'cookie' is not a placement; use one of: body, query"),
+        (["--status", "42"], "Invalid value for '--status'"),
+    ],
+)
 def test_receive_command_usage_errors(args: list[str], message: str) -> None:
     result = subprocess.run([str(EXE), "receive", *args], capture_output=True, text=True, timeout=30)
     assert result.returncode == 2

@@ -9,8 +9,8 @@ from collections.abc import Awaitable, Callable
 import httpx
 import pytest
 
-from emitter.receiver import Behaviour, Receiver
-from emitter.transport import FastHTTPTransport
+from emitter.delivery.transport import FastHTTPTransport
+from emitter.receiver.server import Behaviour, Receiver
 
 
 def run(coroutine: Awaitable[None]) -> None:

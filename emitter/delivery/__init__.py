@@ -1,0 +1,1 @@
+"""Delivery: one send, the HTTP transport, signing, targets and the runner's timing."""

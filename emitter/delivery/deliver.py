@@ -1,0 +1,348 @@
+"""One send of one event: POST with headers, signing, timeout and retries; receiver failures are outcomes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import ssl
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from emitter._version import __version__
+from emitter.delivery.signing import CASES, DEFAULT_TTL, PLACEMENTS, Signature, make_signature
+from emitter.delivery.transport import (
+    FastHTTPTransport,
+    direct_transport,
+    post_request,
+    send_direct,
+    with_host,
+    within,
+)
+from emitter.errors import DeliveryError, UsageError
+from emitter.outcomes import AttemptFinished, EventFinished, EventRef, Result
+from emitter.payloads.render import encode_payload
+from emitter.scenarios.loader import Expectation
+
+DEFAULT_TIMEOUT = 5.0
+DEFAULT_RETRIES = 2
+EXCERPT_CHARS = 120
+BASE_HEADERS = {"Content-Type": "application/json", "User-Agent": f"vod-emitter/{__version__}"}
+
+Clock = Callable[[], float]
+Sleep = Callable[[float], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Signing:
+    """SignKey signing: where Sign/T travel, how long T is valid, and the run's default case."""
+
+    key: str
+    placement: str = "body"
+    ttl: int = DEFAULT_TTL
+    case: str = "valid"
+
+    def __post_init__(self) -> None:
+        if self.placement not in PLACEMENTS:
+            raise UsageError(
+                f"bad signature placement {self.placement!r}",
+                location="--sign-in",
+                hint=f"use one of: {', '.join(PLACEMENTS)}",
+            )
+        if self.case not in CASES:
+            raise UsageError(
+                f"bad signature case {self.case!r}",
+                location="--sign-case",
+                hint=f"use one of: {', '.join(CASES)}",
+            )
+
+
+@dataclass(frozen=True)
+class DeliveryOptions:
+    """How every send behaves. Defaults follow the real service: 5 s timeout, 2 retries on timeout only."""
+
+    timeout: float = DEFAULT_TIMEOUT
+    retries: int = DEFAULT_RETRIES
+    retry_on_status: bool = False
+    retry_on_connect_error: bool = False
+    backoff: float = 0.0
+    backoff_factor: float = 2.0
+    headers: tuple[tuple[str, str], ...] = ()
+    signing: Signing | None = None
+    excerpt: int = EXCERPT_CHARS
+
+    def backoff_before(self, attempt: int) -> float:
+        """Seconds to wait before sending attempt number `attempt + 1`."""
+        return self.backoff * self.backoff_factor ** (attempt - 1)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One planned send: identity, body, expectation, signing case, and its wait after the previous send."""
+
+    ref: EventRef
+    body: bytes
+    payload: Any
+    expect: Expectation = field(default_factory=Expectation)
+    sign_case: str | None = None
+    wait: float = 0.0
+
+
+def check_target(url: str, *, location: str = "--target") -> str:
+    """The target URL if it is a usable http(s) URL, else a UsageError (exit 2)."""
+    hint = "write e.g. --target http://127.0.0.1:8000/callback"
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError) as exc:
+        raise UsageError(f"{url!r} is not a valid URL ({exc})", location=location, hint=hint) from None
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise UsageError(
+            f"{url!r} is not an http:// or https:// URL with a host", location=location, hint=hint
+        )
+    return url
+
+
+def parse_header(text: str) -> tuple[str, str]:
+    """`Name: value` from -H; a UsageError when it is not one."""
+    name, sep, value = text.partition(":")
+    name = name.strip()
+    if not sep or not name or any(c in name for c in ' \t"(),/;<=>?@[\\]{}'):
+        raise UsageError(
+            f"header {text!r} is not 'Name: value'", location="-H", hint="write e.g. -H 'X-Api-Key: secret'"
+        )
+    return name, value.strip()
+
+
+def check_tls(ca_bundle: Path | None, insecure: bool) -> None:
+    """--ca-bundle and --insecure contradict each other."""
+    if ca_bundle is not None and insecure:
+        raise UsageError(
+            "--ca-bundle and --insecure exclude each other",
+            location="--insecure",
+            hint="keep --ca-bundle to verify with your CA, or --insecure to skip checks",
+        )
+
+
+def make_client(
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    concurrency: int = 1,
+    ca_bundle: Path | None = None,
+    insecure: bool = False,
+    transport: httpx.AsyncBaseTransport | None = None,
+    trust_env: bool = True,
+) -> httpx.AsyncClient:
+    """The one place an HTTP client is built: TLS settings, pool size, proxies from the environment."""
+    check_tls(ca_bundle, insecure)
+    verify: ssl.SSLContext | bool = not insecure
+    if ca_bundle is not None and not insecure:
+        try:
+            verify = ssl.create_default_context(cafile=str(ca_bundle))
+        except (OSError, ssl.SSLError) as exc:
+            raise DeliveryError(
+                f"cannot load CA bundle {str(ca_bundle)!r}: {exc}",
+                location="--ca-bundle",
+                hint="pass a PEM file of trusted certificates, or --insecure",
+            ) from None
+    size = max(concurrency, 1)
+    limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
+    if transport is None and not (trust_env and _proxies_in_environment()):
+        # httpx's own pool collapses at high concurrency; keep httpx for TLS (the fallback).
+        transport = FastHTTPTransport(
+            max_connections=size,
+            fallback=httpx.AsyncHTTPTransport(verify=verify, limits=limits, trust_env=trust_env),
+        )
+    return httpx.AsyncClient(
+        # the total deadline is enforced per attempt by Sender; the pool waits as long as needed
+        timeout=httpx.Timeout(timeout, pool=None),
+        verify=verify,
+        trust_env=trust_env,
+        transport=transport,
+        limits=limits,
+        follow_redirects=False,
+    )
+
+
+def _proxies_in_environment() -> bool:
+    """Proxy settings httpx would honour (then httpx's own transport handles the request)."""
+    names = ("http_proxy", "https_proxy", "all_proxy")
+    return any(os.environ.get(name) or os.environ.get(name.upper()) for name in names)
+
+
+def excerpt(data: bytes, limit: int) -> str:
+    text = data[: limit * 4].decode("utf-8", "replace")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def host_port(url: str) -> str:
+    parsed = httpx.URL(url)
+    return f"{parsed.host}:{parsed.port or (443 if parsed.scheme == 'https' else 80)}"
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """The chain of causes below an exception (httpx wraps httpcore wraps OSError)."""
+    seen: set[int] = set()
+    current = exc.__cause__ or exc.__context__
+    while current is not None and id(current) not in seen and len(seen) < 10:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def classify(exc: BaseException, timeout: float, target: str) -> tuple[str, str]:
+    """(kind, one-line reason) for an exception of one attempt; kind decides whether to retry."""
+    if isinstance(exc, asyncio.TimeoutError | httpx.TimeoutException):
+        phase = " (connect)" if isinstance(exc, httpx.ConnectTimeout) else ""
+        return "timeout", f"timeout: no answer within {timeout:g} s{phase}"
+    message = str(exc) or type(exc).__name__
+    where = f" ({host_port(target)})"
+    causes = list(_causes(exc))
+    if isinstance(exc, httpx.ConnectError):
+        if any(isinstance(c, ConnectionRefusedError) for c in causes) or "refused" in message.lower():
+            return "connect", f"connection refused{where}"
+        tls = next((c for c in causes if isinstance(c, ssl.SSLError)), None)
+        if tls is not None or "certificate" in message.lower():
+            return "tls", f"TLS error{where}: {tls or message}; pass --ca-bundle FILE or --insecure"
+        root = causes[-1] if causes else exc
+        return "connect", f"cannot connect{where}: {root}"
+    if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError | httpx.NetworkError):
+        return "dropped", f"connection dropped{where}: {message}"
+    return "other", f"{type(exc).__name__}: {message}"
+
+
+def _signed_parts(
+    delivery: Delivery, signing: Signing, wall: float
+) -> tuple[bytes, dict[str, str], dict[str, str]]:
+    """(body, query params, headers) carrying Sign/T for this delivery's case."""
+    signature: Signature = make_signature(
+        signing.key, int(wall), ttl=signing.ttl, case=delivery.sign_case or signing.case
+    )
+    pairs = (("Sign", signature.sign), ("T", signature.t))
+    fields = {name: value for name, value in pairs if value is not None}
+    if not fields:
+        return delivery.body, {}, {}
+    if signing.placement == "query":
+        return delivery.body, {k: str(v) for k, v in fields.items()}, {}
+    if signing.placement == "header":
+        return delivery.body, {}, {k: str(v) for k, v in fields.items()}
+    if isinstance(delivery.payload, dict):
+        return encode_payload({**delivery.payload, **fields}), {}, {}
+    return delivery.body, {}, {}  # a raw or non-object body (malformed-input cases) cannot carry them
+
+
+class Sender:
+    """Sends deliveries to one target through an injected client; yields each attempt, then the event."""
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        target: str,
+        options: DeliveryOptions | None = None,
+        *,
+        url: str | None = None,
+        clock: Clock = time.perf_counter,
+        sleep: Sleep = asyncio.sleep,
+        wall: Clock = time.time,
+    ):
+        self.client = client
+        self.target = target  # what reports show; `url` (default: the target) is where requests go
+        self.url = httpx.URL(url or target)
+        self.options = options or DeliveryOptions()
+        self.clock = clock
+        self.sleep = sleep
+        self.wall = wall
+        headers = httpx.Headers(BASE_HEADERS)
+        for name, value in self.options.headers:
+            headers[name] = value
+        self.headers: Mapping[str, str] = headers
+        self.timeout = httpx.Timeout(self.options.timeout, pool=None)
+        self._client_headers: httpx.Headers | None = None
+        self._prepared: httpx.Headers | None = None
+
+    def prepare(self, delivery: Delivery) -> tuple[bytes, dict[str, str], Mapping[str, str]]:
+        """(body, query params, headers) of one attempt; signatures are fresh for every attempt."""
+        signing = self.options.signing
+        if signing is None:
+            return delivery.body, {}, self.headers
+        body, params, extra = _signed_parts(delivery, signing, self.wall())
+        if extra:
+            headers = httpx.Headers(self.headers)
+            headers.update(extra)
+            return body, params, headers
+        return body, params, self.headers
+
+    def _should_retry(self, kind: str | None, status: int | None, expect: Expectation) -> bool:
+        if kind == "timeout":
+            return True
+        if kind in ("connect", "dropped"):
+            return self.options.retry_on_connect_error
+        if status is not None and not expect.accepts(status):
+            return self.options.retry_on_status
+        return False
+
+    async def _post(self, body: bytes, params: dict[str, str], headers: Mapping[str, str]) -> httpx.Response:
+        # merged, not passed as params=: httpx would replace the target's own query string
+        url = self.url.copy_merge_params(params) if params else self.url
+        client = self.client
+        transport = direct_transport(client, url)
+        seconds = self.options.timeout  # for the whole attempt, as VOD counts it
+        if transport is None:
+            posting = client.post(url, content=body, headers=headers, timeout=self.timeout)
+            return await within(seconds, posting)
+        # the request client.post would build (it has nothing to add), sent through its transport
+        if headers is self.headers and url.netloc == self.url.netloc:
+            if self._client_headers is not client.headers:
+                merged = httpx.Headers(client.headers)
+                merged.update(headers)
+                self._client_headers, self._prepared = client.headers, with_host(self.url, merged)
+            if self._prepared is not None:
+                request = post_request(url, body, self._prepared, {"timeout": self.timeout.as_dict()})
+                return await send_direct(transport, request, seconds)
+        request = client.build_request("POST", url, content=body, headers=headers, timeout=self.timeout)
+        return await send_direct(transport, request, seconds)
+
+    async def send(self, delivery: Delivery) -> AsyncIterator[AttemptFinished | EventFinished]:
+        """Each attempt as it ends, then one EventFinished; the receiver's faults never raise."""
+        options = self.options
+        ref = delivery.ref
+        started = self.clock()
+        status: int | None = None
+        error: str | None = None
+        earlier: list[str] = []
+        request_text = response_text = ""
+        latency = 0.0
+        attempt = 0
+        for attempt in range(1, options.retries + 2):
+            body, params, headers = self.prepare(delivery)
+            request_text = excerpt(body, options.excerpt)
+            status, error, kind, response_text = None, None, None, ""
+            sent_at = self.clock()
+            try:
+                response = await self._post(body, params, headers)
+                status = response.status_code
+                response_text = excerpt(response.content, options.excerpt)
+            except (httpx.HTTPError, asyncio.TimeoutError) as exc:
+                kind, error = classify(exc, options.timeout, str(self.url))
+            latency = self.clock() - sent_at
+            retry = attempt <= options.retries and self._should_retry(kind, status, delivery.expect)
+            wait = options.backoff_before(attempt) if retry else None
+            yield AttemptFinished(ref, attempt, status, error, latency, wait, kind)
+            if not retry:
+                break
+            earlier.append(error or f"status {status}")
+            if wait:
+                await self.sleep(wait)
+        result: Result
+        if status is None:
+            result, reason = "failed", error or "no answer"
+        elif delivery.expect.accepts(status):
+            result, reason = "delivered", f"after {', '.join(earlier)}" if earlier else ""
+        else:
+            result, reason = "unexpected", f"status {status}, expected {delivery.expect.describe()}"
+        yield EventFinished(
+            ref, result, reason, attempt, status, latency, self.clock() - started, request_text, response_text
+        )

@@ -1,0 +1,455 @@
+"""Runs scenarios: lazy render, seeded perturbations, delays, concurrency, delivery; yields outcomes."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as dt
+import functools
+import gc
+import random
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from dataclasses import dataclass
+
+from emitter.clock import utc_stamp
+from emitter.delivery.deliver import Clock, Delivery, Sender, Sleep
+from emitter.errors import EmitterError, UsageError
+from emitter.outcomes import (
+    AttemptFinished,
+    EventFinished,
+    EventRef,
+    Outcome,
+    RunFinished,
+    RunResult,
+    RunStarted,
+)
+from emitter.payloads.render import Renderer, default_renderer
+from emitter.scenarios.loader import Scenario
+from emitter.scenarios.plan import render_scenario
+
+_HIGH_WATER = 512
+_LOW_WATER = 64
+# Render ahead while waiting for a send, but stop this long (plus one render) before it is due.
+_RENDER_GUARD = 0.002
+_LOOKAHEAD = 256
+# The consumer yields to the loop after this many outcomes in a row, so timers are not held up.
+_CONSUMER_SLICE = 64
+# When nothing waits (speed 0): sends rendered in one go, and the share of the slots that must be
+# free before the scheduler wakes up to fill them (rendering and starting sends in runs is faster).
+_BATCH = 16
+_FREE_SHARE = 16
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """What to send: scenarios rendered with one seed and `now`; `skip` holds indexes already delivered."""
+
+    scenarios: tuple[Scenario, ...]
+    seed: int
+    now: dt.datetime
+    fmt: str | None = None
+    skip: frozenset[int] = frozenset()
+    sources: tuple[str, ...] = ()
+
+    @functools.cached_property
+    def planned(self) -> int:
+        return planned_count(self.scenarios) - len(self.skip)
+
+    @property
+    def scenario_sources(self) -> tuple[str, ...]:
+        """How reports and journals name the scenarios (given sources, else their paths)."""
+        return self.sources or tuple(scenario.path for scenario in self.scenarios)
+
+
+@dataclass(frozen=True)
+class Timing:
+    """When and how many at once: speed factor (0 = no waiting), concurrency, seeded perturbations."""
+
+    speed: float = 1.0
+    concurrency: int = 1
+    shuffle_window: int = 0
+    reverse_window: int = 0
+    jitter: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.speed < 0:
+            raise UsageError(
+                f"speed must be >= 0, got {self.speed:g}",
+                location="--speed",
+                hint="use 1 for real time, 2 for twice as fast, 0 for no waiting",
+            )
+        if self.concurrency < 1:
+            raise UsageError(
+                f"concurrency must be >= 1, got {self.concurrency}",
+                location="--concurrency",
+                hint="use 1 to send strictly one after another",
+            )
+        if self.shuffle_window > 1 and self.reverse_window > 1:
+            raise UsageError(
+                "--shuffle-window and --reverse-window exclude each other",
+                location="--reverse-window",
+                hint="pick one reordering per run",
+            )
+        if min(self.shuffle_window, self.reverse_window) < 0 or self.jitter < 0:
+            raise UsageError(
+                "windows and jitter must not be negative",
+                location="--shuffle-window",
+                hint="use e.g. --shuffle-window 4 --jitter 200ms",
+            )
+
+
+def planned_count(scenarios: Iterable[Scenario]) -> int:
+    """How many sends the scenarios make (repeats times duplicates), without rendering them."""
+    return sum(step.repeat * step.duplicate for scenario in scenarios for step in scenario.steps)
+
+
+def perturbation_rng(seed: int) -> random.Random:
+    """Independent of the render seed's stream, so perturbing never changes the payloads."""
+    return random.Random(f"{seed}:perturb")
+
+
+def expand(plan: RunPlan, renderer: Renderer | None = None) -> Iterator[Delivery]:
+    """Every send in plan order, rendered lazily; duplicates follow their original with no wait."""
+    renderer = renderer or default_renderer()
+    index = 0
+    for scenario in plan.scenarios:
+        for event in render_scenario(scenario, seed=plan.seed, now=plan.now, fmt=plan.fmt, renderer=renderer):
+            step = event.step
+            for copy in range(step.duplicate):
+                ref = EventRef(
+                    index,
+                    scenario.name,
+                    event.seq,
+                    step.name,
+                    event.label,
+                    event.event_type,
+                    copy,
+                    step.duplicate,
+                )
+                yield Delivery(
+                    ref, event.body, event.payload, step.expect, step.sign, event.delay if copy == 0 else 0.0
+                )
+                index += 1
+
+
+def _perturb_steps(
+    deliveries: Iterable[Delivery], timing: Timing, rng: random.Random, skip: frozenset[int] = frozenset()
+) -> Iterator[Delivery | None]:
+    """perturb() one pulled delivery per step: None while a window fills, so each step renders once."""
+    items = iter(deliveries)
+    size = max(timing.shuffle_window, timing.reverse_window)
+    jitter = timing.jitter
+    while True:
+        window: list[Delivery] = []
+        for delivery in items:
+            window.append(delivery)
+            if len(window) >= size:
+                break
+            yield None
+        if not window:
+            return
+        waits = [d.wait for d in window]
+        if timing.shuffle_window > 1:
+            rng.shuffle(window)
+        elif timing.reverse_window > 1:
+            window.reverse()
+        for delivery, wait in zip(window, waits, strict=True):
+            extra = rng.uniform(0.0, jitter) if jitter > 0 else 0.0
+            changed = extra or wait != delivery.wait
+            if changed:
+                delivery = dataclasses.replace(delivery, wait=wait + extra)
+            yield None if skip and delivery.ref.index in skip else delivery
+
+
+def schedule(plan: RunPlan, timing: Timing, renderer: Renderer | None = None) -> Iterator[Delivery]:
+    """The run's sends in sending order with their waits; the same seed gives the same sequence."""
+    return (d for d in schedule_steps(plan, timing, renderer) if d is not None)
+
+
+def schedule_steps(
+    plan: RunPlan, timing: Timing, renderer: Renderer | None = None
+) -> Iterator[Delivery | None]:
+    """schedule() in steps of at most one render each; None is a step that released no send."""
+    return _perturb_steps(expand(plan, renderer), timing, perturbation_rng(plan.seed), plan.skip)
+
+
+Progress = AttemptFinished | EventFinished
+
+
+def _interrupted(ref: EventRef, attempts: int) -> EventFinished:
+    return EventFinished(ref, "failed", "interrupted before an answer", attempts, None, 0.0, 0.0, "", "")
+
+
+class Runner:
+    """Drives one run. `run()` is an async iterator of outcomes; `stop()` ends scheduling gracefully.
+
+    A wait counts from the previous send (scaled by the speed). While it waits, the runner renders
+    the next sends ahead, one event at a time, until the send is nearly due, so that rendering (a
+    whole shuffle window, say) does not make it late. Without waits it renders a few sends at a
+    time, then starts them: both go faster in runs than interleaved one by one.
+    """
+
+    def __init__(
+        self,
+        plan: RunPlan,
+        sender: Sender,
+        timing: Timing | None = None,
+        *,
+        renderer: Renderer | None = None,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+        deliveries: Callable[[], Iterator[Delivery]] | None = None,
+        freeze_gc: bool = False,
+    ):
+        self.plan = plan
+        self.sender = sender
+        self.timing = timing or Timing()
+        self.renderer = renderer
+        self.clock = clock
+        self.sleep = sleep
+        self.freeze_gc = freeze_gc
+        self._steps: Callable[[], Iterator[Delivery | None]] = deliveries or (
+            lambda: schedule_steps(self.plan, self.timing, self.renderer)
+        )
+        self._stop = asyncio.Event()
+        self._drained = asyncio.Event()
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self._slot: asyncio.Future[None] | None = None
+        self._free_for_slot = 1  # the scheduler waits until this many sends in flight have finished
+        self._pausing: asyncio.Future[None] | None = None
+        self._error: str | None = None
+        self._interrupted = False
+        self._crash: BaseException | None = None
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._in_flight)
+
+    def stop(self) -> None:
+        """Schedule nothing more; sends in flight finish or time out."""
+        self._stop.set()
+        _wake(self._pausing)
+        _wake(self._slot)
+
+    def abort(self) -> None:
+        """Stop and cancel sends in flight; they finish as failed ('interrupted')."""
+        self.stop()
+        for task in list(self._in_flight):
+            self._interrupted = True
+            task.cancel()
+
+    async def _pause_until(self, deadline: float) -> bool:
+        """Wait until `deadline` (on the runner's clock) unless stopped first; True when it was reached."""
+        if self._stop.is_set():
+            return False
+        if self.sleep is not asyncio.sleep or self.clock is not time.monotonic:
+            return await self._pause(deadline - self.clock())
+        # one timer at the absolute deadline on the loop's (monotonic) clock, one future to wake
+        loop = asyncio.get_running_loop()
+        self._pausing = waiter = loop.create_future()
+        timer = loop.call_at(deadline, _wake, waiter)
+        try:
+            await waiter
+        finally:
+            timer.cancel()
+            self._pausing = None
+        return not self._stop.is_set()
+
+    async def _pause(self, seconds: float) -> bool:
+        """Wait `seconds` with the injected sleep unless stopped first; True when the wait completed."""
+        sleeper = asyncio.ensure_future(self.sleep(seconds))
+        stopper = asyncio.ensure_future(self._stop.wait())
+        _, pending = await asyncio.wait({sleeper, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
+        return not self._stop.is_set()
+
+    async def _deliver(self, delivery: Delivery, queue: asyncio.Queue[Progress | None]) -> None:
+        attempts = 0
+        try:
+            async for outcome in self.sender.send(delivery):
+                if isinstance(outcome, AttemptFinished):
+                    attempts = outcome.attempt
+                queue.put_nowait(outcome)
+        except asyncio.CancelledError:
+            queue.put_nowait(_interrupted(delivery.ref, attempts))
+        except Exception as exc:  # a bug: re-raised by run() once the other sends finish
+            self._crash = self._crash or exc
+            self.stop()
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        # a task cancelled before it ran sent nothing: it counts as not sent
+        self._in_flight.discard(task)
+        if len(self._in_flight) <= self.timing.concurrency - self._free_for_slot:
+            _wake(self._slot)
+
+    async def _schedule(self, queue: asyncio.Queue[Progress | None]) -> None:
+        timing = self.timing
+        waits = timing.speed > 0
+        # without waits: render and start sends in runs, and wake up for a few free slots at once
+        batch = 1 if waits else min(_BATCH, timing.concurrency)
+        self._free_for_slot = 1 if waits else max(1, timing.concurrency // _FREE_SHARE)
+        ahead = _Lookahead(self._steps(), self.clock)
+        previous = self.clock()
+        started = 0
+        try:
+            while (delivery := ahead.next(batch)) is not None:
+                if self._stop.is_set():
+                    self._interrupted = True
+                    break
+                if waits and delivery.wait > 0:
+                    deadline = previous + delivery.wait / timing.speed
+                    ahead.fill_until(deadline)
+                    if deadline > self.clock() and not await self._pause_until(deadline):
+                        self._interrupted = True
+                        break
+                if len(self._in_flight) >= timing.concurrency and not self._stop.is_set():
+                    self._slot = asyncio.get_running_loop().create_future()
+                    await self._slot
+                if queue.qsize() > _HIGH_WATER:
+                    self._drained.clear()
+                    await self._drained.wait()
+                if self._stop.is_set():
+                    self._interrupted = True
+                    break
+                task = asyncio.create_task(self._deliver(delivery, queue))
+                self._in_flight.add(task)
+                task.add_done_callback(self._finished)
+                previous = self.clock()
+                started += 1
+                if started % _BATCH == 0:
+                    await asyncio.sleep(0)  # let the sends start (and answers in) before rendering more
+        except EmitterError as exc:
+            self._error = str(exc)
+        except asyncio.CancelledError:
+            for task in self._in_flight:
+                task.cancel()
+            raise
+        finally:
+            self._slot = None
+            if self._in_flight:
+                await asyncio.gather(*self._in_flight, return_exceptions=True)
+            queue.put_nowait(None)
+
+    async def run(self) -> AsyncIterator[Outcome]:
+        """Outcomes as they happen: RunStarted, AttemptFinished..., EventFinished..., RunFinished."""
+        plan = self.plan
+        planned = plan.planned
+        yield RunStarted(
+            seed=plan.seed,
+            now=utc_stamp(plan.now),
+            scenarios=plan.scenario_sources,
+            format=plan.fmt,
+            target=self.sender.target,
+            planned=planned,
+            resumed=len(plan.skip),
+        )
+        started = self.clock()
+        counts = {"delivered": 0, "unexpected": 0, "failed": 0}
+        attempts = 0
+        queue: asyncio.Queue[Progress | None] = asyncio.Queue()
+        scheduler = asyncio.create_task(self._schedule(queue))
+        in_a_row = 0
+        # What exists before the run outlives it: the cyclic GC need not scan it again and again
+        # while the run allocates (at full speed, collections cost more than the sends). Undone
+        # when the run ends. Process-wide, so only the CLI, which owns its process, asks for it.
+        if self.freeze_gc:
+            gc.freeze()
+        try:
+            while True:
+                if queue.empty():
+                    in_a_row = 0
+                elif in_a_row >= _CONSUMER_SLICE:
+                    in_a_row = 0
+                    await asyncio.sleep(0)  # let due timers and answers in between
+                item = await queue.get()
+                if item is None:
+                    break
+                in_a_row += 1
+                if queue.qsize() < _LOW_WATER:
+                    self._drained.set()
+                if isinstance(item, AttemptFinished):
+                    attempts += 1
+                elif isinstance(item, EventFinished):
+                    counts[item.result] += 1
+                yield item
+        finally:
+            if self.freeze_gc:
+                gc.unfreeze()
+            if not scheduler.done():
+                scheduler.cancel()
+                await asyncio.gather(scheduler, return_exceptions=True)
+        await scheduler
+        if self._crash is not None:
+            raise self._crash
+        result = RunResult(
+            planned,
+            counts["delivered"],
+            counts["unexpected"],
+            counts["failed"],
+            attempts,
+            self.clock() - started,
+            interrupted=self._interrupted and self._error is None,
+            error=self._error,
+        )
+        yield RunFinished(result)
+
+
+def _wake(waiter: asyncio.Future[None] | None) -> None:
+    if waiter is not None and not waiter.done():
+        waiter.set_result(None)
+
+
+class _Lookahead:
+    """The sends in order from steps of at most one render each, rendered ahead on demand.
+
+    An error while rendering ahead is kept and raised where it happened in the order, after the
+    sends before it, as if nothing had been rendered ahead.
+    """
+
+    def __init__(self, steps: Iterator[Delivery | None], clock: Clock):
+        self.steps = steps
+        self.clock = clock
+        self.ready: deque[Delivery] = deque()
+        self.done = False
+        self.error: Exception | None = None
+        self.step_time = 0.0
+
+    def _step(self) -> None:
+        clock = self.clock
+        started = clock()
+        try:
+            item = next(self.steps)
+        except StopIteration:
+            self.done = True
+            return
+        except Exception as exc:  # re-raised in order by next()
+            self.error, self.done = exc, True
+            return
+        self.step_time = max(clock() - started, self.step_time * 0.9)
+        if item is not None:
+            self.ready.append(item)
+
+    def next(self, batch: int = 1) -> Delivery | None:
+        """The next send (rendering as much as it takes, up to `batch` ahead), or None at the end."""
+        if not self.ready:
+            while len(self.ready) < batch and not self.done:
+                self._step()
+        if self.ready:
+            return self.ready.popleft()
+        if self.error is not None:
+            error, self.error = self.error, None
+            raise error
+        return None
+
+    def fill_until(self, deadline: float) -> None:
+        """Render ahead while the deadline is far enough away for one more render."""
+        clock = self.clock
+        while (
+            not self.done
+            and len(self.ready) < _LOOKAHEAD
+            and deadline - clock() > _RENDER_GUARD + 2 * self.step_time
+        ):
+            self._step()

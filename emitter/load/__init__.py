@@ -1,0 +1,1 @@
+"""Load mode: the open-model engine, its statistics and profile."""

@@ -1,0 +1,1 @@
+"""Payloads: the event catalog, providers of realistic values, rendering, paths and conformance."""

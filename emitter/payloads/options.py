@@ -1,0 +1,84 @@
+"""Format options (scenario `options:` and `--option NAME=VALUE`): their names, types and checks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from emitter.errors import UsageError, hint_with_suggestion
+
+
+@dataclass(frozen=True)
+class OptionSpec:
+    """One render option: the formats it changes, its type, default and accepted values."""
+
+    name: str
+    type: type
+    default: Any
+    help: str
+    formats: tuple[str, ...]
+    choices: tuple[Any, ...] | None = None
+
+
+OPTIONS: dict[str, OptionSpec] = {
+    spec.name: spec
+    for spec in (
+        OptionSpec(
+            "keep_nulls",
+            bool,
+            False,
+            "keep fields whose value is null instead of omitting them",
+            ("v2", "v3", "cdnetworks"),
+        ),
+        OptionSpec(
+            "null_event_keys",
+            bool,
+            False,
+            "2019-style v3 body: every event key of the 2019 docs present (null but this event's), "
+            "null fields kept; the SDK warns about EditMediaComplete/WechatPublishComplete",
+            ("v3",),
+        ),
+        OptionSpec(
+            "wechat_key",
+            str,
+            "WechatPublishCompleteEvent",
+            "object key of WechatPublishComplete: WechatPublishCompleteEvent (SDK, data types) "
+            "or WechatPublishComplete (the event's doc page)",
+            ("v3",),
+            ("WechatPublishCompleteEvent", "WechatPublishComplete"),
+        ),
+    )
+}
+
+
+def check_options(options: Mapping[str, Any], *, location: str | None = None) -> dict[str, Any]:
+    """Reject unknown option names (with a did-you-mean) and values of the wrong type or choice."""
+    for name, value in options.items():
+        spec = OPTIONS.get(name)
+        if spec is None:
+            raise UsageError(
+                f"unknown option '{name}'",
+                location=location,
+                hint=hint_with_suggestion(name, OPTIONS, f"options are {', '.join(OPTIONS)}"),
+            )
+        if not isinstance(value, spec.type) or (spec.type is not bool and isinstance(value, bool)):
+            raise UsageError(
+                f"option '{name}' must be {spec.type.__name__}, got {value!r}",
+                location=location,
+                hint=f"write e.g. {name}={'true' if spec.type is bool else spec.default}",
+            )
+        if spec.choices and value not in spec.choices:
+            raise UsageError(
+                f"option '{name}' must be one of {', '.join(map(str, spec.choices))}, got {value!r}",
+                location=location,
+                hint=hint_with_suggestion(str(value), map(str, spec.choices), "pick one of those values"),
+            )
+    return dict(options)
+
+
+def parse_options(items: Iterable[str]) -> dict[str, Any]:
+    """`--option NAME=VALUE` flags (VALUE read as YAML, so true/false are booleans), checked."""
+    from emitter.payloads.render import parse_assignments
+
+    return check_options(parse_assignments(items, flag="--option"), location="--option")

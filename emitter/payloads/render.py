@@ -1,0 +1,453 @@
+"""Pure, seeded rendering: semantic context -> sandboxed jinja2 template -> JSON -> overrides."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import functools
+import json
+import math
+import random
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+import jinja2
+from faker import Generator
+from jinja2 import nodes
+from jinja2.compiler import CodeGenerator, Frame, optimizeconst
+from jinja2.runtime import LoopContext
+from jinja2.sandbox import SandboxedEnvironment
+
+from emitter.clock import utc_stamp
+from emitter.errors import ScenarioError, TemplateError, hint_with_suggestion
+from emitter.payloads.catalog import Catalog, EventSpec, ParamSpec, load_catalog
+from emitter.payloads.options import check_options
+from emitter.payloads.paths import set_path, unset_path
+from emitter.payloads.providers import VodProvider
+
+_encode_string: Callable[[str], str] = json.encoder.encode_basestring
+# Built once: json.dumps with options builds a new encoder on every call.
+_VALUE_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
+_PAYLOAD_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+_DICT_ATTRIBUTES = frozenset(dir(dict))
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+_TYPE_CHECKS: dict[str, tuple[type, ...]] = {
+    "str": (str,),
+    "int": (int,),
+    "float": (int, float),
+    "bool": (bool,),
+    "list": (list, tuple),
+    "dict": (dict,),
+}
+
+
+def encode_payload(payload: Any) -> bytes:
+    """Compact UTF-8 JSON without \\u escapes of non-ASCII (lone surrogates are escaped)."""
+    text = _PAYLOAD_ENCODER.encode(payload)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        escaped = _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+        return escaped.encode("utf-8")
+
+
+def _json_value(value: Any) -> str:
+    """The `|j` filter: one value as JSON text (the hot path of rendering, hence the fast cases)."""
+    kind = type(value)
+    if kind is str:
+        return _encode_string(value)
+    if kind is int:
+        return int.__repr__(value)
+    if value is None:
+        return "null"
+    if kind is bool:
+        return "true" if value else "false"
+    if kind is float and math.isfinite(value):
+        return float.__repr__(value)
+    if isinstance(value, jinja2.Undefined):
+        str(value)  # StrictUndefined raises UndefinedError naming the variable
+    return _VALUE_ENCODER.encode(value)
+
+
+def prune_nulls(node: Any) -> Any:
+    """Drop object keys whose value is null: a template's null means 'field absent'."""
+    if isinstance(node, dict):
+        return {k: prune_nulls(v) for k, v in node.items() if v is not None}
+    if isinstance(node, list):
+        return [prune_nulls(v) for v in node]
+    return node
+
+
+def _object_without_nulls(obj: dict[str, Any]) -> dict[str, Any]:
+    """json.loads' object hook doing prune_nulls while parsing (inner objects come first)."""
+    if None in obj.values():
+        return {k: v for k, v in obj.items() if v is not None}
+    return obj
+
+
+_load_without_nulls = json.JSONDecoder(object_hook=_object_without_nulls).decode
+_load = json.JSONDecoder().decode
+
+
+def check_param(spec: ParamSpec, value: Any, *, location: str | None, event: str) -> Any:
+    """Validate a user-given parameter value against its spec; return it unchanged."""
+    if value is None:
+        return None
+    accepted = _TYPE_CHECKS.get(spec.type)
+    if accepted and (
+        not isinstance(value, accepted)
+        or (spec.type != "bool" and isinstance(value, bool) and bool not in accepted)
+    ):
+        raise ScenarioError(
+            f"parameter '{spec.name}' of {event} must be {spec.type}, got {type(value).__name__} {value!r}",
+            location=location,
+            hint=f"see 'vod-emitter events show {event}'",
+        )
+    if spec.enum and value not in spec.enum:
+        raise ScenarioError(
+            f"parameter '{spec.name}' of {event} must be one of "
+            f"{', '.join(map(str, spec.enum))}, got {value!r}",
+            location=location,
+            hint=hint_with_suggestion(str(value), map(str, spec.enum), "pick one of those values"),
+        )
+    return value
+
+
+def check_params(spec: EventSpec, params: Mapping[str, Any], *, location: str | None = None) -> None:
+    """Reject unknown parameter names (with a did-you-mean) and wrongly typed values."""
+    for name, value in params.items():
+        if name not in spec.params:
+            raise ScenarioError(
+                f"unknown parameter '{name}' for {spec.kind} ({spec.event_type})",
+                location=location,
+                hint=hint_with_suggestion(name, spec.params, f"see 'vod-emitter events show {spec.kind}'"),
+            )
+        check_param(spec.params[name], value, location=location, event=spec.kind)
+
+
+def _render_template(template: jinja2.Template, names: dict[str, Any]) -> str:
+    """Template.render(names) without its two copies of the names (they are built for this call)."""
+    context = template.new_context(names, shared=True)
+    try:
+        return "".join(template.root_render_func(context))
+    except Exception:
+        template.environment.handle_exception()  # raises, with the template's own line numbers
+        raise
+
+
+def _template_line(tb: TracebackType | None, template_name: str) -> int | None:
+    line = None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename.endswith(template_name):
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
+
+
+@dataclass(frozen=True)
+class Overrides:
+    """Raw payload changes applied after rendering, so they can break the shape on purpose."""
+
+    set: Mapping[str, Any] | None = None
+    unset: tuple[str, ...] = ()
+    body: Any = None
+
+    def __post_init__(self) -> None:
+        if self.body is not None and (self.set or self.unset):
+            raise ScenarioError(
+                "'body' replaces the whole payload, so 'set'/'unset' would be ignored",
+                hint="put the changes into the body, or drop 'body'",
+            )
+
+    def apply(self, payload: Any, *, location: str | None = None) -> Any:
+        # copies: the payload may be changed further, and the scenario's values must not be
+        if self.body is not None:
+            return copy.deepcopy(self.body)
+        try:
+            for path, value in (self.set or {}).items():
+                set_path(payload, path, copy.deepcopy(value))
+            for path in self.unset:
+                unset_path(payload, path)
+        except ScenarioError as exc:
+            exc.location = exc.location or location
+            raise ScenarioError(exc.message, location=exc.location, hint=exc.hint) from None
+        return payload
+
+
+class _CodeGenerator(CodeGenerator):
+    """jinja2's code generator, with `mapping.key` on a plain dict looked up in line.
+
+    `x.key` compiles to `environment.getattr(x, 'key')`, a method call per field. For a key
+    that is not an attribute of dict (known when compiling), a plain dict's item is what the
+    sandbox returns; anything else (or a missing key) still goes through environment.getattr.
+    """
+
+    @optimizeconst
+    def visit_Getattr(self, node: nodes.Getattr, frame: Frame) -> None:
+        key = node.attr
+        if self.environment.is_async or key in _DICT_ATTRIBUTES or not key.isidentifier():
+            super().visit_Getattr(node, frame)
+            return
+        # the walrus name is one no template can produce (jinja's own names are l_, t_, ...)
+        self.write(f"(_vod_obj[{key!r}] if type((_vod_obj := ")
+        self.visit(node.node, frame)
+        self.write(f")) is dict and {key!r} in _vod_obj else environment.getattr(_vod_obj, {key!r}))")
+
+
+class _Sandbox(SandboxedEnvironment):
+    """The sandbox with a fast path for the templates' most common lookup, `mapping.key` on a dict."""
+
+    code_generator_class = _CodeGenerator
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        # A plain dict has no attributes but its class's, so this is exactly what the sandbox
+        # does (attribute, else item, else undefined) without raising AttributeError first.
+        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
+            try:
+                return obj[attribute]
+            except KeyError:
+                return self.undefined(obj=obj, name=attribute)
+        if type(obj) is LoopContext and attribute[:1] != "_":
+            # loop.last and friends: public and safe, as the sandbox would find after its checks
+            try:
+                return getattr(obj, attribute)
+            except AttributeError:
+                return self.undefined(obj=obj, name=attribute)
+        return super().getattr(obj, attribute)
+
+
+@dataclass(frozen=True)
+class _Resolution:
+    """How resolve() fills an event's context, worked out once per event: in catalog order."""
+
+    spec: EventSpec
+    sources: tuple[tuple[str, int, Any, str], ...]  # (name, kind, fact|method|default, argument)
+
+
+_FACT, _DRAW, _DEFAULT = 0, 1, 2
+
+
+def _resolution(spec: EventSpec) -> _Resolution:
+    sources = []
+    for name, param in spec.params.items():
+        if param.fact:
+            sources.append((name, _FACT, param.fact, ""))
+        elif param.draw:
+            method, _, argument = param.draw.partition(":")
+            sources.append((name, _DRAW, method, argument))
+        else:
+            sources.append((name, _DEFAULT, param.default, ""))
+    return _Resolution(spec, tuple(sources))
+
+
+class Renderer:
+    """Compiles the catalog's templates once and renders events from semantic contexts."""
+
+    def __init__(self, catalog: Catalog | None = None):
+        self.catalog = catalog or load_catalog()
+        self._resolutions: dict[int, _Resolution] = {}
+        self.env = _Sandbox(
+            loader=jinja2.FileSystemLoader(str(self.catalog.template_dir)),
+            undefined=jinja2.StrictUndefined,
+            autoescape=False,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            cache_size=-1,
+            auto_reload=False,
+        )
+        self.env.filters["j"] = _json_value
+        self.env.globals["iso"] = utc_stamp
+        self._templates: dict[tuple[str, str], jinja2.Template] = {}
+        self._globals: dict[str, dict[str, Any]] = {}
+
+    def template(self, spec: EventSpec, fmt: str) -> jinja2.Template:
+        key = (spec.event_type, fmt)
+        if key not in self._templates:
+            if fmt not in spec.templates:
+                self.catalog.format(fmt)
+                raise TemplateError(
+                    f"{spec.event_type} has no {fmt} form",
+                    hint=f"it exists in: {', '.join(spec.formats)}",
+                )
+            name = spec.templates[fmt]
+            try:
+                self._templates[key] = self.env.get_template(name)
+            except jinja2.TemplateSyntaxError as exc:
+                raise TemplateError(exc.message or "syntax error", location=f"{name}:{exc.lineno}") from None
+        return self._templates[key]
+
+    def template_globals(self, template: jinja2.Template) -> dict[str, Any]:
+        """The template's globals as one dict (a ChainMap is slow to unpack on every render)."""
+        name = template.name or ""
+        found = self._globals.get(name)
+        if found is None:
+            found = self._globals[name] = dict(template.globals)
+        return found
+
+    def resolution(self, spec: EventSpec) -> _Resolution:
+        found = self._resolutions.get(id(spec))
+        if found is None or found.spec is not spec:
+            found = self._resolutions[id(spec)] = _resolution(spec)
+        return found
+
+    def session(
+        self,
+        *,
+        seed: int,
+        now: dt.datetime,
+        fmt: str = "v2",
+        options: Mapping[str, Any] | None = None,
+    ) -> RenderSession:
+        self.catalog.format(fmt)
+        check_options(options or {})
+        return RenderSession(self, seed=seed, now=now, fmt=fmt, options=options or {})
+
+
+class RenderSession:
+    """One seeded run: a provider, the facts of the scenario's video, and resolved steps."""
+
+    def __init__(
+        self,
+        renderer: Renderer,
+        *,
+        seed: int,
+        now: dt.datetime,
+        fmt: str,
+        options: Mapping[str, Any],
+    ):
+        self.renderer = renderer
+        self.seed = seed
+        self.now = now
+        self.fmt = fmt
+        self.options = dict(options)
+        generator = Generator()
+        # what seed_instance(seed) does, without first seeding a throw-away state from urandom
+        generator.random = random.Random(seed)
+        self.fake = VodProvider(generator)
+        self.facts = self.fake.video()
+        self._names = {
+            "fake": self.fake,
+            "facts": self.facts,
+            "now": now,
+            "ts": int(now.timestamp()),
+            "opts": self.options,
+        }
+
+    def resolve(
+        self,
+        spec: EventSpec,
+        params: Mapping[str, Any] | None = None,
+        variables: Mapping[str, Any] | None = None,
+        *,
+        location: str | None = None,
+    ) -> dict[str, Any]:
+        """Semantic context: defaults <- video facts / draws <- outcome <- scenario vars <- params."""
+        params = dict(params or {})
+        if params:
+            check_params(spec, params, location=location)
+        accepted_vars = {k: v for k, v in variables.items() if k in spec.params} if variables else {}
+        for name, value in accepted_vars.items():
+            check_param(spec.params[name], value, location=location, event=spec.kind)
+        context: dict[str, Any] = {}
+        facts, fake = self.facts, self.fake
+        for name, kind, source, argument in self.renderer.resolution(spec).sources:
+            if kind == _FACT:
+                context[name] = facts[source]
+            elif kind == _DRAW:
+                draw = getattr(fake, source)
+                context[name] = draw(argument) if argument else draw()
+            else:
+                context[name] = source
+        outcome = params.get("status", accepted_vars.get("status", spec.params["status"].default))
+        context.update(spec.outcomes[outcome])
+        if accepted_vars:
+            context.update(accepted_vars)
+        if params:
+            context.update(params)
+        return context
+
+    def render(
+        self,
+        spec: EventSpec,
+        context: Mapping[str, Any],
+        overrides: Overrides | None = None,
+        *,
+        location: str | None = None,
+    ) -> Any:
+        """Render one payload from a resolved context; returns the (overridden) JSON value."""
+        template = self.renderer.template(spec, self.fmt)
+        name = template.name or spec.event_type
+        try:
+            names = {
+                **self.renderer.template_globals(template),
+                **context,
+                **self._names,
+                "event_type": spec.event_type,
+            }
+            text = _render_template(template, names)
+        except jinja2.TemplateError as exc:
+            line = _template_line(exc.__traceback__, name)
+            raise TemplateError(
+                str(exc.message or exc),
+                location=f"{location + ' -> ' if location else ''}{name}:{line or '?'}",
+                hint="a template names something the context lacks; check the catalog params",
+            ) from None
+        except (TypeError, ValueError, KeyError, AttributeError) as exc:
+            line = _template_line(exc.__traceback__, name)
+            raise TemplateError(
+                f"{type(exc).__name__}: {exc}",
+                location=f"{location + ' -> ' if location else ''}{name}:{line or '?'}",
+                hint="a parameter value has a shape the template cannot use",
+            ) from None
+        prune = not (self.options.get("keep_nulls") or self.options.get("null_event_keys"))
+        try:
+            payload = (_load_without_nulls if prune else _load)(text)
+        except json.JSONDecodeError as exc:
+            raise TemplateError(
+                f"rendered text is not JSON: {exc.msg} (rendered line {exc.lineno})",
+                location=name,
+                hint="fix the template's commas and quoting; use the |j filter for values",
+            ) from None
+        if overrides is None:
+            return payload
+        return overrides.apply(payload, location=location)
+
+    def render_event(
+        self,
+        event: str | EventSpec,
+        params: Mapping[str, Any] | None = None,
+        overrides: Overrides | None = None,
+        *,
+        variables: Mapping[str, Any] | None = None,
+        location: str | None = None,
+    ) -> Any:
+        spec = event if isinstance(event, EventSpec) else self.renderer.catalog.event(event)
+        context = self.resolve(spec, params, variables, location=location)
+        return self.render(spec, context, overrides, location=location)
+
+
+def parse_assignments(items: Iterable[str], *, flag: str) -> dict[str, Any]:
+    """Parse `PATH=VALUE` flags; VALUE is read as YAML (so 0, -1, true, [a, b] keep their type)."""
+    import yaml
+
+    result: dict[str, Any] = {}
+    for item in items:
+        path, sep, raw = item.partition("=")
+        if not sep or not path:
+            raise ScenarioError(
+                f"{flag} '{item}' is not PATH=VALUE", hint=f"write e.g. {flag} data.status=-1"
+            )
+        try:
+            result[path.strip()] = yaml.safe_load(raw) if raw.strip() else ""
+        except yaml.YAMLError:
+            result[path.strip()] = raw
+    return result
+
+
+@functools.lru_cache(maxsize=1)
+def default_renderer() -> Renderer:
+    """One shared renderer for callers that bring none: its templates compile once per process."""
+    return Renderer()

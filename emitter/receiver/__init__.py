@@ -1,0 +1,1 @@
+"""The built-in receiver: records, checks and misbehaves on purpose."""

@@ -1,0 +1,445 @@
+"""Consumers of a run's outcomes: console progress and table, JSON and JUnit reports, resumable journal."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, Protocol
+from xml.sax.saxutils import escape, quoteattr
+
+from emitter._version import __version__
+from emitter.errors import UsageError
+from emitter.outcomes import (
+    AttemptFinished,
+    EventFinished,
+    Outcome,
+    RunFinished,
+    RunResult,
+    RunStarted,
+)
+
+JOURNAL_VERSION = 1
+TABLE_ROWS = 40
+
+
+class Reporter(Protocol):
+    def handle(self, outcome: Outcome) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class Reporters:
+    """Fans outcomes out to several reporters and closes all of them, even when one fails."""
+
+    def __init__(self, reporters: Iterable[Reporter] = ()):
+        self.reporters = list(reporters)
+
+    def handle(self, outcome: Outcome) -> None:
+        for reporter in self.reporters:
+            reporter.handle(outcome)
+
+    def close(self) -> None:
+        failure: BaseException | None = None
+        for reporter in self.reporters:
+            try:
+                reporter.close()
+            except BaseException as exc:  # close the others first
+                failure = failure or exc
+        if failure is not None:
+            raise failure
+
+
+def _ms(seconds: float) -> float:
+    return round(seconds * 1000, 1)
+
+
+def attempt_note(outcome: AttemptFinished) -> str | int:
+    """An attempt in a few characters: its status, or the first words of its error."""
+    if outcome.status is not None:
+        return outcome.status
+    return (outcome.error or "error").split(":")[0].split(" (")[0]
+
+
+def summary_record(result: RunResult) -> dict[str, Any]:
+    return {
+        "planned": result.planned,
+        "delivered": result.delivered,
+        "unexpected": result.unexpected,
+        "failed": result.failed,
+        "not_sent": result.not_sent,
+        "attempts": result.attempts,
+        "duration_s": round(result.duration, 3),
+        "interrupted": result.interrupted,
+        "error": result.error,
+        "exit_code": result.exit_code,
+    }
+
+
+def run_record(started: RunStarted) -> dict[str, Any]:
+    return {
+        "seed": started.seed,
+        "now": started.now,
+        "scenarios": list(started.scenarios),
+        "format": started.format,
+        "target": started.target,
+        "planned": started.planned,
+    }
+
+
+def _open_for_writing(path: Path, flag: str, mode: str = "w") -> IO[str]:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path.open(mode, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(
+            f"cannot write {str(path)!r}: {exc.strerror or exc}", location=flag, hint="pick a writable path"
+        ) from None
+
+
+class JsonReport:
+    """The JSON report, streamed: run header, one compact row per send, then the summary."""
+
+    def __init__(self, path: Path):
+        self.file = _open_for_writing(path, "--report")
+        self.rows = 0
+        self.history: dict[int, list[str | int]] = {}
+        self.finished = False
+
+    def handle(self, outcome: Outcome) -> None:
+        if isinstance(outcome, RunStarted):
+            header = {"tool": "vod-emitter", "version": __version__, **run_record(outcome)}
+            self.file.write(json.dumps(header, ensure_ascii=False)[:-1] + ', "events": [\n')
+        elif isinstance(outcome, AttemptFinished):
+            self.history.setdefault(outcome.ref.index, []).append(attempt_note(outcome))
+        elif isinstance(outcome, EventFinished):
+            ref = outcome.ref
+            row = {
+                "index": ref.index,
+                "scenario": ref.scenario,
+                "step": ref.step,
+                "label": ref.label,
+                "copy": ref.copy,
+                "event_type": ref.event_type,
+                "result": outcome.result,
+                "reason": outcome.reason,
+                "attempts": outcome.attempts,
+                "history": self.history.pop(ref.index, []),
+                "status": outcome.status,
+                "latency_ms": _ms(outcome.latency),
+                "request": outcome.request,
+                "response": outcome.response,
+            }
+            self.file.write((",\n" if self.rows else "") + json.dumps(row, ensure_ascii=False))
+            self.rows += 1
+        elif isinstance(outcome, RunFinished):
+            self.file.write(f'\n], "summary": {json.dumps(summary_record(outcome.result))}}}\n')
+            self.finished = True
+
+    def close(self) -> None:
+        if not self.file.closed:
+            if not self.finished:
+                self.file.write('\n], "summary": null}\n')
+            self.file.close()
+
+
+class JunitReport:
+    """JUnit XML: one testcase per send (failures carry the reason); rows spill to a temp file."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        _open_for_writing(path, "--junit").close()
+        self.cases: IO[str] = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115 - closed in close()
+        self.started: RunStarted | None = None
+        self.result: RunResult | None = None
+        self.tests = self.failures = 0
+        self.time = 0.0
+
+    def handle(self, outcome: Outcome) -> None:
+        if isinstance(outcome, RunStarted):
+            self.started = outcome
+        elif isinstance(outcome, EventFinished):
+            ref = outcome.ref
+            self.tests += 1
+            self.time += outcome.elapsed
+            name = f"{ref.index:04d} {ref.name} {ref.event_type}"
+            self.cases.write(
+                f"    <testcase classname={quoteattr(ref.scenario)} name={quoteattr(name)} "
+                f'time="{outcome.elapsed:.3f}"'
+            )
+            if outcome.ok:
+                self.cases.write("/>\n")
+                return
+            self.failures += 1
+            details = (
+                f"attempts: {outcome.attempts}\nstatus: {outcome.status}\n"
+                f"request: {outcome.request}\nresponse: {outcome.response}"
+            )
+            failure = f"<failure type={quoteattr(outcome.result)} message={quoteattr(outcome.reason)}>"
+            self.cases.write(f">\n      {failure}{escape(details)}</failure>\n    </testcase>\n")
+        elif isinstance(outcome, RunFinished):
+            self.result = outcome.result
+
+    def close(self) -> None:
+        if self.cases.closed:
+            return
+        name = "vod-emitter"
+        if self.started is not None:
+            name += f" {' '.join(Path(s).stem for s in self.started.scenarios)} (seed {self.started.seed})"
+        note = self.result.summary() if self.result else "the run did not finish"
+        with self.path.open("w", encoding="utf-8") as out:
+            out.write('<?xml version="1.0" encoding="UTF-8"?>\n<testsuites>\n')
+            out.write(
+                f'  <testsuite name={quoteattr(name)} tests="{self.tests}" failures="{self.failures}" '
+                f'errors="0" skipped="0" time="{self.time:.3f}">\n'
+            )
+            self.cases.seek(0)
+            for line in self.cases:
+                out.write(line)
+            out.write(f"    <system-out>{escape(note)}</system-out>\n  </testsuite>\n</testsuites>\n")
+        self.cases.close()
+
+
+class Journal:
+    """JSON lines, flushed as they happen: a run header, every attempt, every event's end, the summary."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        append: bool = False,
+        builtin_receiver: bool = False,
+        carried: frozenset[int] = frozenset(),
+    ):
+        self.file = _open_for_writing(path, "--journal", "a" if append else "w")
+        self.builtin_receiver = builtin_receiver
+        self.carried = frozenset() if append else carried  # a new journal must remember earlier runs
+
+    def _write(self, record: dict[str, Any]) -> None:
+        self.file.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self.file.flush()
+
+    def handle(self, outcome: Outcome) -> None:
+        if isinstance(outcome, RunStarted):
+            self._write(
+                {
+                    "type": "run",
+                    "journal": JOURNAL_VERSION,
+                    **run_record(outcome),
+                    "target": None if self.builtin_receiver else outcome.target,
+                    "started_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                }
+            )
+            if self.carried:
+                self._write({"type": "delivered-before", "indexes": sorted(self.carried)})
+        elif isinstance(outcome, AttemptFinished):
+            ref = outcome.ref
+            self._write(
+                {
+                    "type": "attempt",
+                    "index": ref.index,
+                    "label": ref.label,
+                    "copy": ref.copy,
+                    "event_type": ref.event_type,
+                    "attempt": outcome.attempt,
+                    "status": outcome.status,
+                    "error": outcome.error,
+                    "latency_ms": _ms(outcome.latency),
+                    "retry_in": outcome.retry_in,
+                }
+            )
+        elif isinstance(outcome, EventFinished):
+            self._write(
+                {
+                    "type": "event",
+                    "index": outcome.ref.index,
+                    "result": outcome.result,
+                    "reason": outcome.reason,
+                    "attempts": outcome.attempts,
+                    "status": outcome.status,
+                }
+            )
+        elif isinstance(outcome, RunFinished):
+            self._write({"type": "end", **summary_record(outcome.result)})
+
+    def close(self) -> None:
+        self.file.close()
+
+
+@dataclass
+class JournalState:
+    """What a journal says: the first run's header and the indexes already delivered."""
+
+    header: dict[str, Any]
+    delivered: set[int] = field(default_factory=set)
+
+
+def read_journal(path: Path) -> JournalState:
+    """Parse a journal for --resume; every problem is a UsageError naming the file and line."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(
+            f"cannot read the journal: {exc}",
+            location=f"--resume {path}",
+            hint="pass the file written by --journal",
+        ) from None
+    header: dict[str, Any] | None = None
+    delivered: set[int] = set()
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            kind = record["type"]
+            if kind == "run" and header is None:
+                header = record
+                int(record["seed"])
+                dt.datetime.fromisoformat(str(record["now"]).replace("Z", "+00:00"))
+                if not record["scenarios"] or not isinstance(record["scenarios"], list):
+                    raise ValueError("no list of scenarios")
+                record["format"]
+            elif kind == "event" and record["result"] == "delivered":
+                delivered.add(int(record["index"]))
+            elif kind == "delivered-before":
+                delivered.update(int(index) for index in record["indexes"])
+        except (ValueError, KeyError, TypeError) as exc:
+            if number == len(lines) and header is not None:
+                continue  # a last line cut short by a crash; everything before it counts
+            raise UsageError(
+                f"line {number} is not a journal record ({exc})",
+                location=str(path),
+                hint="pass the file written by 'vod-emitter run --journal'",
+            ) from None
+    if header is None:
+        raise UsageError(
+            "no run header found",
+            location=str(path),
+            hint="pass the file written by 'vod-emitter run --journal'",
+        )
+    return JournalState(header, delivered)
+
+
+class ConsoleReport:
+    """A live progress bar on stderr (only on a terminal), then a table and a summary on stdout."""
+
+    def __init__(self, *, progress: bool | None = None, rows: int = TABLE_ROWS):
+        from rich.console import Console
+
+        self.out = Console(highlight=False, soft_wrap=False)
+        if not self.out.is_terminal:
+            self.out = Console(highlight=False, soft_wrap=False, width=160)  # logs and pipes: no folding
+        self.err = Console(stderr=True, highlight=False)
+        self.show_progress = self.err.is_terminal if progress is None else progress
+        self.limit = rows
+        self.rows: list[EventFinished] = []
+        self.kept_failures = 0
+        self.failed = 0
+        self.hidden = 0
+        self.progress: Any = None
+        self.task: Any = None
+        self.result: RunResult | None = None
+        self.several = False
+
+    def line(self, text: str) -> None:
+        """A plain line on stdout (above the progress bar when one is live)."""
+        if self.progress is not None:
+            self.progress.console.print(text, markup=False, highlight=False, soft_wrap=True)
+        else:
+            self.out.print(text, markup=False, highlight=False, soft_wrap=True)
+
+    def note(self, text: str) -> None:
+        """A plain line on stderr."""
+        self.err.print(text, markup=False, highlight=False, soft_wrap=True)
+
+    def handle(self, outcome: Outcome) -> None:
+        if isinstance(outcome, RunStarted):
+            self.several = len(outcome.scenarios) > 1
+        if isinstance(outcome, RunStarted) and self.show_progress:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self.progress = Progress(
+                TextColumn("sending"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[failed]} failed"),
+                TimeElapsedColumn(),
+                console=self.err,
+                transient=True,
+            )
+            self.task = self.progress.add_task("send", total=outcome.planned, failed=0)
+            self.progress.start()
+        elif isinstance(outcome, EventFinished):
+            self._keep(outcome)
+            if self.progress is not None:
+                self.progress.update(self.task, advance=1, failed=self.failed)
+        elif isinstance(outcome, RunFinished):
+            self.result = outcome.result
+            self._stop_progress()
+
+    def _keep(self, outcome: EventFinished) -> None:
+        """Bounded memory: the first rows, plus up to as many failures after them."""
+        self.failed += 0 if outcome.ok else 1
+        if len(self.rows) < self.limit or (not outcome.ok and self.kept_failures < self.limit):
+            self.rows.append(outcome)
+            self.kept_failures += 0 if outcome.ok else 1
+        else:
+            self.hidden += 1
+
+    def _stop_progress(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+            self.progress = None
+
+    def table(self) -> Any:
+        """Short cells that fit 80 columns; the reasons follow the table in full (see `reasons`)."""
+        from rich.table import Table
+
+        table = Table(show_edge=False, pad_edge=False, expand=False)
+        for name in ("#", "step", "event", "attempts", "status", "latency", "result"):
+            table.add_column(
+                name,
+                justify="left" if name in ("step", "event", "result") else "right",
+                overflow="ellipsis",
+                no_wrap=name != "step",
+            )
+        for row in self.rows:
+            table.add_row(
+                str(row.ref.index),
+                self._name(row),
+                row.ref.event_type,
+                str(row.attempts),
+                "-" if row.status is None else str(row.status),
+                f"{_ms(row.latency):g} ms",
+                row.result,
+                style=None if row.ok else "red",
+            )
+        return table
+
+    def _name(self, row: EventFinished) -> str:
+        return f"{row.ref.scenario}/{row.ref.name}" if self.several else row.ref.name
+
+    def reasons(self) -> list[str]:
+        """One line per kept send that was not delivered as expected, or needed retries."""
+        lines = []
+        for row in self.rows:
+            if row.reason:
+                what = f"delivered {row.reason}" if row.ok else row.reason
+                lines.append(f"#{row.ref.index} {self._name(row)}: {what}")
+        return lines
+
+    def close(self) -> None:
+        self._stop_progress()
+        if self.rows:
+            self.out.print(self.table())
+            for line in self.reasons():
+                self.out.print(line, markup=False, highlight=False, soft_wrap=True)
+        if self.hidden:
+            self.out.print(
+                f"... {self.hidden} more sends not shown (use --report FILE.json for all)", markup=False
+            )
+        if self.result is not None:
+            self.out.print(self.result.summary(), markup=False)

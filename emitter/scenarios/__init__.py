@@ -1,0 +1,1 @@
+"""Scenario files: loading and validating them, and planning a run's events."""

@@ -1,0 +1,509 @@
+"""Scenario files: YAML (safe load, line numbers kept) -> validated Scenario and Step dataclasses."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from emitter.errors import EmitterError, ScenarioError, hint_with_suggestion
+from emitter.payloads.catalog import Catalog, EventSpec, load_catalog, resource_dir
+from emitter.payloads.options import check_options
+from emitter.payloads.paths import parse_path
+from emitter.payloads.render import Overrides, check_param
+
+SCENARIO_KEYS = ("version", "name", "description", "format", "seed", "vars", "options", "steps")
+STEP_KEYS = ("event", "name", "delay", "repeat", "set", "unset", "body", "expect", "duplicate", "sign")
+SIGN_CASES = ("valid", "expired", "wrong", "missing", "none")
+REFERENCE = re.compile(r"\$\{([A-Za-z_][\w-]*)\.([A-Za-z_]\w*)\}")
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
+
+
+class _LineDict(dict[str, Any]):
+    line = 0
+    key_lines: dict[str, int]
+
+
+class _LineList(list[Any]):
+    line = 0
+    item_lines: list[int]
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that remembers the line of every mapping key and list item."""
+
+
+def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> _LineDict:
+    loader.flatten_mapping(node)
+    result = _LineDict()
+    result.line = node.start_mark.line + 1
+    result.key_lines = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if not isinstance(key, str | int | float | bool):
+            raise ScenarioError(f"unsupported key {key!r}", location=f"line {key_node.start_mark.line + 1}")
+        key = str(key) if not isinstance(key, str) else key
+        if key in result:
+            raise _DuplicateKey(key, key_node.start_mark.line + 1)
+        result[key] = loader.construct_object(value_node, deep=True)
+        result.key_lines[key] = key_node.start_mark.line + 1
+    return result
+
+
+def _construct_sequence(loader: _Loader, node: yaml.SequenceNode) -> _LineList:
+    result = _LineList(loader.construct_object(child, deep=True) for child in node.value)
+    result.line = node.start_mark.line + 1
+    result.item_lines = [child.start_mark.line + 1 for child in node.value]
+    return result
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key: str, line: int):
+        self.key, self.line = key, line
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+
+
+def parse_duration(value: Any, *, location: str | None = None) -> float:
+    """Seconds from `250ms`, `2s`, `1m30s`, `1h`, or a plain number of seconds."""
+    if isinstance(value, bool):
+        value = "invalid"
+    if isinstance(value, int | float) and value >= 0:
+        return float(value)
+    text = str(value).strip().replace(" ", "")
+    units = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+    position, total = 0, 0.0
+    for match in _DURATION.finditer(text):
+        if match.start() != position:
+            break
+        total += float(match.group(1)) * units[match.group(2)]
+        position = match.end()
+    if not text or position != len(text):
+        raise ScenarioError(
+            f"bad duration {value!r}",
+            location=location,
+            hint="write durations like 250ms, 2s, 1m30s or a number of seconds",
+        )
+    return total
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """Which HTTP answers count as success: status codes and inclusive ranges."""
+
+    codes: frozenset[int] = frozenset()
+    ranges: tuple[tuple[int, int], ...] = ((200, 299),)
+
+    def accepts(self, status: int) -> bool:
+        return status in self.codes or any(low <= status <= high for low, high in self.ranges)
+
+    def describe(self) -> str:
+        parts = [str(c) for c in sorted(self.codes)] + [
+            ("2xx" if (lo, hi) == (200, 299) else f"{lo}-{hi}") for lo, hi in self.ranges
+        ]
+        return " or ".join(parts)
+
+
+def parse_expectation(raw: Any, *, location: str | None = None) -> Expectation:
+    """`expect: {status: 200}`, `{status: [200, 202]}`, `{status: 2xx}` or `{status: 400-499}`."""
+    if raw is None:
+        return Expectation()
+    value = raw.get("status") if isinstance(raw, dict) else raw
+    if isinstance(raw, dict) and set(raw) - {"status"}:
+        unknown = sorted(set(raw) - {"status"})[0]
+        raise ScenarioError(
+            f"unknown key '{unknown}' in expect",
+            location=location,
+            hint="expect takes only status: e.g. expect: {status: 200}",
+        )
+    items = value if isinstance(value, list) else [value]
+    codes: set[int] = set()
+    ranges: list[tuple[int, int]] = []
+    for item in items:
+        text = str(item).strip().lower()
+        if re.fullmatch(r"\d{3}", text):
+            codes.add(int(text))
+        elif re.fullmatch(r"[1-5]xx", text):
+            ranges.append((int(text[0]) * 100, int(text[0]) * 100 + 99))
+        elif re.fullmatch(r"\d{3}\s*-\s*\d{3}", text):
+            low, high = (int(p) for p in text.split("-"))
+            if low > high:
+                raise ScenarioError(
+                    f"expected status range {item!r} goes backwards",
+                    location=location,
+                    hint=f"write it low to high: {high}-{low}",
+                )
+            ranges.append((low, high))
+        else:
+            raise ScenarioError(
+                f"bad expected status {item!r}",
+                location=location,
+                hint="use a code (200), a class (2xx), a range (200-299) or a list of them",
+            )
+    return Expectation(frozenset(codes), tuple(ranges))
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a scenario: an event with its parameters and delivery options."""
+
+    index: int
+    name: str
+    event: EventSpec
+    params: Mapping[str, Any]
+    delay: float = 0.0
+    repeat: int = 1
+    overrides: Overrides = field(default_factory=Overrides)
+    expect: Expectation = field(default_factory=Expectation)
+    duplicate: int = 1
+    sign: str | None = None
+    location: str = ""
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A named, ordered list of steps with its format, seed, variables and format options."""
+
+    name: str
+    description: str
+    steps: tuple[Step, ...]
+    format: str = "v2"
+    seed: int | None = None
+    vars: Mapping[str, Any] = field(default_factory=dict)
+    options: Mapping[str, Any] = field(default_factory=dict)
+    path: str = "<scenario>"
+
+
+class _Context:
+    """Where we are in the file, to make every error say file:line."""
+
+    def __init__(self, path: str):
+        self.path = path
+
+    def at(self, line: int | None) -> str:
+        return f"{self.path}:{line}" if line else self.path
+
+
+def _line(node: Any, key: str | int | None = None) -> int | None:
+    if isinstance(node, _LineDict) and isinstance(key, str) and key in node.key_lines:
+        return node.key_lines[key]
+    if isinstance(node, _LineList) and isinstance(key, int) and key < len(node.item_lines):
+        return node.item_lines[key]
+    return getattr(node, "line", None)
+
+
+def _references(value: Any) -> list[tuple[str, str]]:
+    if isinstance(value, str):
+        return REFERENCE.findall(value)
+    if isinstance(value, dict):
+        return [ref for v in value.values() for ref in _references(v)]
+    if isinstance(value, list):
+        return [ref for v in value for ref in _references(v)]
+    return []
+
+
+def _plain(value: Any) -> Any:
+    """Loader containers -> plain dicts and lists (for payloads and params)."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _positive_int(value: Any, what: str, location: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ScenarioError(
+            f"{what} must be a whole number of at least 1, got {value!r}",
+            location=location,
+            hint=f"write e.g. {what}: 2",
+        )
+    return value
+
+
+def _parse_step(
+    raw: Any, index: int, names: dict[str, Step], ctx: _Context, catalog: Catalog, steps_node: Any
+) -> Step:
+    where = ctx.at(_line(steps_node, index))
+    if not isinstance(raw, dict):
+        raise ScenarioError(
+            f"step {index + 1} must be a mapping with an 'event'",
+            location=where,
+            hint="write e.g. - event: upload",
+        )
+    if "event" not in raw:
+        raise ScenarioError(
+            f"step {index + 1} has no 'event'",
+            location=where,
+            hint="add e.g. event: upload (see 'vod-emitter events')",
+        )
+    try:
+        spec = catalog.event(str(raw["event"]), location=ctx.at(_line(raw, "event")))
+    except EmitterError as exc:
+        raise ScenarioError(exc.message, location=exc.location, hint=exc.hint) from None
+    name = raw.get("name")
+    if name is None:
+        name = spec.kind if spec.kind not in names else f"{spec.kind}-{index + 1}"
+    name = str(name)
+    if not re.fullmatch(r"[A-Za-z_][\w-]*", name):
+        raise ScenarioError(
+            f"bad step name {name!r}",
+            location=ctx.at(_line(raw, "name")),
+            hint="use letters, digits, _ and - (it is used in ${name.param})",
+        )
+    if name in names:
+        raise ScenarioError(
+            f"duplicate step name '{name}'",
+            location=ctx.at(_line(raw, "name")),
+            hint="give each step a unique name",
+        )
+    params: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key in STEP_KEYS:
+            continue
+        key_at = ctx.at(_line(raw, key))
+        if key not in spec.params:
+            raise ScenarioError(
+                f"unknown key '{key}' in step '{name}' ({spec.kind})",
+                location=key_at,
+                hint=hint_with_suggestion(
+                    key,
+                    [*STEP_KEYS, *spec.params],
+                    f"step keys are {', '.join(STEP_KEYS)}; "
+                    f"parameters: 'vod-emitter events show {spec.kind}'",
+                ),
+            )
+        for ref_step, ref_param in _references(value):
+            if ref_step not in names:
+                raise ScenarioError(
+                    f"reference ${{{ref_step}.{ref_param}}} names no earlier step",
+                    location=key_at,
+                    hint=hint_with_suggestion(
+                        ref_step, names, "references may only name steps above this one"
+                    ),
+                )
+            if ref_param not in names[ref_step].event.params:
+                raise ScenarioError(
+                    f"reference ${{{ref_step}.{ref_param}}}: "
+                    f"{names[ref_step].event.kind} has no parameter '{ref_param}'",
+                    location=key_at,
+                    hint=hint_with_suggestion(
+                        ref_param,
+                        names[ref_step].event.params,
+                        f"see 'vod-emitter events show {names[ref_step].event.kind}'",
+                    ),
+                )
+        if not _references(value):
+            check_param(spec.params[key], _plain(value), location=key_at, event=spec.kind)
+        params[key] = _plain(value)
+    overrides = _parse_overrides(raw, ctx)
+    sign = raw.get("sign")
+    if sign is not None and sign not in SIGN_CASES:
+        raise ScenarioError(
+            f"bad sign case {sign!r}",
+            location=ctx.at(_line(raw, "sign")),
+            hint=hint_with_suggestion(str(sign), SIGN_CASES, f"use one of: {', '.join(SIGN_CASES)}"),
+        )
+    return Step(
+        index=index,
+        name=name,
+        event=spec,
+        params=params,
+        delay=parse_duration(raw.get("delay", 0), location=ctx.at(_line(raw, "delay"))),
+        repeat=_positive_int(raw.get("repeat", 1), "repeat", ctx.at(_line(raw, "repeat"))),
+        overrides=overrides,
+        expect=parse_expectation(_plain(raw.get("expect")), location=ctx.at(_line(raw, "expect"))),
+        duplicate=_positive_int(raw.get("duplicate", 1), "duplicate", ctx.at(_line(raw, "duplicate"))),
+        sign=sign,
+        location=where,
+    )
+
+
+def _parse_overrides(raw: Any, ctx: _Context) -> Overrides:
+    set_node = raw.get("set")
+    if set_node is not None and not isinstance(set_node, dict):
+        raise ScenarioError(
+            "'set' must map payload paths to values",
+            location=ctx.at(_line(raw, "set")),
+            hint="write e.g. set: {data.fileInfo[0].status: -1}",
+        )
+    unset_node = raw.get("unset")
+    if unset_node is not None and not (
+        isinstance(unset_node, list) and all(isinstance(p, str) for p in unset_node)
+    ):
+        raise ScenarioError(
+            "'unset' must be a list of payload paths",
+            location=ctx.at(_line(raw, "unset")),
+            hint="write e.g. unset: [data.fileUrl]",
+        )
+    for path in [*(set_node or {}), *(unset_node or [])]:
+        line = _line(set_node, path) if set_node and path in set_node else _line(raw, "unset")
+        try:
+            parse_path(path)
+        except ScenarioError as exc:
+            raise ScenarioError(exc.message, location=ctx.at(line), hint=exc.hint) from None
+    body = raw.get("body")
+    try:
+        return Overrides(set=_plain(set_node), unset=tuple(unset_node or ()), body=_plain(body))
+    except ScenarioError as exc:
+        raise ScenarioError(exc.message, location=ctx.at(_line(raw, "body")), hint=exc.hint) from None
+
+
+def parse_scenario(text: str, path: str = "<scenario>", catalog: Catalog | None = None) -> Scenario:
+    """Parse and validate scenario YAML text; every error carries `path:line`."""
+    catalog = catalog or load_catalog()
+    ctx = _Context(path)
+    try:
+        data = yaml.load(text, Loader=_Loader)
+    except _DuplicateKey as dup:
+        raise ScenarioError(
+            f"duplicate key '{dup.key}'",
+            location=ctx.at(dup.line),
+            hint="each key may appear once per mapping",
+        ) from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        raise ScenarioError(
+            f"YAML syntax error: {exc.problem or exc.context}",
+            location=ctx.at(line),
+            hint="check indentation, colons and quotes on that line",
+        ) from None
+    except yaml.YAMLError as exc:
+        raise ScenarioError(f"YAML error: {exc}", location=path, hint="check the file's syntax") from None
+    except EmitterError as exc:
+        raise ScenarioError(
+            exc.message,
+            location=f"{path}:{(exc.location or '').removeprefix('line ')}",
+            hint="keys must be plain strings",
+        ) from None
+    if not isinstance(data, dict):
+        raise ScenarioError(
+            "a scenario must be a YAML mapping with 'version' and 'steps'",
+            location=ctx.at(1),
+            hint="start from 'vod-emitter scenarios' examples",
+        )
+    for key in data:
+        if key not in SCENARIO_KEYS:
+            raise ScenarioError(
+                f"unknown key '{key}'",
+                location=ctx.at(_line(data, key)),
+                hint=hint_with_suggestion(
+                    key, SCENARIO_KEYS, f"scenario keys are {', '.join(SCENARIO_KEYS)}"
+                ),
+            )
+    if data.get("version") != 1:
+        raise ScenarioError(
+            f"unsupported version {data.get('version')!r}",
+            location=ctx.at(_line(data, "version") or 1),
+            hint="write version: 1 at the top",
+        )
+    fmt = str(data.get("format", "v2"))
+    try:
+        catalog.format(fmt)
+    except EmitterError as exc:
+        raise ScenarioError(exc.message, location=ctx.at(_line(data, "format")), hint=exc.hint) from None
+    seed = data.get("seed")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+        raise ScenarioError(
+            f"seed must be a whole number >= 0, got {seed!r}",
+            location=ctx.at(_line(data, "seed")),
+            hint="write e.g. seed: 42",
+        )
+    for key in ("vars", "options"):
+        if data.get(key) is not None and not isinstance(data[key], dict):
+            raise ScenarioError(
+                f"'{key}' must be a mapping",
+                location=ctx.at(_line(data, key)),
+                hint=f"write e.g. {key}: {{file_name: Demo}}",
+            )
+    options = _plain(data.get("options") or {})
+    for key, value in options.items():
+        try:
+            check_options({key: value})
+        except EmitterError as exc:
+            location = ctx.at(_line(data["options"], key))
+            raise ScenarioError(exc.message, location=location, hint=exc.hint) from None
+    variables = _plain(data.get("vars") or {})
+    known_params = {p for spec in catalog.events.values() for p in spec.params}
+    for key in variables:
+        if key not in known_params:
+            raise ScenarioError(
+                f"unknown variable '{key}'",
+                location=ctx.at(_line(data["vars"], key)),
+                hint=hint_with_suggestion(key, known_params, "vars set event parameters by name"),
+            )
+    steps_node = data.get("steps")
+    if not isinstance(steps_node, list) or not steps_node:
+        raise ScenarioError(
+            "'steps' must be a non-empty list",
+            location=ctx.at(_line(data, "steps") or 1),
+            hint="add steps like - event: upload",
+        )
+    names: dict[str, Step] = {}
+    steps = []
+    for index, raw in enumerate(steps_node):
+        step = _parse_step(raw, index, names, ctx, catalog, steps_node)
+        names[step.name] = step
+        steps.append(step)
+    for step in steps:  # a var must suit every step that takes it (types, outcome names)
+        for key, value in variables.items():
+            if key in step.event.params and key not in step.params and not _references(value):
+                check_param(
+                    step.event.params[key],
+                    value,
+                    location=ctx.at(_line(data["vars"], key)),
+                    event=step.event.kind,
+                )
+    name = data.get("name") or Path(path).stem
+    return Scenario(
+        name=str(name),
+        description=str(data.get("description", "")).strip(),
+        steps=tuple(steps),
+        format=fmt,
+        seed=seed,
+        vars=variables,
+        options=options,
+        path=path,
+    )
+
+
+def builtin_scenarios() -> dict[str, Path]:
+    """The built-in scenarios by name (file stem)."""
+    directory = resource_dir("scenarios")
+    return {p.stem: p for p in sorted(directory.glob("*.yaml"))}
+
+
+def find_scenario(reference: str) -> Path:
+    """A scenario file path, or the name of a built-in scenario."""
+    path = Path(reference)
+    if path.is_file():
+        return path
+    builtins = builtin_scenarios()
+    name = path.stem if path.suffix in (".yaml", ".yml") else reference
+    if name in builtins and (not path.parent.parts or path.parent.name == "scenarios"):
+        return builtins[name]
+    raise ScenarioError(
+        f"no scenario file or built-in scenario '{reference}'",
+        hint=hint_with_suggestion(name, builtins, "run 'vod-emitter scenarios' to list the built-ins"),
+    )
+
+
+def load_scenario(reference: str | Path, catalog: Catalog | None = None) -> Scenario:
+    """Load a scenario by path or built-in name."""
+    path = find_scenario(str(reference))
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(
+            f"cannot read the file: {exc}",
+            location=str(path),
+            hint="check the path and that it is UTF-8 text",
+        ) from None
+    return parse_scenario(text, str(reference) if Path(str(reference)).is_file() else str(path), catalog)

@@ -1,0 +1,211 @@
+"""The performance paths do what the slow ones did: requests, timeouts, pool, pruning, lookups, order."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Iterator
+from typing import Any
+
+import httpx
+import jinja2
+import pytest
+
+from emitter.delivery.deliver import Delivery, DeliveryOptions, Sender, make_client
+from emitter.delivery.runner import Runner, RunPlan, Timing
+from emitter.delivery.transport import TOTAL_TIMEOUT, FastHTTPTransport, post_request, with_host
+from emitter.errors import ScenarioError
+from emitter.outcomes import EventFinished, EventRef, Outcome, RunFinished
+from emitter.payloads.render import Renderer, _load_without_nulls, prune_nulls
+from emitter.receiver.server import Receiver
+from emitter.scenarios.loader import parse_scenario
+from tests.conftest import NOW
+
+TARGET = "http://127.0.0.1:9/callback?app=1"
+
+
+def run(coroutine: Awaitable[Any]) -> Any:
+    return asyncio.run(asyncio.wait_for(coroutine, 20))  # type: ignore[arg-type]
+
+
+def delivery(index: int = 0, body: bytes = b'{"a":1}') -> Delivery:
+    return Delivery(EventRef(index, "s", index, "upload", "upload", "NewFileUpload"), body, json.loads(body))
+
+
+@pytest.mark.parametrize("url", [TARGET, "http://127.0.0.1:8080/", "http://localhost/x?y=%20z"])
+def test_the_direct_request_is_the_one_the_client_would_build(url: str) -> None:
+    client = httpx.AsyncClient(headers={"X-Client": "c"})
+    sender = Sender(client, url, DeliveryOptions(headers=(("X-Extra", "1"),)))
+    body = '{"动物":"世界"}'.encode()
+    built = client.build_request(
+        "POST", sender.url, content=body, headers=sender.headers, timeout=sender.timeout
+    )
+    merged = httpx.Headers(client.headers)
+    merged.update(sender.headers)
+    prepared = with_host(sender.url, merged)
+    assert prepared is not None
+    direct = post_request(sender.url, body, prepared, {"timeout": sender.timeout.as_dict()})
+    assert direct.headers.raw == built.headers.raw
+    assert (direct.method, direct.url, direct.content, direct.extensions) == (
+        built.method,
+        built.url,
+        built.content,
+        built.extensions,
+    )
+
+
+def test_headers_that_set_host_or_length_leave_the_request_to_httpx() -> None:
+    assert with_host(httpx.URL(TARGET), httpx.Headers({"Host": "other"})) is None
+    assert with_host(httpx.URL(TARGET), httpx.Headers({"Content-Length": "3"})) is None
+
+
+def _send(client: httpx.AsyncClient, url: str = TARGET) -> list[Outcome]:
+    async def go() -> list[Outcome]:
+        async with client:
+            return [o async for o in Sender(client, url, DeliveryOptions()).send(delivery())]
+
+    outcomes: list[Outcome] = run(go())
+    return outcomes
+
+
+def test_a_client_with_event_hooks_or_cookies_still_gets_them_applied() -> None:
+    seen: list[httpx.Request] = []
+    hooked: list[str] = []
+
+    async def hook(request: httpx.Request) -> None:
+        hooked.append(str(request.url))
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200)
+
+    _send(httpx.AsyncClient(transport=httpx.MockTransport(answer), event_hooks={"request": [hook]}))
+    assert hooked == [TARGET]
+    jar = httpx.AsyncClient(transport=httpx.MockTransport(answer), cookies={"session": "abc"})
+    _send(jar)
+    assert seen[-1].headers["cookie"] == "session=abc"
+    _send(httpx.AsyncClient(transport=httpx.MockTransport(answer)), "http://user:secret@127.0.0.1:9/cb")
+    assert seen[-1].headers["authorization"].startswith("Basic ")
+
+
+async def _silent_server() -> tuple[asyncio.Server, str]:
+    """Accepts, reads, never answers."""
+
+    async def hold(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(65536)
+        await asyncio.sleep(30)
+
+    server = await asyncio.start_server(hold, "127.0.0.1", 0)
+    return server, f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/"
+
+
+def _request(url: str, total: float | None) -> httpx.Request:
+    extensions: dict[str, Any] = {"timeout": {"connect": 10.0, "read": 10.0, "write": 10.0, "pool": None}}
+    if total is not None:
+        extensions[TOTAL_TIMEOUT] = total
+    return httpx.Request("POST", url, content=b"{}", extensions=extensions)
+
+
+def test_the_total_timeout_ends_an_unanswered_exchange_before_the_read_timeout() -> None:
+    async def scenario() -> None:
+        server, url = await _silent_server()
+        transport = FastHTTPTransport()
+        try:
+            with pytest.raises(httpx.ReadTimeout):
+                # the read timeout (10 s) would outlast the test's own limit (5 s)
+                await asyncio.wait_for(transport.handle_async_request(_request(url, 0.2)), 5)
+        finally:
+            await transport.aclose()
+            server.close()
+
+    run(scenario())
+
+
+def test_a_full_pool_queues_requests_in_order_and_times_out_with_a_pool_timeout() -> None:
+    async def scenario() -> None:
+        async with Receiver() as receiver:
+            transport = FastHTTPTransport(max_connections=1)
+            answers = await asyncio.gather(
+                *(transport.handle_async_request(_request(receiver.url, 5.0)) for _ in range(5))
+            )
+            assert [a.status_code for a in answers] == [200] * 5
+            assert [r.seq for r in receiver.records] == list(range(5))
+            await transport.aclose()
+        server, url = await _silent_server()
+        transport = FastHTTPTransport(max_connections=1)
+        try:
+            hanging = asyncio.ensure_future(transport.handle_async_request(_request(url, 10.0)))
+            await asyncio.sleep(0.05)
+            with pytest.raises(httpx.PoolTimeout):
+                await transport.handle_async_request(_request(url, 0.1))
+            hanging.cancel()
+            await asyncio.gather(hanging, return_exceptions=True)
+        finally:
+            await transport.aclose()
+            server.close()
+
+    run(scenario())
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"a": null, "b": {"c": null, "d": [null, {"e": null}]}, "f": 0, "g": ""}',
+        '{"a": 1, "a": null, "b": null, "b": 2}',
+        '[null, {"x": null}]',
+        '{"k": {"inner": null}}',
+    ],
+)
+def test_pruning_while_parsing_equals_pruning_after(text: str) -> None:
+    assert _load_without_nulls(text) == prune_nulls(json.loads(text))
+    assert json.dumps(_load_without_nulls(text)) == json.dumps(prune_nulls(json.loads(text)))
+
+
+def test_inline_lookups_keep_the_sandbox_rules(renderer: Renderer) -> None:
+    env = renderer.env
+    data = {"size": 3, "items": "shadowed", "nested": {"url": "u"}}
+    assert env.from_string("{{ d.size }} {{ d.nested.url }}").render(d=data) == "3 u"
+    assert env.from_string("{{ d.items is callable }}").render(d=data) == "True"  # dict attributes win
+    assert env.from_string("{{ n.x }}").render(n=type("N", (), {"x": 5})()) == "5"
+    with pytest.raises(jinja2.UndefinedError):
+        env.from_string("{{ d.missing }}").render(d=data)
+    with pytest.raises(jinja2.exceptions.SecurityError):
+        env.from_string("{{ f.__globals__ }}").render(f=test_inline_lookups_keep_the_sandbox_rules)
+
+
+def test_a_receiver_can_keep_only_its_first_records() -> None:
+    async def scenario() -> None:
+        async with Receiver(keep_records=2) as receiver, httpx.AsyncClient() as client:
+            for _ in range(4):
+                await client.post(receiver.url, content=b"{}")
+            assert receiver.received == 4
+            assert [r.seq for r in receiver.records] == [0, 1]
+
+    run(scenario())
+
+
+def test_an_error_met_while_rendering_ahead_comes_after_the_sends_before_it(renderer: Renderer) -> None:
+    sent: list[int] = []
+
+    def broken() -> Iterator[Delivery]:
+        for index in range(3):
+            yield Delivery(delivery(index).ref, b"{}", {}, wait=0.01)
+        raise ScenarioError("step 4 cannot render", location="s.yaml:9")
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append(len(sent))
+        return httpx.Response(200)
+
+    async def go() -> list[Outcome]:
+        scenario = parse_scenario("version: 1\nsteps:\n  - event: upload\n", "s.yaml", renderer.catalog)
+        async with make_client(transport=httpx.MockTransport(answer)) as client:
+            runner = Runner(
+                RunPlan((scenario,), 1, NOW), Sender(client, TARGET), Timing(speed=1.0), deliveries=broken
+            )
+            return [o async for o in runner.run()]
+
+    outcomes = run(go())
+    assert sent == [0, 1, 2]
+    assert [o.ref.index for o in outcomes if isinstance(o, EventFinished)] == [0, 1, 2]
+    last = outcomes[-1]
+    assert isinstance(last, RunFinished) and "step 4 cannot render" in (last.result.error or "")
