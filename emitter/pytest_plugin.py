@@ -7,6 +7,7 @@ free port, cleared per test), `vod_seed` (`--vod-seed`, else one fresh seed per 
 `vod_now` (`--vod-now`), `vod_format` (None: each scenario's own; override it to parametrize).
 Marker: `@pytest.mark.vod_scenarios("happy-path", "concat-failure")` (or "all") runs a test once
 per scenario, passing the name as `vod_scenario`. A failing test's report shows how to replay it.
+`vod_api`: the local VOD API (emitter.vodapi.LocalVod) with a test clock, for PULL consumers.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from emitter.api import Emitter
     from emitter.payloads.render import Renderer
     from emitter.receiver.server import Receiver
+    from emitter.vodapi.local import LocalVod
 
 SEED = pytest.StashKey[int]()
 NOW = pytest.StashKey[dt.datetime]()
@@ -203,6 +205,15 @@ def vod_emitter(
     )
     request.node.stash[EMITTER] = emitter
     return emitter
+
+
+@pytest.fixture
+def vod_api(vod_seed: int) -> Iterator[LocalVod]:
+    """The local VOD API (127.0.0.1, free port, fresh keys) with a test clock: `vod_api.advance(31)`."""
+    from emitter.vodapi.local import LocalVod, ManualClock
+
+    with LocalVod(seed=vod_seed, clock=ManualClock(), hold=0.5) as vod:
+        yield vod
 
 
 def _replay_section(item: pytest.Item) -> str | None:
