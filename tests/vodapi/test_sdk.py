@@ -134,3 +134,12 @@ def test_known_but_not_emulated_action_is_unsupported(vod: LocalVod) -> None:
     with pytest.raises(TencentCloudSDKException) as error:
         vod.sdk_client().DescribeCdnLogs(models.DescribeCdnLogsRequest())
     assert error.value.code == "UnsupportedOperation"
+
+
+def test_the_vod_api_fixture_has_a_test_clock(vod_api: LocalVod) -> None:
+    vod_api.queue_scenario("delete")
+    client = vod_api.sdk_client()
+    first = pull(client)
+    assert first and {event.EventType for event in first} == {"FileDeleted"}
+    vod_api.advance(31)
+    assert [event.EventType for event in pull(client)] == [event.EventType for event in first]
