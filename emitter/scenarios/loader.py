@@ -17,7 +17,7 @@ from emitter.payloads.paths import parse_path
 from emitter.payloads.render import Overrides, check_param
 
 SCENARIO_KEYS = ("version", "name", "description", "format", "seed", "vars", "options", "steps")
-STEP_KEYS = ("event", "name", "delay", "repeat", "set", "unset", "body", "expect", "duplicate", "sign")
+STEP_KEYS = ("event", "name", "delay", "repeat", "set", "unset", "body", "expect", "duplicate", "sign", "on")
 SIGN_CASES = ("valid", "expired", "wrong", "missing", "none")
 REFERENCE = re.compile(r"\$\{([A-Za-z_][\w-]*)\.([A-Za-z_]\w*)\}")
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
@@ -46,6 +46,8 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> _LineDict:
         key = loader.construct_object(key_node, deep=True)
         if not isinstance(key, str | int | float | bool):
             raise ScenarioError(f"unsupported key {key!r}", location=f"line {key_node.start_mark.line + 1}")
+        if isinstance(key, bool):  # YAML 1.1 reads `on:` (and yes/no/off) as a boolean: keep the word
+            key = str(key_node.value)
         key = str(key) if not isinstance(key, str) else key
         if key in result:
             raise _DuplicateKey(key, key_node.start_mark.line + 1)
@@ -164,6 +166,7 @@ class Step:
     duplicate: int = 1
     sign: str | None = None
     location: str = ""
+    on: str | None = None  # wait for this VOD API call (vod-emitter api --scenario), ids from its answer
 
 
 @dataclass(frozen=True)
@@ -311,6 +314,7 @@ def _parse_step(
             hint=hint_with_suggestion(str(sign), SIGN_CASES, f"use one of: {', '.join(SIGN_CASES)}"),
         )
     return Step(
+        on=_trigger(raw, ctx),
         index=index,
         name=name,
         event=spec,
@@ -323,6 +327,22 @@ def _parse_step(
         sign=sign,
         location=where,
     )
+
+
+def _trigger(raw: Any, ctx: _Context) -> str | None:
+    """The `on:` key: an action of the local VOD API that starts work."""
+    from emitter.vodapi.rules import RULE_ACTIONS
+
+    action = raw.get("on")
+    if action is None:
+        return None
+    if action not in RULE_ACTIONS:
+        raise ScenarioError(
+            f"'on' must name a VOD API action that starts work, got {action!r}",
+            location=ctx.at(_line(raw, "on")),
+            hint=hint_with_suggestion(str(action), RULE_ACTIONS, f"use one of {', '.join(RULE_ACTIONS)}"),
+        )
+    return str(action)
 
 
 def _parse_overrides(raw: Any, ctx: _Context) -> Overrides:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from emitter.clock import utc_stamp
 from emitter.errors import EmitterError
+from emitter.payloads.paths import file_id_of, task_id_of
 from emitter.payloads.render import Renderer, default_renderer
 from emitter.vodapi.actions import ApiContext, ApiError, register
 from emitter.vodapi.actions import Handler as ApiHandler
@@ -22,8 +23,10 @@ from emitter.vodapi.library import Library, Media, Task, copied
 from emitter.vodapi.rules import Outcome, Rules, load_rules, parse_rules
 
 if TYPE_CHECKING:
+    from emitter.scenarios.loader import Scenario
     from emitter.vodapi.account import Account
     from emitter.vodapi.local import LocalVod
+    from emitter.vodapi.triggers import Triggers
 
 Publish = Callable[[Any], Awaitable[None]]
 Params = Mapping[str, Any]
@@ -167,6 +170,7 @@ class Flows:
         self.errors: list[str] = []
         self._uploads: dict[str, dict[str, Any]] = {}
         self._pending: set[asyncio.Task[None]] = set()
+        self.triggers: Triggers | None = None
         self.handlers: dict[str, Handler] = {
             "ProcessMedia": self.process_media,
             "ProcessMediaByProcedure": self.process_media_by_procedure,
@@ -211,24 +215,43 @@ class Flows:
         return _event_object(self.render(event_type, params, seed=seed, fmt="v3"))
 
     async def emit(
-        self, event_type: str, params: Mapping[str, Any], *, seed: int, task: Task | None = None
+        self,
+        event_type: str,
+        params: Mapping[str, Any],
+        *,
+        seed: int,
+        task: Task | None = None,
+        silent: bool = False,
     ) -> None:
-        """Render the callback in the account's format and publish it (skipped when that format lacks it)."""
-        if not self.has_event(event_type, self.fmt):
+        """Render the callback in the account's format and publish it.
+
+        Skipped when that format lacks the event, or when `silent`: a scenario's `on:` steps
+        claimed the call and emit their own callbacks instead.
+        """
+        if silent or not self.has_event(event_type, self.fmt):
             return
         payload = self.render(event_type, params, seed=seed, fmt=self.fmt)
-        from emitter.payloads.paths import file_id_of, task_id_of
+        await self.publish_payload(event_type, payload, task.task_id if task else None)
 
+    async def publish_payload(self, event_type: str, payload: Any, task_id: str | None = None) -> None:
+        """Publish one rendered callback by the event config and keep it in `emitted`."""
         self.emitted.append(
             Emitted(
                 event_type,
                 payload,
-                task_id_of(payload) or (task.task_id if task else None),
+                task_id_of(payload) or task_id,
                 file_id_of(payload),
                 utc_stamp(self.now()),
             )
         )
         await self.publish(payload)
+
+    def claim(self, action: str, media: Media | None, ids: Mapping[str, Any]) -> bool:
+        """Let a scenario's `on: ACTION` steps take this call; True when they did (theirs replace ours)."""
+        if self.triggers is None:
+            return False
+        facts = self._file_params(media) if media is not None else {}
+        return self.triggers.claim(action, {**facts, **{k: v for k, v in ids.items() if v is not None}})
 
     def _later(self, stages: Iterable[tuple[float, Callable[[], Awaitable[None]]]]) -> None:
         """Run stages one after another, each after its delay, after the current answer is written."""
@@ -255,6 +278,14 @@ class Flows:
             if left <= 0:
                 break
             await asyncio.wait(set(self._pending), timeout=left)
+
+    async def play(self, scenario: Scenario) -> Triggers:
+        """Play a scenario against the calls that follow: its `on:` steps wait for them."""
+        from emitter.vodapi.triggers import Triggers
+
+        self.triggers = Triggers(scenario, self, seed=self.library.draw_seed())
+        self.triggers.start()
+        return self.triggers
 
     def cancel(self) -> None:
         for task in list(self._pending):
@@ -326,6 +357,8 @@ class Flows:
         params: Params,
         task_id: str | None = None,
         extra: Mapping[str, Any] | None = None,
+        claim: bool = True,
+        silent: bool = False,
     ) -> Task:
         """A task flow on `media`: PROCESSING then FINISH callbacks per TasksNotifyMode (default Finish)."""
         mode = _text(params, "TasksNotifyMode", "Finish") or "Finish"
@@ -343,6 +376,7 @@ class Flows:
             "Procedure", task_id or self.library.provider().task_id("Procedure"), media.file_id, params
         )
         seed = self.library.draw_seed()
+        silent = silent or (claim and self.claim(action, media, {"task_id": task.task_id}))
         base = {
             **self._file_params(media),
             "task_id": task.task_id,
@@ -363,14 +397,14 @@ class Flows:
         self.library.add_task(task)
 
         async def processing_post() -> None:
-            await self.emit("ProcedureStateChanged", processing, seed=seed, task=task)
+            await self.emit("ProcedureStateChanged", processing, seed=seed, task=task, silent=silent)
 
         async def finish() -> None:
             finished = {**base, "state": "FINISH"}
             self._finish(task, self.detail("ProcedureStateChanged", finished, seed))
             self._keep_results(media.file_id, task.detail)
             if mode != "None":
-                await self.emit("ProcedureStateChanged", finished, seed=seed, task=task)
+                await self.emit("ProcedureStateChanged", finished, seed=seed, task=task, silent=silent)
 
         stages: list[tuple[float, Callable[[], Awaitable[None]]]] = []
         if mode == "Change":
@@ -468,6 +502,11 @@ class Flows:
                 "file_url": None,
                 "procedure_task_id": None,
             }
+        claimed = self.claim(
+            "PullUpload",
+            media,
+            {"vod_task_id": task.task_id, "task_id": procedure_id, "procedure_task_id": procedure_id},
+        )
         task.detail = self.detail("PullComplete", event, seed) | {
             "Status": "PROCESSING",
             "Progress": 0,
@@ -484,10 +523,16 @@ class Flows:
                 self.library.add_media(media)
                 task.file_id = media.file_id
             self._finish(task, detail)
-            await self.emit("PullComplete", event, seed=seed, task=task)
+            await self.emit("PullComplete", event, seed=seed, task=task, silent=claimed)
             if ok and flow:
                 self.start_procedure(
-                    media, flow, action="ProcessMediaByProcedure", params=params, task_id=procedure_id
+                    media,
+                    flow,
+                    action="ProcessMediaByProcedure",
+                    params=params,
+                    task_id=procedure_id,
+                    claim=False,
+                    silent=claimed,
                 )
 
         if not outcome.timeout:
@@ -552,12 +597,21 @@ class Flows:
         event = self._describe_new_media(media, procedure_task_id=procedure_id, transcode_task_id=None)
         self.library.add_media(media)
         seed = self.library.draw_seed()
+        claimed = self.claim(
+            "CommitUpload", media, {"task_id": procedure_id, "procedure_task_id": procedure_id}
+        )
 
         async def uploaded() -> None:
-            await self.emit("NewFileUpload", event, seed=seed)
+            await self.emit("NewFileUpload", event, seed=seed, silent=claimed)
             if flow:
                 self.start_procedure(
-                    media, flow, action="ProcessMediaByProcedure", params=upload, task_id=procedure_id
+                    media,
+                    flow,
+                    action="ProcessMediaByProcedure",
+                    params=upload,
+                    task_id=procedure_id,
+                    claim=False,
+                    silent=claimed,
                 )
 
         if not outcome.timeout:
@@ -591,9 +645,10 @@ class Flows:
                 "message": outcome.message or _MESSAGES.get(outcome.fail, "delete failed"),
             }
         seed = self.library.draw_seed()
+        claimed = self.claim("DeleteMedia", media, {})
 
         async def deleted() -> None:
-            await self.emit("FileDeleted", event, seed=seed)
+            await self.emit("FileDeleted", event, seed=seed, silent=claimed)
 
         if not outcome.timeout:
             self._later([(self._delay("DeleteMedia", outcome), deleted)])
@@ -653,6 +708,11 @@ class Flows:
             }
         task.detail = self.detail("EditMediaComplete", event | {"state": "PROCESSING"}, seed)
         self.library.add_task(task)
+        claimed = self.claim(
+            "EditMedia",
+            sources[0] if sources else None,
+            {"task_id": task.task_id, "output_file_id": output.file_id, "procedure_task_id": procedure_id},
+        )
 
         async def complete() -> None:
             detail = self.detail("EditMediaComplete", event, seed)
@@ -662,10 +722,16 @@ class Flows:
                 output.meta_data = detail.get("MetaData") or output.meta_data
                 self.library.add_media(output)
             self._finish(task, detail)
-            await self.emit("EditMediaComplete", event, seed=seed, task=task)
+            await self.emit("EditMediaComplete", event, seed=seed, task=task, silent=claimed)
             if flow and detail.get("Output"):
                 self.start_procedure(
-                    output, flow, action="ProcessMediaByProcedure", params=params, task_id=procedure_id
+                    output,
+                    flow,
+                    action="ProcessMediaByProcedure",
+                    params=params,
+                    task_id=procedure_id,
+                    claim=False,
+                    silent=claimed,
                 )
 
         if not outcome.timeout:
@@ -722,6 +788,7 @@ class Flows:
 
         task.detail = compose_detail("PROCESSING")
         self.library.add_task(task)
+        claimed = self.claim("ComposeMedia", output, {"task_id": task.task_id})
 
         async def complete() -> None:
             if ok:
@@ -730,7 +797,11 @@ class Flows:
             self._finish(task, compose_detail("FINISH"))
             # rendered only when the catalog has the event (a v3 template); the task detail is ours
             await self.emit(
-                "ComposeMediaComplete", {"task_id": task.task_id}, seed=self.library.draw_seed(), task=task
+                "ComposeMediaComplete",
+                {"task_id": task.task_id},
+                seed=self.library.draw_seed(),
+                task=task,
+                silent=claimed,
             )
 
         if not outcome.timeout:
@@ -768,6 +839,7 @@ class Flows:
 
         task.detail = publish_detail("PROCESSING")
         self.library.add_task(task)
+        claimed = self.claim("WeChatMiniProgramPublish", media, {"task_id": task.task_id})
 
         async def complete() -> None:
             self._finish(task, publish_detail("FINISH"))
@@ -776,6 +848,7 @@ class Flows:
                 {"task_id": task.task_id, "file_id": media.file_id},
                 seed=self.library.draw_seed(),
                 task=task,
+                silent=claimed,
             )
 
         if not outcome.timeout:
@@ -1060,6 +1133,16 @@ class LocalFlows:
         asyncio.run_coroutine_threadsafe(settle(), loop).result(timeout * 2 + 1)
         if self.flows.errors:
             raise AssertionError(f"local VOD flows failed: {'; '.join(self.flows.errors)}")
+
+    def play(self, scenario: str | Path | Scenario) -> Triggers:
+        """Play a scenario (name, file or Scenario): its `on: ACTION` steps wait for the app's calls."""
+        from emitter.scenarios.loader import Scenario, load_scenario
+
+        loaded = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+        loop = self.vod.server.loop
+        if loop is None:
+            raise RuntimeError("the local VOD API is not started")
+        return asyncio.run_coroutine_threadsafe(self.flows.play(loaded), loop).result(10)
 
     def client(self) -> Any:
         """A tencentcloud VodClient for this endpoint (needs tencentcloud-sdk-python-vod)."""
