@@ -129,6 +129,17 @@ def _in_range(stamp: str | None, bounds: Any, name: str) -> bool:
     return not (before and stamp >= _stamp_of(before, f"{name}.Before"))
 
 
+def _source_media(tracks: list[Any]) -> list[str]:
+    """The SourceMedia file ids of ComposeMedia tracks, in track order."""
+    found = []
+    for track in tracks:
+        for item in (track.get("TrackItems") or []) if isinstance(track, dict) else []:
+            for value in item.values() if isinstance(item, dict) else []:
+                if isinstance(value, dict) and isinstance(value.get("SourceMedia"), str):
+                    found.append(value["SourceMedia"])
+    return found
+
+
 def _event_object(payload: Mapping[str, Any]) -> dict[str, Any]:
     """The `<Xxx>Event` object of a v3 callback: the SDK model its task detail also uses."""
     for key, value in payload.items():
@@ -750,59 +761,57 @@ class Flows:
             )
         container = str(out.get("Container") or "mp4")
         output = self._new_file(name, out)
-        outcome = self.rules.decide("ComposeMedia", name=name)
+        source = next(
+            (self.library.media[i] for i in _source_media(tracks) if i in self.library.media), output
+        )
+        outcome = self.rules.decide("ComposeMedia", name=name, file_id=source.file_id)
         task = self._new_task(
             "ComposeMedia", self.library.provider().app_task_id("ComposeMedia"), None, params
         )
-        self._describe_new_media(output, source_type="ServerUpload")
-        ok = outcome.fail == 0
+        seed = self.library.draw_seed()
+        event: dict[str, Any] = {
+            "task_id": task.task_id,
+            "file_id": source.file_id,
+            "file_name": source.name,
+            "media": source.facts["media"],
+            "output_file_id": output.file_id,
+            "output_name": name,
+            "file_type": container,
+            "class_id": output.facts.get("class_id"),
+            "expire_time": output.facts.get("expire_time") or NEVER,
+            "session_context": task.session_context,
+            "session_id": task.session_id,
+        }
+        if outcome.fail:
+            event |= {"err_code": outcome.fail, "message": outcome.message or _MESSAGES.get(outcome.fail, "")}
+        asked = {"Tracks": tracks, "Output": out} | (
+            {"Canvas": params["Canvas"]} if params.get("Canvas") else {}
+        )
 
-        def compose_detail(status: str) -> dict[str, Any]:
-            done = status == "FINISH"
-            detail: dict[str, Any] = {
-                "TaskId": task.task_id,
-                "Status": status,
-                "ErrCode": outcome.fail if done else 0,
-                "Message": (
-                    "SUCCESS" if ok else outcome.message or _MESSAGES.get(outcome.fail, "compose failed")
-                )
-                if done
-                else "",
-                "Progress": 100 if done else 0,
-                "Input": {"Tracks": copied({"t": tracks})["t"], "Output": copied(out)}
-                | ({"Canvas": copied(params["Canvas"])} if params.get("Canvas") else {}),
-                "SessionId": task.session_id or "",
-                "SessionContext": task.session_context or "",
-            }
-            if done and ok:
-                detail["Output"] = {
-                    "FileType": container,
-                    "FileId": output.file_id,
-                    "FileUrl": output.facts["file_url"],
-                    "MediaName": name,
-                    "ClassId": output.basic_info.get("ClassId", 0),
-                    "ExpireTime": output.basic_info.get("ExpireTime", NEVER),
-                }
-                detail["MetaData"] = copied(output.meta_data)
-            return detail
+        def composed(state: str) -> Any:
+            # the template draws an Input from the run's video; the task's Input is what was asked
+            payload = self.render("ComposeMediaComplete", event | {"state": state}, seed=seed, fmt="v3")
+            _event_object(payload)["Input"] = copied(asked)
+            return payload
 
-        task.detail = compose_detail("PROCESSING")
+        task.detail = _event_object(composed("PROCESSING"))
         self.library.add_task(task)
-        claimed = self.claim("ComposeMedia", output, {"task_id": task.task_id})
+        claimed = self.claim(
+            "ComposeMedia", source, {"task_id": task.task_id, "output_file_id": output.file_id}
+        )
 
         async def complete() -> None:
-            if ok:
+            payload = composed("FINISH")
+            detail = _event_object(payload)
+            if detail.get("Output"):
+                output.facts["file_url"] = detail["Output"]["FileUrl"]
+                self._describe_new_media(output, source_type="ServerUpload")
+                output.meta_data = detail.get("MetaData") or output.meta_data
                 self.library.add_media(output)
                 task.file_id = output.file_id
-            self._finish(task, compose_detail("FINISH"))
-            # rendered only when the catalog has the event (a v3 template); the task detail is ours
-            await self.emit(
-                "ComposeMediaComplete",
-                {"task_id": task.task_id},
-                seed=self.library.draw_seed(),
-                task=task,
-                silent=claimed,
-            )
+            self._finish(task, detail)
+            if not claimed and self.has_event("ComposeMediaComplete", self.fmt):
+                await self.publish_payload("ComposeMediaComplete", payload, task.task_id)
 
         if not outcome.timeout:
             self._later([(self._delay("ComposeMedia", outcome), complete)])
@@ -816,39 +825,25 @@ class Flows:
                 "InvalidParameterValue.SourceDefinition", f"The file has no rendition {definition}."
             )
         outcome = self.rules.decide("WeChatMiniProgramPublish", name=media.name, file_id=media.file_id)
-        task = self._new_task(
-            "WechatMiniProgramPublish",
-            self.library.provider().task_id("WechatMiniProgramPublish"),
-            media.file_id,
-            params,
-        )
-
-        def publish_detail(status: str) -> dict[str, Any]:
-            done = status == "FINISH"
-            return {
-                "TaskId": task.task_id,
-                "Status": status,
-                "ErrCode": outcome.fail if done else 0,
-                "Message": ("SUCCESS" if not outcome.fail else outcome.message or "publish failed")
-                if done
-                else "",
-                "FileId": media.file_id,
-                "SourceDefinition": definition,
-                "PublishResult": ("Success" if not outcome.fail else "Fail") if done else "",
-            }
-
-        task.detail = publish_detail("PROCESSING")
+        task_id = self.library.provider().app_task_id("WechatMiniProgramPublish")
+        task = self._new_task("WechatMiniProgramPublish", task_id, media.file_id, params)
+        seed = self.library.draw_seed()
+        event: dict[str, Any] = {
+            "task_id": task_id,
+            "file_id": media.file_id,
+            "source_definition": definition,
+        }
+        if outcome.fail:
+            event |= {"err_code": outcome.fail, "message": outcome.message or "publish failed"}
+        task.detail = self.detail("WechatMiniProgramPublishComplete", event | {"state": "PROCESSING"}, seed)
         self.library.add_task(task)
-        claimed = self.claim("WeChatMiniProgramPublish", media, {"task_id": task.task_id})
+        claimed = self.claim("WeChatMiniProgramPublish", media, {"task_id": task_id})
 
         async def complete() -> None:
-            self._finish(task, publish_detail("FINISH"))
+            finished = event | {"state": "FINISH"}
+            self._finish(task, self.detail("WechatMiniProgramPublishComplete", finished, seed))
             await self.emit(
-                "WechatMiniProgramPublishComplete",
-                {"task_id": task.task_id, "file_id": media.file_id},
-                seed=self.library.draw_seed(),
-                task=task,
-                silent=claimed,
+                "WechatMiniProgramPublishComplete", finished, seed=seed, task=task, silent=claimed
             )
 
         if not outcome.timeout:

@@ -179,7 +179,7 @@ def test_edit_compose_delete_publish_search_and_tasks(vod: Callable[..., Harness
         h.call("DescribeTaskDetail", TaskId=publish["TaskId"])["WechatMiniProgramPublishTask"][
             "PublishResult"
         ]
-        == "Success"
+        == "Pass"
     )
     found = h.call("SearchMedia", Names=["alpha"])
     assert [m["FileId"] for m in found["MediaInfoSet"]] == [a]
