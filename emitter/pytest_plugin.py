@@ -8,6 +8,7 @@ free port, cleared per test), `vod_seed` (`--vod-seed`, else one fresh seed per 
 Marker: `@pytest.mark.vod_scenarios("happy-path", "concat-failure")` (or "all") runs a test once
 per scenario, passing the name as `vod_scenario`. A failing test's report shows how to replay it.
 `vod_api`: the local VOD API (emitter.vodapi.LocalVod) with a test clock, for PULL consumers.
+`vod_flows`: its media library and the callbacks your app's own VOD calls trigger (ProcessMedia...).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from emitter.api import Emitter
     from emitter.payloads.render import Renderer
     from emitter.receiver.server import Receiver
+    from emitter.vodapi.flows import LocalFlows
     from emitter.vodapi.local import LocalVod
 
 SEED = pytest.StashKey[int]()
@@ -214,6 +216,20 @@ def vod_api(vod_seed: int) -> Iterator[LocalVod]:
 
     with LocalVod(seed=vod_seed, clock=ManualClock(), hold=0.5) as vod:
         yield vod
+
+
+@pytest.fixture
+def vod_flows(vod_api: LocalVod) -> Iterator[LocalFlows]:
+    """Media library and triggered callbacks on vod_api: your app's VOD calls get callbacks at once.
+
+    Give the app `vod_flows.endpoint`, `.secret_id`, `.secret_key`; assert on `.library` and
+    `.callbacks`; `.use_rules({...})` for failures, `.push_to(url)` or `.pull()`, `.settle()`.
+    """
+    from emitter.vodapi.flows import LocalFlows
+
+    flows = LocalFlows(vod_api)
+    yield flows
+    flows.close()
 
 
 def _replay_section(item: pytest.Item) -> str | None:

@@ -85,7 +85,7 @@ Handler = Callable[[ApiContext, dict[str, Any]], Awaitable[dict[str, Any]]]
 
 _ACTIONS: dict[str, Handler] = {}
 # Modules whose import registers their actions; the server loads them before it listens.
-ACTION_MODULES = ("emitter.vodapi.config", "emitter.vodapi.pull")
+ACTION_MODULES = ("emitter.vodapi.config", "emitter.vodapi.pull", "emitter.vodapi.flows")
 
 
 def register(action: str, handler: Handler) -> Handler:
