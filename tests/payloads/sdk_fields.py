@@ -32,6 +32,19 @@ NEW_EVENTS: dict[str, str] = {
     "DescribeFileAttributesComplete": "DescribeFileAttributesCompleteEvent",
     "QualityInspectComplete": "QualityInspectCompleteEvent",
     "QualityEnhanceComplete": "QualityEnhanceCompleteEvent",
+    "MediaCastStatusChanged": "MediaCastStatusChangedEvent",
+    "PersistenceComplete": "PersistenceCompleteEvent",
+    "ComplexAdaptiveDynamicStreamingComplete": "ComplexAdaptiveDynamicStreamingCompleteEvent",
+    "ProcessMediaByMPSComplete": "ProcessMediaByMPSCompleteEvent",
+    "AigcImageTaskComplete": "AigcImageCompleteEvent",
+    "AigcVideoTaskComplete": "AigcVideoCompleteEvent",
+    "ExtractBlindWatermarkComplete": "ExtractBlindWatermarkComplete",
+    "SceneAigcImageCompleteEvent": "SceneAigcImageCompleteEvent",
+    "ProcessImageAsyncCompleteEvent": "ProcessImageAsyncCompleteEvent",
+    "CreateAigcAdvancedCustomElementCompleteEvent": "CreateAigcAdvancedCustomElementCompleteEvent",
+    "CreateAigcCustomVoiceCompleteEvent": "CreateAigcCustomVoiceCompleteEvent",
+    "DescribeAigcFaceInfoAsyncComplete": "DescribeAigcFaceInfoAsyncCompleteEvent",
+    "AigcHunyuan3DTaskComplete": "AigcHunyuan3DCompleteEvent",
 }
 # Parameter sets that, with every outcome, switch on every optional part of the new templates.
 VARIANTS: dict[str, list[dict[str, Any]]] = {
@@ -46,6 +59,15 @@ VARIANTS: dict[str, list[dict[str, Any]]] = {
     ],
     "ReviewAudioVideoComplete": [{"suggestion": "review", "form": "ASR", "label": "Ad"}],
     "ComposeMediaComplete": [{"session_id": "s1", "session_context": "{}"}],
+    "ComplexAdaptiveDynamicStreamingComplete": [
+        {"definitions": [12, 13], "package": "MPEG-DASH", "drm_type": "Widevine"}
+    ],
+    "ProcessMediaByMPSComplete": [{"task_type": "MediaProcess.Transcode"}],
+    "AigcImageTaskComplete": [{"storage_mode": "Temporary", "image_count": 2, "file_type": "jpg"}],
+    "AigcVideoTaskComplete": [{"storage_mode": "Temporary", "aspect_ratio": "9:16", "prompt": "a red kite"}],
+    "ExtractBlindWatermarkComplete": [{"watermark_type": "blind-ab"}],
+    "SceneAigcImageCompleteEvent": [{"storage_mode": "Temporary"}],
+    "AigcHunyuan3DTaskComplete": [{"result_format": "FBX", "generate_type": "Geometry"}],
 }
 SEEDS = (1, 2, 3)
 NOW = dt.datetime(2024, 5, 1, 12, 0, 0, tzinfo=dt.timezone.utc)
@@ -69,6 +91,30 @@ def _members(cls: type) -> dict[str, tuple[str, str]]:
     return found
 
 
+def event_content_keys() -> list[str]:
+    """Every field of the SDK's EventContent (EventHandle, EventType and one key per event)."""
+    return list(_members(models.EventContent))
+
+
+def _nested(kind: str) -> type | None:
+    """The SDK model a field's type names (`:class:` or `list of`), if any."""
+    found = re.search(r"models\.(\w+)`|^list of (\w+)$", kind)
+    name = found and (found.group(1) or found.group(2))
+    return getattr(models, name) if name and hasattr(models, name) else None
+
+
+def can_report_errors(key: str) -> bool:
+    """Whether the struct of an EventContent key, or a sub-task result in it, has an error code or message."""
+    pending = [_nested(_members(models.EventContent)[key][0])]
+    for _ in range(3):  # the struct, its result lists, their items' sub-tasks
+        members = {name: kind for cls in pending if cls for name, (kind, _) in _members(cls).items()}
+        if {"ErrCode", "ErrCodeExt", "Message"} & set(members):
+            return True
+        skipped = ("Input", "Output", "MetaData")  # a task's own error codes live beside these
+        pending = [_nested(kind) for name, kind in members.items() if name not in skipped]
+    return False
+
+
 def sdk_field(path: str) -> tuple[str, str]:
     """(doc type, description) of a doc path (`A.B[].C`, `A.B[Type=X].C`) in the SDK's EventContent."""
     cls: Any = models.EventContent
@@ -77,9 +123,7 @@ def sdk_field(path: str) -> tuple[str, str]:
         if cls is None:
             raise KeyError(path)
         kind, text = _members(cls)[part]
-        nested = re.search(r"models\.(\w+)`|^list of (\w+)$", kind)
-        name = nested and (nested.group(1) or nested.group(2))
-        cls = getattr(models, name) if name and hasattr(models, name) else None
+        cls = _nested(kind)
     if kind.startswith("list of"):
         return "Array", text
     return ("Object" if ":class:" in kind else _SDK_TYPES[kind]), text
