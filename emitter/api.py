@@ -4,100 +4,43 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
-import datetime as dt
+import functools
 import random
 import signal
 import threading
 from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
-from emitter.clock import utc_stamp
+from emitter.clock import parse_moment, utc_stamp
 from emitter.delivery.deliver import Delivery, DeliveryOptions, Sender, make_client
-from emitter.delivery.runner import Runner, RunPlan, Timing, schedule
-from emitter.delivery.targets import Target, resolve_target
+from emitter.delivery.runner import Runner, RunPlan, Timing, preflight, schedule
+from emitter.delivery.targets import resolve_target
 from emitter.errors import UsageError
-from emitter.outcomes import (
-    AttemptFinished,
-    EventFinished,
-    EventRef,
-    Outcome,
-    RunFinished,
-    RunResult,
-)
-from emitter.payloads.paths import file_id_of, task_id_of
+from emitter.outcomes import AttemptFinished, EventFinished, Outcome, RunFinished, RunResult
 from emitter.payloads.render import Overrides, Renderer, check_params, default_renderer
 from emitter.receiver.server import ReceivedRequest, Receiver
-from emitter.reports.files import attempt_note
+from emitter.request import RUN_KEYWORDS, SEND_KEYWORDS, RunRequest, request_from
 from emitter.scenarios.loader import Scenario, Step, builtin_scenarios, parse_expectation
 from emitter.scenarios.loader import load_scenario as _load_scenario
-from emitter.scenarios.plan import RenderedEvent
-from emitter.scenarios.plan import render_scenario as stream_scenario
+from emitter.scenarios.plan import RenderedEvent, render_events
+
+if TYPE_CHECKING:
+    import datetime as dt
+
+    from typing_extensions import Unpack
+
+    from emitter.request import EmitterDefaults, RunKeywords, RunSettings
 
 T = TypeVar("T")
+P = ParamSpec("P")
 ScenarioRef = str | Path | Scenario
-Moment = dt.datetime | str | None
 
 
 # --- results --------------------------------------------------------------------------------
 
-
-@dataclass(frozen=True)
-class SentEvent:
-    """One planned send: which it is, the payload and body rendered for it, and how it ended.
-
-    `finished` is None when it was never sent (the run was interrupted first).
-
-        >>> done = send("upload", target=app, params={"file_name": "Demo"})  # doctest: +SKIP
-        >>> done.sent[0].payload["data"]["fileName"], done.sent[0].file_id   # doctest: +SKIP
-        ('Demo', '5284594915198092497')
-    """
-
-    ref: EventRef
-    payload: Any
-    body: bytes
-    finished: EventFinished | None
-    attempts: tuple[AttemptFinished, ...] = ()
-
-    @property
-    def event_type(self) -> str:
-        return self.ref.event_type
-
-    @property
-    def delivered(self) -> bool:
-        return self.finished is not None and self.finished.ok
-
-    @property
-    def file_id(self) -> str | None:
-        """The fileId the payload is about (v2 `data.fileId`, v3 `<X>Event.FileId`, first list item)."""
-        return file_id_of(self.payload)
-
-    @property
-    def task_id(self) -> str | None:
-        return task_id_of(self.payload)
-
-    def describe(self) -> list[str]:
-        """A few lines for a failure report: the send, its attempts, request and response excerpts."""
-        ref = self.ref
-        head = f"#{ref.index} {ref.scenario}/{ref.name} {ref.event_type}"
-        if self.finished is None:
-            return [f"{head}: not sent (the run stopped first)"]
-        done = self.finished
-        history = ", ".join(str(attempt_note(attempt)) for attempt in self.attempts)
-        status = "no answer" if done.status is None else str(done.status)
-        response = _one_line(done.response)
-        return [
-            f"{head}: {done.result}: {done.reason}" if done.reason else f"{head}: {done.result}",
-            f"    attempts: {done.attempts}" + (f" ({history})" if history else ""),
-            f"    request:  {_one_line(done.request)}",
-            f"    response: {status}" + (f" {response}" if response else ""),
-        ]
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
+SentEvent = Delivery  # one record per event: planned, then its attempts and how it ended
 
 
 @dataclass(frozen=True)
@@ -213,19 +156,6 @@ def scenario_names() -> list[str]:
     return list(builtin_scenarios())
 
 
-def _moment(now: Moment) -> dt.datetime:
-    if now is None:
-        return dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
-    if isinstance(now, str):
-        try:
-            now = dt.datetime.fromisoformat(now.replace("Z", "+00:00"))
-        except ValueError:
-            raise UsageError(
-                f"now {now!r} is not an ISO 8601 time", hint="write e.g. now='2024-05-01T12:00:00Z'"
-            ) from None
-    return now if now.tzinfo else now.replace(tzinfo=dt.timezone.utc)
-
-
 def _scenario(reference: ScenarioRef, renderer: Renderer) -> Scenario:
     return reference if isinstance(reference, Scenario) else _load_scenario(reference, renderer.catalog)
 
@@ -234,7 +164,7 @@ def render_scenario(
     scenario: ScenarioRef,
     *,
     seed: int | None = None,
-    now: Moment = None,
+    now: dt.datetime | str | None = None,
     fmt: str | None = None,
     options: Mapping[str, Any] | None = None,
     renderer: Renderer | None = None,
@@ -248,9 +178,8 @@ def render_scenario(
     renderer = renderer or default_renderer()
     loaded = _scenario(scenario, renderer)
     chosen = seed if seed is not None else loaded.seed or 0
-    return list(
-        stream_scenario(loaded, seed=chosen, now=_moment(now), fmt=fmt, renderer=renderer, options=options)
-    )
+    moment = parse_moment(now)
+    return list(render_events(loaded, seed=chosen, now=moment, fmt=fmt, renderer=renderer, options=options))
 
 
 def render_event(
@@ -260,7 +189,7 @@ def render_event(
     set: Mapping[str, Any] | None = None,
     unset: Sequence[str] = (),
     seed: int = 0,
-    now: Moment = None,
+    now: dt.datetime | str | None = None,
     fmt: str | None = None,
     options: Mapping[str, Any] | None = None,
     renderer: Renderer | None = None,
@@ -271,23 +200,14 @@ def render_event(
     30010
     """
     renderer = renderer or default_renderer()
-    spec = renderer.catalog.event(event, location="render_event")
+    spec = renderer.catalog.event(event, location="event")
     event_fmt = fmt or spec.default_format
-    session = renderer.session(seed=seed, now=_moment(now), fmt=event_fmt, options=options)
+    session = renderer.session(seed=seed, now=parse_moment(now), fmt=event_fmt, options=options)
     overrides = Overrides(set=dict(set or {}), unset=tuple(unset))
     return session.render_event(spec, dict(params or {}), overrides, location="params")
 
 
 # --- planning -------------------------------------------------------------------------------
-
-
-def preflight(plan: RunPlan, renderer: Renderer) -> None:
-    """Render every step once before sending anything, so a scenario error costs no sends."""
-    for scenario in plan.scenarios:
-        steps = tuple(dataclasses.replace(step, repeat=1) for step in scenario.steps)
-        once = dataclasses.replace(scenario, steps=steps)
-        for _ in stream_scenario(once, seed=plan.seed, now=plan.now, fmt=plan.fmt, renderer=renderer):
-            pass
 
 
 def _fresh_seed() -> int:
@@ -304,14 +224,14 @@ def _source(reference: ScenarioRef) -> str:
 
 def plan_run(
     scenarios: Sequence[ScenarioRef],
+    request: RunRequest | None = None,
     *,
-    seed: int | None = None,
-    now: Moment = None,
-    fmt: str | None = None,
     renderer: Renderer | None = None,
     skip: frozenset[int] = frozenset(),
 ) -> RunPlan:
-    """Load scenarios, choose the seed (given, else the first scenario's, else fresh), render once."""
+    """Load scenarios, choose the seed (given, else the first scenario's, else fresh) and `now`,
+    and render the first sends (a scenario error costs no sends; the run sends those renders)."""
+    request = request or RunRequest()
     renderer = renderer or default_renderer()
     if not scenarios:
         raise UsageError(
@@ -319,41 +239,39 @@ def plan_run(
             location="run",
             hint="write e.g. vod-emitter run happy-path; 'vod-emitter scenarios' lists them",
         )
-    if fmt:
-        renderer.catalog.format(fmt, location="format")
+    if request.fmt:
+        renderer.catalog.format(request.fmt, location="fmt")
     loaded = tuple(_scenario(reference, renderer) for reference in scenarios)
-    chosen = seed if seed is not None else loaded[0].seed
+    chosen = request.seed if request.seed is not None else loaded[0].seed
     plan = RunPlan(
         loaded,
         _fresh_seed() if chosen is None else chosen,
-        _moment(now),
-        fmt,
+        parse_moment(request.now),
+        request.fmt,
         skip,
         tuple(_source(reference) for reference in scenarios),
+        request.options,
     )
-    preflight(plan, renderer)
-    return plan
+    return preflight(plan, renderer)
 
 
 def plan_send(
     event: str,
+    request: RunRequest | None = None,
     *,
     params: Mapping[str, Any] | None = None,
     set: Mapping[str, Any] | None = None,
     unset: Sequence[str] = (),
     body: Any = None,
     expect: Any = None,
-    seed: int | None = None,
-    now: Moment = None,
-    fmt: str | None = None,
     renderer: Renderer | None = None,
-    location: str = "set",
 ) -> RunPlan:
-    """A one-step plan for a single event (what `vod-emitter send` sends); `location` names errors."""
+    """A one-step plan for a single event (what `vod-emitter send` sends)."""
+    request = request or RunRequest()
     renderer = renderer or default_renderer()
-    if fmt:
-        renderer.catalog.format(fmt, location="format")
-    spec = renderer.catalog.event(event, location="send")
+    if request.fmt:
+        renderer.catalog.format(request.fmt, location="fmt")
+    spec = renderer.catalog.event(event, location="event")
     chosen_params = dict(params or {})
     check_params(spec, chosen_params, location="params")
     overrides = Overrides(set=dict(set or {}), unset=tuple(unset), body=body)
@@ -364,17 +282,21 @@ def plan_send(
         params=chosen_params,
         overrides=overrides,
         expect=parse_expectation(expect, location="expect"),
-        location=location,
+        location="set",
     )
-    event_fmt = fmt or spec.default_format
+    event_fmt = request.fmt or spec.default_format
     scenario = Scenario(
         name=spec.kind, description=spec.summary, steps=(step,), format=event_fmt, path=f"send {event}"
     )
     plan = RunPlan(
-        (scenario,), _fresh_seed() if seed is None else seed, _moment(now), fmt, sources=(f"send {event}",)
+        (scenario,),
+        _fresh_seed() if request.seed is None else request.seed,
+        parse_moment(request.now),
+        request.fmt,
+        sources=(f"send {event}",),
+        options=request.options,
     )
-    preflight(plan, renderer)
-    return plan
+    return preflight(plan, renderer)
 
 
 # --- delivering -----------------------------------------------------------------------------
@@ -418,36 +340,32 @@ def _trap_interrupts(runner: Runner, note: Callable[[str], None], stack: context
         stack.callback(loop.remove_signal_handler, signal.SIGINT)
 
 
-async def play(
+async def run_plan(
     plan: RunPlan,
-    target: Target | None = None,
+    request: RunRequest | None = None,
     *,
-    delivery: DeliveryOptions | None = None,
-    timing: Timing | None = None,
     renderer: Renderer | None = None,
-    ca_bundle: Path | None = None,
-    insecure: bool = False,
     on_outcome: Callable[[Outcome], None] | None = None,
     interrupts: Callable[[str], None] | None = None,
     keep: bool = True,
     freeze_gc: bool = False,
 ) -> CompletedRun:
-    """Deliver a plan to a target (None: a built-in receiver started for the run) and collect it.
+    """Deliver a plan as the request says (target None: a built-in receiver started for the run).
 
     `on_outcome` sees every outcome as it happens; `interrupts` (the CLI's) traps Ctrl-C and gets
     its notes; `keep=False` keeps only the result (flat memory for long runs); `freeze_gc` spares
     the garbage collector objects older than the run (process-wide: for a process the run owns).
     """
-    delivery = delivery or DeliveryOptions()
-    timing = timing or Timing()
+    request = request or RunRequest()
     renderer = renderer or default_renderer()
-    deliveries: dict[int, Delivery] = {}
+    delivery, timing, target = request.delivery, request.timing, request.target
+    records: list[Delivery] = []
     outcomes: list[Outcome] = []
     result: RunResult | None = None
 
-    def tapped() -> Iterator[Delivery]:
+    def kept() -> Iterator[Delivery]:
         for item in schedule(plan, timing, renderer):
-            deliveries[item.ref.index] = item
+            records.append(item)
             yield item
 
     async with contextlib.AsyncExitStack() as stack:
@@ -460,14 +378,14 @@ async def play(
             make_client(
                 timeout=delivery.timeout,
                 concurrency=timing.concurrency,
-                ca_bundle=ca_bundle,
-                insecure=insecure,
+                ca_bundle=request.ca_bundle,
+                insecure=request.insecure,
                 transport=endpoint.transport,
             )
         )
         sender = Sender(client, endpoint.name, delivery, url=endpoint.url)
         runner = Runner(
-            plan, sender, timing, renderer=renderer, deliveries=tapped if keep else None, freeze_gc=freeze_gc
+            plan, sender, timing, renderer=renderer, deliveries=kept if keep else None, freeze_gc=freeze_gc
         )
         with contextlib.ExitStack() as traps:
             if interrupts is not None:
@@ -486,41 +404,10 @@ async def play(
         endpoint.name,
         result,
         tuple(outcomes),
-        _sends(plan, deliveries, outcomes) if keep else (),
+        tuple(sorted(records, key=lambda record: record.ref.index)),
         tuple(own_receiver.records) if own_receiver else (),
         plan.scenario_sources,
     )
-
-
-def _sends(
-    plan: RunPlan, deliveries: Mapping[int, Delivery], outcomes: Sequence[Outcome]
-) -> tuple[SentEvent, ...]:
-    finished = {o.ref.index: o for o in outcomes if isinstance(o, EventFinished)}
-    attempts: dict[int, list[AttemptFinished]] = {}
-    for outcome in outcomes:
-        if isinstance(outcome, AttemptFinished):
-            attempts.setdefault(outcome.ref.index, []).append(outcome)
-    return tuple(
-        SentEvent(item.ref, item.payload, item.body, finished.get(index), tuple(attempts.get(index, ())))
-        for index, item in sorted(deliveries.items())
-        if index not in plan.skip
-    )
-
-
-def _timing(timing: Timing | None, speed: float | None) -> Timing:
-    timing = timing or Timing()
-    return timing if speed is None else dataclasses.replace(timing, speed=speed)
-
-
-def _delivery(delivery: DeliveryOptions | None, timeout: float | None) -> DeliveryOptions:
-    delivery = delivery or DeliveryOptions()
-    if timeout is not None and timeout <= 0:
-        raise UsageError(
-            f"timeout must be more than 0, got {timeout:g}",
-            location="timeout",
-            hint="give seconds, e.g. timeout=0.5",
-        )
-    return delivery if timeout is None else dataclasses.replace(delivery, timeout=timeout)
 
 
 def _checked(completed: CompletedRun, check: bool) -> CompletedRun:
@@ -528,165 +415,68 @@ def _checked(completed: CompletedRun, check: bool) -> CompletedRun:
     return completed.assert_all_delivered() if check else completed
 
 
+def synchronous(function: Callable[P, Coroutine[Any, Any, T]]) -> Callable[P, T]:
+    """The blocking form of a coroutine function (same parameters), for synchronous callers."""
+
+    @functools.wraps(function)
+    def call(*args: P.args, **kwargs: P.kwargs) -> T:
+        __tracebackhide__ = True
+        try:
+            return run_sync(function(*args, **kwargs))
+        except DeliveryFailed as failure:  # raised here: no event-loop frames in a test's report
+            raise DeliveryFailed(failure.run) from None
+
+    return call
+
+
 async def run_async(
     *scenarios: ScenarioRef,
-    target: Target | None = None,
-    seed: int | None = None,
-    now: Moment = None,
-    fmt: str | None = None,
-    speed: float | None = None,
-    timeout: float | None = None,
-    delivery: DeliveryOptions | None = None,
-    timing: Timing | None = None,
-    ca_bundle: Path | None = None,
-    insecure: bool = False,
     check: bool = False,
     on_outcome: Callable[[Outcome], None] | None = None,
     renderer: Renderer | None = None,
-) -> CompletedRun:
-    """`run` for coroutines (an in-process ASGI app runs on the caller's loop).
-
-    >>> done = await run_async("happy-path", target=app, speed=0)        # doctest: +SKIP
-    """
-    __tracebackhide__ = True
-    renderer = renderer or default_renderer()
-    plan = plan_run(scenarios, seed=seed, now=now, fmt=fmt, renderer=renderer)
-    completed = await play(
-        plan,
-        target,
-        delivery=_delivery(delivery, timeout),
-        timing=_timing(timing, speed),
-        renderer=renderer,
-        ca_bundle=ca_bundle,
-        insecure=insecure,
-        on_outcome=on_outcome,
-    )
-    return _checked(completed, check)
-
-
-def run(
-    *scenarios: ScenarioRef,
-    target: Target | None = None,
-    seed: int | None = None,
-    now: Moment = None,
-    fmt: str | None = None,
-    speed: float | None = None,
-    timeout: float | None = None,
-    delivery: DeliveryOptions | None = None,
-    timing: Timing | None = None,
-    ca_bundle: Path | None = None,
-    insecure: bool = False,
-    check: bool = False,
-    on_outcome: Callable[[Outcome], None] | None = None,
-    renderer: Renderer | None = None,
+    **settings: Unpack[RunKeywords],
 ) -> CompletedRun:
     """Send scenarios (built-in names, files or Scenario objects) like `vod-emitter run`.
 
     `target`: a URL, an ASGI/WSGI app, `AppTarget(app, path=...)`, `"app:module:attr/path"`, a
     running Receiver, or None for a built-in receiver started for the run (`.received`).
-    `seed`: the given, else the first scenario's, else a fresh one (`.seed`). `speed=0` skips the
-    scenarios' delays; `timeout` (seconds) and `delivery` (retries, signing, headers) shape every
-    send, `timing` the order and concurrency. `check=True` raises DeliveryFailed on any failure.
+    `seed`: the given, else the first scenario's, else a fresh one (`.seed`); `now`, `fmt` and
+    `options` (format options) shape the payloads. `speed=0` skips the scenarios' delays; `timeout`
+    (seconds or `"200ms"`) and `delivery` (retries, signing, headers) shape every send, `timing`
+    the order and concurrency; `ca_bundle`/`insecure` for https. `check=True` raises
+    DeliveryFailed on any failure. `run` is the same for synchronous code (an in-process ASGI app
+    runs on the caller's loop with `run_async`).
 
         >>> done = run("transcode-fail-30010", target=app, speed=0, fmt="v3")  # doctest: +SKIP
         >>> done.assert_all_delivered().of_type("TranscodeComplete")[0].file_id          # doctest: +SKIP
         '5284594915198092497'
+        >>> done = await run_async("happy-path", target=app, speed=0)        # doctest: +SKIP
     """
     __tracebackhide__ = True
-    completed = run_sync(
-        run_async(
-            *scenarios,
-            target=target,
-            seed=seed,
-            now=now,
-            fmt=fmt,
-            speed=speed,
-            timeout=timeout,
-            delivery=delivery,
-            timing=timing,
-            ca_bundle=ca_bundle,
-            insecure=insecure,
-            on_outcome=on_outcome,
-            renderer=renderer,
-        )
-    )
+    renderer = renderer or default_renderer()
+    request = request_from(settings, caller="run", accepted=RUN_KEYWORDS)
+    plan = plan_run(scenarios, request, renderer=renderer)
+    completed = await run_plan(plan, request, renderer=renderer, on_outcome=on_outcome)
     return _checked(completed, check)
 
 
 async def send_async(
     event: str,
     *,
-    target: Target | None = None,
     params: Mapping[str, Any] | None = None,
     set: Mapping[str, Any] | None = None,
     unset: Sequence[str] = (),
     body: Any = None,
     expect: Any = None,
-    seed: int | None = None,
-    now: Moment = None,
-    fmt: str | None = None,
-    timeout: float | None = None,
-    delivery: DeliveryOptions | None = None,
-    ca_bundle: Path | None = None,
-    insecure: bool = False,
     check: bool = False,
     on_outcome: Callable[[Outcome], None] | None = None,
     renderer: Renderer | None = None,
-) -> CompletedRun:
-    """`send` for coroutines.
-
-    >>> done = await send_async("upload", target=app)                    # doctest: +SKIP
-    """
-    __tracebackhide__ = True
-    renderer = renderer or default_renderer()
-    plan = plan_send(
-        event,
-        params=params,
-        set=set,
-        unset=unset,
-        body=body,
-        expect=expect,
-        seed=seed,
-        now=now,
-        fmt=fmt,
-        renderer=renderer,
-    )
-    completed = await play(
-        plan,
-        target,
-        delivery=_delivery(delivery, timeout),
-        timing=Timing(speed=0),
-        renderer=renderer,
-        ca_bundle=ca_bundle,
-        insecure=insecure,
-        on_outcome=on_outcome,
-    )
-    return _checked(completed, check)
-
-
-def send(
-    event: str,
-    *,
-    target: Target | None = None,
-    params: Mapping[str, Any] | None = None,
-    set: Mapping[str, Any] | None = None,
-    unset: Sequence[str] = (),
-    body: Any = None,
-    expect: Any = None,
-    seed: int | None = None,
-    now: Moment = None,
-    fmt: str | None = None,
-    timeout: float | None = None,
-    delivery: DeliveryOptions | None = None,
-    ca_bundle: Path | None = None,
-    insecure: bool = False,
-    check: bool = False,
-    on_outcome: Callable[[Outcome], None] | None = None,
-    renderer: Renderer | None = None,
+    **settings: Unpack[RunSettings],
 ) -> CompletedRun:
     """Send one event like `vod-emitter send`: `params` (semantic), `set`/`unset` (payload paths),
     `body` (a whole raw body, e.g. malformed JSON) and `expect` (a status, `"4xx"`, a list).
-    The format defaults to v2 (v3 for v3-only events); the other keywords are `run`'s.
+    The format defaults to v2 (v3 for v3-only events); the other keywords are `run`'s, but for
+    its timing (one send, no delay). `send` is the same for synchronous code.
 
         >>> send("concat", target=app, params={"status": "fail"}).ok                       # doctest: +SKIP
         True
@@ -694,27 +484,17 @@ def send(
         True
     """
     __tracebackhide__ = True
-    completed = run_sync(
-        send_async(
-            event,
-            target=target,
-            params=params,
-            set=set,
-            unset=unset,
-            body=body,
-            expect=expect,
-            seed=seed,
-            now=now,
-            fmt=fmt,
-            timeout=timeout,
-            delivery=delivery,
-            ca_bundle=ca_bundle,
-            insecure=insecure,
-            on_outcome=on_outcome,
-            renderer=renderer,
-        )
+    renderer = renderer or default_renderer()
+    request = replace(request_from(settings, caller="send", accepted=SEND_KEYWORDS), timing=Timing(speed=0))
+    plan = plan_send(
+        event, request, params=params, set=set, unset=unset, body=body, expect=expect, renderer=renderer
     )
+    completed = await run_plan(plan, request, renderer=renderer, on_outcome=on_outcome)
     return _checked(completed, check)
+
+
+run = synchronous(run_async)
+send = synchronous(send_async)
 
 
 def run_sync(coroutine: Coroutine[Any, Any, T]) -> T:
@@ -723,6 +503,10 @@ def run_sync(coroutine: Coroutine[Any, Any, T]) -> T:
     try:
         asyncio.get_running_loop()
     except RuntimeError:
+        running = False
+    else:
+        running = True
+    if not running:
         return asyncio.run(coroutine)
     # inside a running loop (an async test, a notebook): a fresh loop in a worker thread
     outcome: list[tuple[bool, Any]] = []
@@ -745,8 +529,8 @@ def run_sync(coroutine: Coroutine[Any, Any, T]) -> T:
 class Emitter:
     """A target plus defaults for every run and send; the pytest plugin's `vod_emitter` is one.
 
-    Keywords are those of `run_async`/`send_async`; a call's keywords win over the defaults.
-    `runs` lists every CompletedRun so far.
+    Keywords are those of `run`/`send` (checked here, once); a call's keywords win over the
+    defaults. `runs` lists every CompletedRun so far.
 
         >>> hooks = Emitter(app, seed=7, speed=0, check=True)                       # doctest: +SKIP
         >>> hooks.run("happy-path").file_ids                                        # doctest: +SKIP
@@ -759,56 +543,69 @@ class Emitter:
 
     def __init__(
         self,
-        target: Target | None = None,
+        target: Any = None,
         *,
         check: bool = False,
         renderer: Renderer | None = None,
-        **defaults: Any,
+        **defaults: Unpack[EmitterDefaults],
     ):
         self.target = target
         self.check = check
-        self.defaults = defaults
+        self.defaults: dict[str, Any] = dict(defaults)
         self.renderer = renderer or default_renderer()
         self.runs: list[CompletedRun] = []
+        request_from({"target": target, **defaults}, caller="Emitter", accepted=RUN_KEYWORDS)
 
-    def _keywords(self, changes: Mapping[str, Any], *, run: bool) -> dict[str, Any]:
-        merged = {"target": self.target, **self.defaults, **changes, "renderer": self.renderer}
+    def _settings(self, changes: Mapping[str, Any], *, run: bool) -> dict[str, Any]:
+        merged = {"target": self.target, **self.defaults, **changes}
         return merged if run else {k: v for k, v in merged.items() if k not in self._RUN_ONLY}
 
-    def _check(self, changes: dict[str, Any]) -> bool:
-        return bool(changes.pop("check", self.check))
-
-    async def _run(self, scenarios: tuple[ScenarioRef, ...], changes: Mapping[str, Any]) -> CompletedRun:
-        completed = await run_async(*scenarios, **self._keywords(changes, run=True))
-        self.runs.append(completed)
-        return completed
-
-    async def _send(self, event: str, changes: Mapping[str, Any]) -> CompletedRun:
-        completed = await send_async(event, **self._keywords(changes, run=False))
-        self.runs.append(completed)
-        return completed
-
-    async def run_async(self, *scenarios: ScenarioRef, **changes: Any) -> CompletedRun:
-        __tracebackhide__ = True
-        check = self._check(changes)
-        return _checked(await self._run(scenarios, changes), check)
-
-    def run(self, *scenarios: ScenarioRef, **changes: Any) -> CompletedRun:
+    async def run_async(
+        self,
+        *scenarios: ScenarioRef,
+        check: bool | None = None,
+        on_outcome: Callable[[Outcome], None] | None = None,
+        **changes: Unpack[RunKeywords],
+    ) -> CompletedRun:
         """Send scenarios to the target (see `emitter.run`)."""
         __tracebackhide__ = True
-        check = self._check(changes)
-        return _checked(run_sync(self._run(scenarios, changes)), check)
+        completed = await run_async(
+            *scenarios, on_outcome=on_outcome, renderer=self.renderer, **self._settings(changes, run=True)
+        )
+        self.runs.append(completed)
+        return _checked(completed, self.check if check is None else check)
 
-    async def send_async(self, event: str, **changes: Any) -> CompletedRun:
-        __tracebackhide__ = True
-        check = self._check(changes)
-        return _checked(await self._send(event, changes), check)
-
-    def send(self, event: str, **changes: Any) -> CompletedRun:
+    async def send_async(
+        self,
+        event: str,
+        *,
+        check: bool | None = None,
+        on_outcome: Callable[[Outcome], None] | None = None,
+        params: Mapping[str, Any] | None = None,
+        set: Mapping[str, Any] | None = None,
+        unset: Sequence[str] = (),
+        body: Any = None,
+        expect: Any = None,
+        **changes: Unpack[RunSettings],
+    ) -> CompletedRun:
         """Send one event to the target (see `emitter.send`)."""
         __tracebackhide__ = True
-        check = self._check(changes)
-        return _checked(run_sync(self._send(event, changes)), check)
+        completed = await send_async(
+            event,
+            params=params,
+            set=set,
+            unset=unset,
+            body=body,
+            expect=expect,
+            on_outcome=on_outcome,
+            renderer=self.renderer,
+            **self._settings(changes, run=False),
+        )
+        self.runs.append(completed)
+        return _checked(completed, self.check if check is None else check)
+
+    run = synchronous(run_async)
+    send = synchronous(send_async)
 
     def _render_keywords(self, changes: Mapping[str, Any]) -> dict[str, Any]:
         chosen = {**{k: v for k, v in self.defaults.items() if k in self._RENDER}, **changes}

@@ -1,9 +1,74 @@
-"""Moments as vod-emitter writes them: ISO 8601 in UTC to the second (`2024-05-01T12:00:00Z`)."""
+"""Time as vod-emitter reads and writes it: ISO 8601 moments in UTC, and durations (250ms, 1m30s)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import re
+from typing import Any
+
+from emitter.errors import ScenarioError, UsageError
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
 def utc_stamp(moment: dt.datetime) -> str:
+    """`2024-05-01T12:00:00Z`: to the second, in UTC."""
     return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def utc_now() -> dt.datetime:
+    """Now, in UTC, to the second (what a run uses when no `now` is given)."""
+    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+
+
+def parse_moment(value: dt.datetime | str | None, *, location: str | None = "now") -> dt.datetime:
+    """An aware datetime from ISO 8601 text (`Z` accepted) or a datetime; naive means UTC; None is now."""
+    if value is None:
+        return utc_now()
+    moment = value
+    if isinstance(value, str):
+        try:
+            moment = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise UsageError(
+                f"{value!r} is not an ISO 8601 time",
+                location=location,
+                hint="write e.g. 2024-05-01T12:00:00Z",
+            ) from None
+    assert isinstance(moment, dt.datetime)
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+
+
+def parse_duration(
+    value: Any, *, location: str | None = None, text_numbers: bool = False, positive: bool = False
+) -> float:
+    """Seconds from `250ms`, `2s`, `1m30s`, `1h`, or a number of seconds.
+
+    `text_numbers` also reads `"5"` and `"0.2"` as seconds (command-line values are text; in a
+    scenario a quoted number is a mistake). `positive` refuses 0.
+    """
+    if isinstance(value, bool):
+        value = "invalid"
+    text = str(value).strip().replace(" ", "")
+    if isinstance(value, int | float) and value >= 0:
+        seconds = float(value)
+    elif text_numbers and isinstance(value, str) and _NUMBER.fullmatch(text):
+        seconds = float(text)
+    else:
+        position, seconds = 0, 0.0
+        for match in _DURATION.finditer(text):
+            if match.start() != position:
+                break
+            seconds += float(match.group(1)) * _UNITS[match.group(2)]
+            position = match.end()
+        if not text or position != len(text):
+            raise ScenarioError(
+                f"bad duration {value!r}",
+                location=location,
+                hint="write durations like 250ms, 2s, 1m30s or a number of seconds",
+            )
+    if positive and seconds <= 0:
+        raise UsageError(f"{value!r} must be more than 0", location=location, hint="write e.g. 5 or 200ms")
+    return seconds

@@ -54,6 +54,13 @@ class AttemptFinished:
     retry_in: float | None = None
     kind: str | None = None  # why there is no status: timeout, connect, tls, dropped, other
 
+    @property
+    def note(self) -> str | int:
+        """This attempt in a few characters: its status, or the first words of its error."""
+        if self.status is not None:
+            return self.status
+        return (self.error or "error").split(":")[0].split(" (")[0]
+
 
 @dataclass(frozen=True)
 class EventFinished:

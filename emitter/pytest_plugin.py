@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from emitter.clock import utc_stamp
+from emitter.clock import utc_now, utc_stamp
 
 if TYPE_CHECKING:
     from _pytest.mark.structures import ParameterSet
@@ -61,13 +61,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def _parse_now(text: str) -> dt.datetime:
+    from emitter.clock import parse_moment
+    from emitter.errors import EmitterError
+
     try:
-        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise pytest.UsageError(
-            f"--vod-now {text!r} is not an ISO 8601 time; write e.g. --vod-now 2024-05-01T12:00:00Z"
-        ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+        return parse_moment(text, location="--vod-now")
+    except EmitterError as exc:
+        raise pytest.UsageError(str(exc)) from None
 
 
 def _stamp(moment: dt.datetime) -> str:
@@ -83,7 +83,7 @@ def pytest_configure(config: pytest.Config) -> None:
     seed = config.getoption("--vod-seed")
     now = config.getoption("--vod-now")
     config.stash[SEED] = random.SystemRandom().randrange(2**31) if seed is None else seed
-    config.stash[NOW] = _parse_now(now) if now else dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    config.stash[NOW] = _parse_now(now) if now else utc_now()
 
 
 def pytest_report_header(config: pytest.Config) -> str:

@@ -21,6 +21,7 @@ from emitter.api import CompletedRun, DeliveryFailed, Emitter, plan_send
 from emitter.delivery.targets import AppTarget, app_interface, load_app, resolve_target
 from emitter.errors import EmitterError, ScenarioError, UsageError
 from emitter.outcomes import AttemptFinished, EventFinished, RunFinished, RunStarted
+from emitter.request import RunRequest
 
 NOW = "2024-05-01T12:00:00Z"
 SCRIPT = Path(sys.executable).parent / "vod-emitter"
@@ -305,7 +306,7 @@ def test_loading_and_naming_scenarios() -> None:
 
 
 def test_a_v3_only_event_is_sent_in_v3_by_default() -> None:
-    plan = plan_send("edit", seed=1)
+    plan = plan_send("edit", RunRequest(seed=1))
     assert plan.scenarios[0].format == "v3"
 
 
@@ -358,36 +359,36 @@ def test_app_specs_resolve_to_in_process_endpoints(app_module: Path) -> None:
     [
         (
             "app:vod_hooks_under_test",
-            "--target: 'app:vod_hooks_under_test' is not app:MODULE:ATTRIBUTE; write e.g.",
+            "target: 'app:vod_hooks_under_test' is not app:MODULE:ATTRIBUTE; write e.g.",
         ),
-        ("app::asgi", "--target: 'app::asgi' is not app:MODULE:ATTRIBUTE"),
+        ("app::asgi", "target: 'app::asgi' is not app:MODULE:ATTRIBUTE"),
         (
             "app:vod_hooks_missing:app",
-            "--target: cannot import 'vod_hooks_missing': no module named "
+            "target: cannot import 'vod_hooks_missing': no module named "
             "'vod_hooks_missing'; check the module path",
         ),
         (
             "app:vod_hooks_needy:app",
-            "--target: importing 'vod_hooks_needy' failed: No module named "
+            "target: importing 'vod_hooks_needy' failed: No module named "
             "'vod_not_installed_anywhere'; install what the module needs",
         ),
         (
             "app:vod_hooks_broken:app",
-            "--target: importing 'vod_hooks_broken' raised RuntimeError: no database; fix the module",
+            "target: importing 'vod_hooks_broken' raised RuntimeError: no database; fix the module",
         ),
         (
             "app:vod_hooks_under_test:asgii",
-            "--target: 'vod_hooks_under_test' has no attribute 'asgii'; did you mean 'asgi'?",
+            "target: 'vod_hooks_under_test' has no attribute 'asgii'; did you mean 'asgi'?",
         ),
         (
             "app:vod_hooks_under_test:number",
-            "--target: 'vod_hooks_under_test:number' (int object) is not an ASGI or WSGI app; point at the app",  # noqa: E501
+            "target: 'vod_hooks_under_test:number' (int object) is not an ASGI or WSGI app; point at the app",
         ),
         (
             "app:vod_hooks_under_test:FastAPI",
-            "--target: 'vod_hooks_under_test:FastAPI' (class) is not an ASGI or WSGI app",
+            "target: 'vod_hooks_under_test:FastAPI' (class) is not an ASGI or WSGI app",
         ),
-        ("htp:/nowhere", "--target: 'htp:/nowhere' is not an http:// or https:// URL"),
+        ("htp:/nowhere", "target: 'htp:/nowhere' is not an http:// or https:// URL"),
     ],
 )
 def test_bad_targets_are_one_line_usage_errors(app_module: Path, spec: str, message: str) -> None:

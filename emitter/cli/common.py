@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -85,27 +85,47 @@ ParamOption = Annotated[
 ]
 
 
+# Library keywords whose command-line option is spelled differently.
+_OPTION_OF = {"options": "option", "params": "param", "headers": "header", "set": "set_"}
+
+
+def flag_for(location: str | None) -> str | None:
+    """The command-line spelling of an error's location: a library keyword (`sign_in`) becomes the
+    current command's flag (`--sign-in`), an argument's name the command's; others stay as they are."""
+    if not location:
+        return location
+    import importlib
+
+    package = typer.BadParameter.__module__.rpartition(".")[0]  # typer may vendor click
+    context = importlib.import_module(f"{package}.globals").get_current_context(silent=True)
+    if context is None:
+        return location
+    name = _OPTION_OF.get(location, location)
+    for param in context.command.params:
+        if param.name != name:
+            continue
+        if param.param_type_name == "argument":
+            return str(context.info_name)
+        longest = max(param.opts, key=len)
+        return str(longest)
+    return location
+
+
 def fail(error: Exception) -> NoReturn:
-    """Print one line for an error a user caused and exit with its code."""
+    """Print one line for an error a user caused (naming the flag) and exit with its code."""
+    from emitter.errors import EmitterError
+
     code = getattr(error, "exit_code", 2)
+    if isinstance(error, EmitterError):
+        error.location = flag_for(error.location)
     typer.echo(f"error: {error}", err=True)
     raise typer.Exit(code)
 
 
 def parse_now(value: str | None) -> dt.datetime:
-    from emitter.errors import UsageError
+    from emitter.clock import parse_moment
 
-    if not value:
-        return dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
-    try:
-        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        fail(
-            UsageError(
-                f"--now {value!r} is not an ISO 8601 time", hint="write e.g. --now 2024-05-01T12:00:00Z"
-            )
-        )
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+    return parse_moment(value, location="now")
 
 
 def choose_seed(seed: int | None, scenario_seed: int | None = None) -> int:
@@ -307,57 +327,20 @@ ResumeOption = Annotated[
 ]
 
 
-def parse_seconds(value: str, flag: str, *, positive: bool = False) -> float:
-    """A duration flag: 5, 0.2, 200ms, 1m30s."""
-    from emitter.errors import EmitterError, UsageError
-    from emitter.scenarios.loader import parse_duration
+def parse_seconds(value: str, keyword: str) -> float:
+    """A duration option: 5, 0.2, 200ms, 1m30s (errors name the keyword; fail() names the flag)."""
+    from emitter.clock import parse_duration
+
+    return parse_duration(value, location=keyword, text_numbers=True)
+
+
+def string_params(event: str) -> frozenset[str]:
+    """The event's string parameters (their `-p` values stay text); none for an unknown event."""
+    from emitter.errors import EmitterError
+    from emitter.payloads.catalog import load_catalog
 
     try:
-        seconds = parse_duration(float(value) if value.replace(".", "", 1).isdigit() else value)
+        spec = load_catalog().event(event)
     except EmitterError:
-        raise UsageError(
-            f"{value!r} is not a duration", location=flag, hint=f"write e.g. {flag} 0.5 or {flag} 200ms"
-        ) from None
-    if positive and seconds <= 0:
-        raise UsageError(f"{value!r} must be more than 0", location=flag, hint=f"write e.g. {flag} 5")
-    return seconds
-
-
-def delivery_options(
-    timeout: str,
-    retries: int,
-    retry_on_status: bool,
-    retry_on_connect_error: bool,
-    backoff: str,
-    backoff_factor: float,
-    header: list[str] | None,
-    sign_key: str | None,
-    sign_in: str,
-    sign_ttl: int,
-    sign_case: str,
-) -> Any:
-    from emitter.delivery.deliver import DeliveryOptions, Signing, parse_header
-    from emitter.errors import UsageError
-
-    signing = Signing(sign_key or "", sign_in, sign_ttl, sign_case)  # checks --sign-in and --sign-case
-    if not sign_key and sign_case != "valid":
-        raise UsageError(
-            f"a {sign_case!r} signature needs a key", location="--sign-case", hint="add --sign-key KEY"
-        )
-    return DeliveryOptions(
-        timeout=parse_seconds(timeout, "--timeout", positive=True),
-        retries=retries,
-        retry_on_status=retry_on_status,
-        retry_on_connect_error=retry_on_connect_error,
-        backoff=parse_seconds(backoff, "--backoff"),
-        backoff_factor=backoff_factor,
-        headers=tuple(parse_header(item) for item in header or ()),
-        signing=signing if sign_key else None,
-    )
-
-
-def endpoint_for(target: str | None) -> Any:
-    """None (the built-in receiver), else the resolved URL or in-process app; a bad one exits 2."""
-    from emitter.delivery.targets import resolve_target
-
-    return resolve_target(target) if target else None
+        return frozenset()  # the library reports the unknown event where it looks it up
+    return frozenset(name for name, param in spec.params.items() if param.type == "str")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
@@ -20,6 +19,7 @@ from emitter.cli.common import (
     JournalOption,
     JunitOption,
     NowOption,
+    OptionOption,
     ParamOption,
     ReportOption,
     ResumeOption,
@@ -39,68 +39,59 @@ from emitter.cli.common import (
     UnsetOption,
     announce_seed,
     app,
-    delivery_options,
-    endpoint_for,
     fail,
     parse_now,
     parse_seconds,
+    string_params,
 )
 
 BODY_EXCERPT = 240  # characters of each received body shown by the built-in receiver
 
 
-async def _play(
-    plan: Any,
-    timing: Any,
-    options: Any,
-    target: Any,
-    renderer: Any,
-    *,
-    ca_bundle: Path | None,
-    insecure: bool,
-    report: Path | None,
-    junit: Path | None,
-    journal: Path | None,
-    append: bool,
-) -> int:
-    """The library's run with the CLI's reports; the built-in receiver when there is no target."""
+async def _play(plan: Any, request: Any, renderer: Any) -> int:
+    """The library's run with the CLI's console and report files; the built-in receiver shows
+    each request when there is no target."""
     import contextlib
+    import dataclasses
 
-    from emitter.api import builtin_receiver, play
+    from emitter.api import builtin_receiver, run_plan
     from emitter.receiver.server import ReceivedRequest, Receiver
     from emitter.reports.files import ConsoleReport, Journal, JsonReport, JunitReport, Reporters
 
     console = ConsoleReport()
     reporters = Reporters([console])
-    if report:
-        reporters.reporters.append(JsonReport(report))
-    if junit:
-        reporters.reporters.append(JunitReport(junit))
-    if journal:
+    files = request.reports
+    if files.json:
+        reporters.reporters.append(JsonReport(files.json))
+    if files.junit:
+        reporters.reporters.append(JunitReport(files.junit))
+    if files.journal:
         reporters.reporters.append(
-            Journal(journal, append=append, builtin_receiver=target is None, carried=plan.skip)
+            Journal(
+                files.journal,
+                append=files.append_journal,
+                builtin_receiver=request.target is None,
+                carried=plan.skip,
+            )
         )
     receiver: Receiver | None = None
     async with contextlib.AsyncExitStack() as stack:
         stack.callback(reporters.close)
-        if target is None:
+        if request.target is None:
 
             def show(record: ReceivedRequest) -> None:
                 console.line(record.console_line())
                 console.line(f"    {record.body_excerpt(BODY_EXCERPT)}")
 
             # each request is shown as it comes: keep counts, not records
-            receiver = builtin_receiver(options, on_request=show, keep_records=False)
+            receiver = builtin_receiver(request.delivery, on_request=show, keep_records=False)
             await stack.enter_async_context(receiver)
             console.note(f"no --target: sending to the built-in receiver at {receiver.url}")
-        completed = await play(
+            request = dataclasses.replace(request, target=receiver)
+        completed = await run_plan(
             plan,
-            receiver or target,
-            delivery=options,
-            timing=timing,
+            request,
             renderer=renderer,
-            ca_bundle=ca_bundle,
-            insecure=insecure,
             on_outcome=reporters.handle,
             interrupts=console.note,
             keep=False,
@@ -113,15 +104,13 @@ async def _play(
     return completed.exit_code
 
 
-def _deliver(
-    plan: Any, timing: Any, options: Any, target: str | None, renderer: Any, **files: Any
-) -> NoReturn:
+def _deliver(plan: Any, request: Any, renderer: Any) -> NoReturn:
     import asyncio
 
     from emitter.errors import EmitterError
 
     try:
-        code = asyncio.run(_play(plan, timing, options, target, renderer, **files))
+        code = asyncio.run(_play(plan, request, renderer))
     except EmitterError as exc:
         fail(exc)
     except KeyboardInterrupt:
@@ -137,6 +126,7 @@ def run(
     seed: SeedOption = None,
     now: NowOption = None,
     fmt: FormatOption = None,
+    option: OptionOption = None,
     timeout: TimeoutOption = "5",
     retries: RetriesOption = 2,
     retry_on_status: RetryOnStatusOption = False,
@@ -166,28 +156,14 @@ def run(
     2 usage or input error, 130 interrupted (Ctrl-C; report and journal are complete).
     """
     from emitter.api import plan_run
-    from emitter.delivery.deliver import check_tls
     from emitter.delivery.runner import Timing
     from emitter.errors import EmitterError, UsageError
+    from emitter.payloads.options import parse_options
     from emitter.payloads.render import Renderer
     from emitter.reports.files import read_journal
+    from emitter.request import ReportFiles, RunRequest, delivery_options
 
     try:
-        options = delivery_options(
-            timeout,
-            retries,
-            retry_on_status,
-            retry_on_connect_error,
-            backoff,
-            backoff_factor,
-            header,
-            sign_key,
-            sign_in,
-            sign_ttl,
-            sign_case,
-        )
-        timing = Timing(speed, concurrency, shuffle_window, reverse_window, parse_seconds(jitter, "--jitter"))
-        target = target or None
         skip: frozenset[int] = frozenset()
         append = False
         if resume is not None:
@@ -214,36 +190,40 @@ def run(
             target = target or state.header.get("target")
             skip = frozenset(state.delivered)
             append = journal is not None and journal.resolve() == resume.resolve()
-        if not scenarios:
-            raise UsageError(
-                "no scenario given",
-                location="run",
-                hint="write e.g. vod-emitter run happy-path; 'vod-emitter scenarios' lists them",
-            )
-        endpoint = endpoint_for(target)
-        check_tls(ca_bundle, insecure)
+        request = RunRequest(
+            target=target or None,
+            seed=seed,
+            now=parse_now(now) if now else None,
+            fmt=fmt,
+            options=parse_options(option or []),
+            delivery=delivery_options(
+                timeout=timeout,
+                retries=retries,
+                retry_on_status=retry_on_status,
+                retry_on_connect_error=retry_on_connect_error,
+                backoff=backoff,
+                backoff_factor=backoff_factor,
+                headers=header or (),
+                sign_key=sign_key,
+                sign_in=sign_in,
+                sign_ttl=sign_ttl,
+                sign_case=sign_case,
+            ),
+            timing=Timing(
+                speed, concurrency, shuffle_window, reverse_window, parse_seconds(jitter, "jitter")
+            ),
+            ca_bundle=ca_bundle,
+            insecure=insecure,
+            reports=ReportFiles(report, junit, journal, append),
+        )
         renderer = Renderer()
-        if fmt:
-            renderer.catalog.format(fmt, location="--format")
-        plan = plan_run(scenarios, seed=seed, now=parse_now(now), fmt=fmt, renderer=renderer, skip=skip)
+        plan = plan_run(scenarios or [], request, renderer=renderer, skip=skip)
     except EmitterError as exc:
         fail(exc)
     announce_seed(plan.seed, plan.now)
     if skip:
         typer.echo(f"resuming {resume}: {len(skip)} delivered before, {plan.planned} to go", err=True)
-    _deliver(
-        plan,
-        timing,
-        options,
-        endpoint,
-        renderer,
-        ca_bundle=ca_bundle,
-        insecure=insecure,
-        report=report,
-        junit=junit,
-        journal=journal,
-        append=append,
-    )
+    _deliver(plan, request, renderer)
 
 
 @app.command()
@@ -253,6 +233,7 @@ def send(
     seed: SeedOption = None,
     now: NowOption = None,
     fmt: FormatOption = None,
+    option: OptionOption = None,
     set_: SetOption = None,
     unset: UnsetOption = None,
     param: ParamOption = None,
@@ -277,57 +258,47 @@ def send(
     Exit codes: 0 delivered with a 2xx, 1 failed or another status, 2 usage error, 130 interrupted.
     """
     from emitter.api import plan_send
-    from emitter.delivery.deliver import check_tls
     from emitter.delivery.runner import Timing
     from emitter.errors import EmitterError
-    from emitter.payloads.render import Renderer, check_params, parse_assignments
+    from emitter.payloads.options import parse_assignments, parse_options
+    from emitter.payloads.render import Renderer
+    from emitter.request import ReportFiles, RunRequest, delivery_options
 
     try:
-        options = delivery_options(
-            timeout,
-            retries,
-            retry_on_status,
-            retry_on_connect_error,
-            backoff,
-            backoff_factor,
-            header,
-            sign_key,
-            sign_in,
-            sign_ttl,
-            sign_case,
+        request = RunRequest(
+            target=target or None,
+            seed=seed,
+            now=parse_now(now) if now else None,
+            fmt=fmt,
+            options=parse_options(option or []),
+            delivery=delivery_options(
+                timeout=timeout,
+                retries=retries,
+                retry_on_status=retry_on_status,
+                retry_on_connect_error=retry_on_connect_error,
+                backoff=backoff,
+                backoff_factor=backoff_factor,
+                headers=header or (),
+                sign_key=sign_key,
+                sign_in=sign_in,
+                sign_ttl=sign_ttl,
+                sign_case=sign_case,
+            ),
+            timing=Timing(speed=0),
+            ca_bundle=ca_bundle,
+            insecure=insecure,
+            reports=ReportFiles(report, junit),
         )
-        endpoint = endpoint_for(target)
-        check_tls(ca_bundle, insecure)
         renderer = Renderer()
-        if fmt:
-            renderer.catalog.format(fmt, location="--format")
-        spec = renderer.catalog.event(event, location="send")
-        params = parse_assignments(param or [], flag="--param")
-        check_params(spec, params, location="--param")
         plan = plan_send(
             event,
-            params=params,
+            request,
+            params=parse_assignments(param or [], flag="--param", strings=string_params(event)),
             set=parse_assignments(set_ or [], flag="--set"),
             unset=unset or (),
-            seed=seed,
-            now=parse_now(now),
-            fmt=fmt,
             renderer=renderer,
-            location="--set",
         )
     except EmitterError as exc:
         fail(exc)
     announce_seed(plan.seed, plan.now)
-    _deliver(
-        plan,
-        Timing(speed=0),
-        options,
-        endpoint,
-        renderer,
-        ca_bundle=ca_bundle,
-        insecure=insecure,
-        report=report,
-        junit=junit,
-        journal=None,
-        append=False,
-    )
+    _deliver(plan, request, renderer)

@@ -22,7 +22,6 @@ from emitter.cli.common import (
     TimeoutOption,
     announce_seed,
     app,
-    delivery_options,
     fail,
     parse_now,
     parse_seconds,
@@ -107,11 +106,11 @@ def load(
     import asyncio
 
     from emitter.api import plan_run
-    from emitter.delivery.deliver import check_tls
     from emitter.delivery.targets import resolve_target
     from emitter.errors import EmitterError, UsageError
     from emitter.load import engine
     from emitter.payloads.render import Renderer
+    from emitter.request import RunRequest, delivery_options
 
     try:
         if max_in_flight is not None and concurrency is not None:
@@ -121,21 +120,31 @@ def load(
                 hint="leave it out: --concurrency N never has more than N in flight",
             )
         profile = engine.LoadProfile(
-            duration=parse_seconds(duration, "--duration", positive=True),
+            duration=parse_seconds(duration, "duration"),
             rate=engine.parse_rate(rate) if rate is not None else None,
             concurrency=concurrency,
             max_in_flight=max_in_flight or engine.DEFAULT_MAX_IN_FLIGHT,
             max_error_rate=engine.parse_fraction(max_error_rate),
         )
-        options = delivery_options(
-            timeout, 0, False, False, "0", 2.0, header, sign_key, sign_in, sign_ttl, sign_case
+        request = RunRequest(
+            target=target or None,
+            seed=seed,
+            now=parse_now(now) if now else None,
+            fmt=fmt,
+            delivery=delivery_options(
+                timeout=timeout,
+                retries=0,
+                headers=header or (),
+                sign_key=sign_key,
+                sign_in=sign_in,
+                sign_ttl=sign_ttl,
+                sign_case=sign_case,
+            ),
+            ca_bundle=ca_bundle,
+            insecure=insecure,
         )
-        endpoint = resolve_target(target) if target else None
-        check_tls(ca_bundle, insecure)
         renderer = Renderer()
-        if fmt:
-            renderer.catalog.format(fmt, location="--format")
-        plan = plan_run(scenarios, seed=seed, now=parse_now(now), fmt=fmt, renderer=renderer)
+        plan = plan_run(scenarios, request, renderer=renderer)
         cycles = engine.Cycles(plan.scenarios, seed=plan.seed, now=plan.now, fmt=plan.fmt, renderer=renderer)
         out = engine.open_json(json_file) if json_file is not None else None
     except EmitterError as exc:
@@ -143,7 +152,14 @@ def load(
     announce_seed(plan.seed, plan.now)
     try:
         report = asyncio.run(
-            engine.play(cycles, profile, options, endpoint, ca_bundle=ca_bundle, insecure=insecure)
+            engine.play(
+                cycles,
+                profile,
+                request.delivery,
+                resolve_target(request.target) if request.target else None,
+                ca_bundle=request.ca_bundle,
+                insecure=request.insecure,
+            )
         )
     except EmitterError as exc:
         fail(exc)

@@ -24,6 +24,7 @@ from emitter.cli.common import (
     events_app,
     fail,
     parse_now,
+    string_params,
 )
 
 if TYPE_CHECKING:
@@ -189,10 +190,10 @@ def _render_bodies(
     envelope: str | None = None,
 ) -> Any:
     from emitter.payloads.envelopes import check_envelope
-    from emitter.payloads.options import parse_options
-    from emitter.payloads.render import Overrides, Renderer, parse_assignments
+    from emitter.payloads.options import parse_assignments, parse_options
+    from emitter.payloads.render import Overrides, Renderer
     from emitter.scenarios.loader import load_scenario
-    from emitter.scenarios.plan import body_bytes, render_scenario
+    from emitter.scenarios.plan import body_bytes, render_events
 
     overrides = Overrides(set=parse_assignments(set_ or [], flag="--set"), unset=tuple(unset or ()))
     options = parse_options(option or [])
@@ -201,7 +202,7 @@ def _render_bodies(
     moment = parse_now(now)
     renderer = Renderer()
     if _target_is_event(target):
-        params = parse_assignments(param or [], flag="--param")
+        params = parse_assignments(param or [], flag="--param", strings=string_params(target))
         chosen = choose_seed(seed)
         announce_seed(chosen, moment)
         spec = renderer.catalog.event(target)
@@ -222,7 +223,7 @@ def _render_bodies(
         )
     chosen = choose_seed(seed, scenario.seed)
     announce_seed(chosen, moment)
-    events = render_scenario(scenario, seed=chosen, now=moment, fmt=fmt, renderer=renderer, options=options)
+    events = render_events(scenario, seed=chosen, now=moment, fmt=fmt, renderer=renderer, options=options)
     if envelope:
         payloads = (overrides.apply(event.payload, location="--set") for event in events)
         yield from _enveloped(payloads, fmt or scenario.format, chosen)
@@ -250,13 +251,13 @@ def validate(
     """Check scenarios: syntax, names, references, overrides (by rendering them once)."""
     from emitter.errors import EmitterError
     from emitter.scenarios.loader import load_scenario
-    from emitter.scenarios.plan import render_scenario
+    from emitter.scenarios.plan import render_events
 
     failed = 0
     for reference in scenarios:
         try:
             scenario = load_scenario(reference)
-            events = render_scenario(scenario, seed=scenario.seed or 0, now=parse_now(None), fmt=fmt)
+            events = render_events(scenario, seed=scenario.seed or 0, now=parse_now(None), fmt=fmt)
             count = sum(1 for _ in events)
             typer.echo(
                 f"ok  {reference}: {len(scenario.steps)} steps, {count} events ({fmt or scenario.format})"

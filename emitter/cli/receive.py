@@ -13,14 +13,6 @@ from emitter.cli.common import (
 )
 
 
-def _number_or_text(value: str) -> float | str:
-    """'6' means 6 seconds, like '6s'; anything else is left to the duration parser."""
-    try:
-        return float(value)
-    except ValueError:
-        return value
-
-
 @app.command()
 def receive(
     host: Annotated[
@@ -159,10 +151,10 @@ def receive(
     """Run the built-in receiver: record, check and answer callbacks until Ctrl-C."""
     import asyncio
 
+    from emitter.clock import parse_duration
     from emitter.delivery.signing import PLACEMENTS
     from emitter.errors import EmitterError, UsageError
     from emitter.receiver.server import Behaviour, ReceivedRequest, Receiver, wait_for_signal
-    from emitter.scenarios.loader import parse_duration
 
     try:
         if sign_in not in PLACEMENTS:
@@ -174,7 +166,7 @@ def receive(
             status=status,
             fail_first=fail_first,
             fail_status=fail_status,
-            delay=parse_duration(_number_or_text(delay), location="--delay"),
+            delay=parse_duration(delay, location="--delay", text_numbers=True),
             drop_first=drop_first,
             drop_all=drop,
             body=body.encode("utf-8"),

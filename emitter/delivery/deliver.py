@@ -25,6 +25,7 @@ from emitter.delivery.transport import (
 )
 from emitter.errors import DeliveryError, UsageError
 from emitter.outcomes import AttemptFinished, EventFinished, EventRef, Result
+from emitter.payloads.paths import file_id_of, task_id_of
 from emitter.payloads.render import encode_payload
 from emitter.scenarios.loader import Expectation
 
@@ -50,13 +51,13 @@ class Signing:
         if self.placement not in PLACEMENTS:
             raise UsageError(
                 f"bad signature placement {self.placement!r}",
-                location="--sign-in",
+                location="sign_in",
                 hint=f"use one of: {', '.join(PLACEMENTS)}",
             )
         if self.case not in CASES:
             raise UsageError(
                 f"bad signature case {self.case!r}",
-                location="--sign-case",
+                location="sign_case",
                 hint=f"use one of: {', '.join(CASES)}",
             )
 
@@ -75,14 +76,37 @@ class DeliveryOptions:
     signing: Signing | None = None
     excerpt: int = EXCERPT_CHARS
 
+    def __post_init__(self) -> None:
+        if not self.timeout > 0:
+            raise UsageError(
+                f"timeout must be more than 0, got {self.timeout:g}",
+                location="timeout",
+                hint="give seconds, e.g. 0.5",
+            )
+        if self.retries < 0 or self.backoff < 0 or self.backoff_factor < 1:
+            raise UsageError(
+                "retries and backoff must not be negative, and the backoff factor not below 1",
+                location="retries" if self.retries < 0 else "backoff",
+                hint="the real service: 2 retries, no backoff",
+            )
+
     def backoff_before(self, attempt: int) -> float:
         """Seconds to wait before sending attempt number `attempt + 1`."""
         return self.backoff * self.backoff_factor ** (attempt - 1)
 
 
-@dataclass(frozen=True)
+@dataclass
 class Delivery:
-    """One planned send: identity, body, expectation, signing case, and its wait after the previous send."""
+    """One event of a run, from planning to the report: identity, body, expectation, signing case,
+    its wait after the previous send, then the attempts made and how it ended.
+
+    `finished` stays None when it was never sent (the run stopped first). The Python API calls it
+    `SentEvent`:
+
+        >>> done = send("upload", target=app, params={"file_name": "Demo"})  # doctest: +SKIP
+        >>> done.sent[0].payload["data"]["fileName"], done.sent[0].file_id   # doctest: +SKIP
+        ('Demo', '5284594915198092497')
+    """
 
     ref: EventRef
     body: bytes
@@ -90,11 +114,58 @@ class Delivery:
     expect: Expectation = field(default_factory=Expectation)
     sign_case: str | None = None
     wait: float = 0.0
+    attempts: tuple[AttemptFinished, ...] = field(default=(), init=False, compare=False, repr=False)
+    finished: EventFinished | None = field(default=None, init=False, compare=False)
+
+    def record(self, outcome: AttemptFinished | EventFinished) -> None:
+        """Keep an outcome of this event's send (the runner calls it as outcomes arrive)."""
+        if isinstance(outcome, AttemptFinished):
+            self.attempts += (outcome,)
+        else:
+            self.finished = outcome
+
+    @property
+    def event_type(self) -> str:
+        return self.ref.event_type
+
+    @property
+    def delivered(self) -> bool:
+        return self.finished is not None and self.finished.ok
+
+    @property
+    def file_id(self) -> str | None:
+        """The fileId the payload is about (v2 `data.fileId`, v3 `<X>Event.FileId`, first list item)."""
+        return file_id_of(self.payload)
+
+    @property
+    def task_id(self) -> str | None:
+        return task_id_of(self.payload)
+
+    def describe(self) -> list[str]:
+        """A few lines for a failure report: the send, its attempts, request and response excerpts."""
+        ref = self.ref
+        head = f"#{ref.index} {ref.scenario}/{ref.name} {ref.event_type}"
+        if self.finished is None:
+            return [f"{head}: not sent (the run stopped first)"]
+        done = self.finished
+        history = ", ".join(str(attempt.note) for attempt in self.attempts)
+        status = "no answer" if done.status is None else str(done.status)
+        response = _one_line(done.response)
+        return [
+            f"{head}: {done.result}: {done.reason}" if done.reason else f"{head}: {done.result}",
+            f"    attempts: {done.attempts}" + (f" ({history})" if history else ""),
+            f"    request:  {_one_line(done.request)}",
+            f"    response: {status}" + (f" {response}" if response else ""),
+        ]
 
 
-def check_target(url: str, *, location: str = "--target") -> str:
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def check_target(url: str, *, location: str = "target") -> str:
     """The target URL if it is a usable http(s) URL, else a UsageError (exit 2)."""
-    hint = "write e.g. --target http://127.0.0.1:8000/callback"
+    hint = "write e.g. http://127.0.0.1:8000/callback"
     try:
         parsed = httpx.URL(url)
     except (httpx.InvalidURL, TypeError) as exc:
@@ -107,23 +178,23 @@ def check_target(url: str, *, location: str = "--target") -> str:
 
 
 def parse_header(text: str) -> tuple[str, str]:
-    """`Name: value` from -H; a UsageError when it is not one."""
+    """`Name: value` (an extra header); a UsageError when it is not one."""
     name, sep, value = text.partition(":")
     name = name.strip()
     if not sep or not name or any(c in name for c in ' \t"(),/;<=>?@[\\]{}'):
         raise UsageError(
-            f"header {text!r} is not 'Name: value'", location="-H", hint="write e.g. -H 'X-Api-Key: secret'"
+            f"header {text!r} is not 'Name: value'", location="headers", hint="write e.g. 'X-Api-Key: secret'"
         )
     return name, value.strip()
 
 
 def check_tls(ca_bundle: Path | None, insecure: bool) -> None:
-    """--ca-bundle and --insecure contradict each other."""
+    """A CA bundle and `insecure` contradict each other."""
     if ca_bundle is not None and insecure:
         raise UsageError(
-            "--ca-bundle and --insecure exclude each other",
-            location="--insecure",
-            hint="keep --ca-bundle to verify with your CA, or --insecure to skip checks",
+            "a CA bundle and insecure exclude each other",
+            location="insecure",
+            hint="keep the CA bundle to verify with your CA, or insecure to skip checks",
         )
 
 
@@ -145,8 +216,8 @@ def make_client(
         except (OSError, ssl.SSLError) as exc:
             raise DeliveryError(
                 f"cannot load CA bundle {str(ca_bundle)!r}: {exc}",
-                location="--ca-bundle",
-                hint="pass a PEM file of trusted certificates, or --insecure",
+                location="ca_bundle",
+                hint="pass a PEM file of trusted certificates, or skip checks (insecure)",
             ) from None
     size = max(concurrency, 1)
     limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)

@@ -7,11 +7,13 @@ import dataclasses
 import datetime as dt
 import functools
 import gc
+import itertools
 import random
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 from emitter.clock import utc_stamp
 from emitter.delivery.deliver import Clock, Delivery, Sender, Sleep
@@ -27,8 +29,10 @@ from emitter.outcomes import (
 )
 from emitter.payloads.render import Renderer, default_renderer
 from emitter.scenarios.loader import Scenario
-from emitter.scenarios.plan import render_scenario
+from emitter.scenarios.plan import render_events
 
+# Sends rendered while planning at most (see preflight): enough for any scenario's every step.
+PRIMED_SENDS = 1024
 _HIGH_WATER = 512
 _LOW_WATER = 64
 # Render ahead while waiting for a send, but stop this long (plus one render) before it is due.
@@ -44,7 +48,8 @@ _FREE_SHARE = 16
 
 @dataclass(frozen=True)
 class RunPlan:
-    """What to send: scenarios rendered with one seed and `now`; `skip` holds indexes already delivered."""
+    """What to send: scenarios rendered with one seed, `now`, format and options; `skip` holds indexes
+    already delivered. `primed` keeps the sends rendered while planning, for the run to use."""
 
     scenarios: tuple[Scenario, ...]
     seed: int
@@ -52,6 +57,8 @@ class RunPlan:
     fmt: str | None = None
     skip: frozenset[int] = frozenset()
     sources: tuple[str, ...] = ()
+    options: Mapping[str, Any] = field(default_factory=dict)
+    primed: Primed | None = field(default=None, compare=False, repr=False)
 
     @functools.cached_property
     def planned(self) -> int:
@@ -61,6 +68,17 @@ class RunPlan:
     def scenario_sources(self) -> tuple[str, ...]:
         """How reports and journals name the scenarios (given sources, else their paths)."""
         return self.sources or tuple(scenario.path for scenario in self.scenarios)
+
+
+class Primed:
+    """Sends rendered while planning, then the rest of the same stream: handed to one run, once."""
+
+    def __init__(self, ready: list[Delivery], rest: Iterator[Delivery]):
+        self._stream: Iterator[Delivery] | None = itertools.chain(ready, rest)
+
+    def take(self) -> Iterator[Delivery] | None:
+        stream, self._stream = self._stream, None
+        return stream
 
 
 @dataclass(frozen=True)
@@ -74,29 +92,33 @@ class Timing:
     jitter: float = 0.0
 
     def __post_init__(self) -> None:
-        if self.speed < 0:
+        if not self.speed >= 0:
             raise UsageError(
                 f"speed must be >= 0, got {self.speed:g}",
-                location="--speed",
+                location="speed",
                 hint="use 1 for real time, 2 for twice as fast, 0 for no waiting",
             )
         if self.concurrency < 1:
             raise UsageError(
                 f"concurrency must be >= 1, got {self.concurrency}",
-                location="--concurrency",
+                location="concurrency",
                 hint="use 1 to send strictly one after another",
             )
         if self.shuffle_window > 1 and self.reverse_window > 1:
             raise UsageError(
-                "--shuffle-window and --reverse-window exclude each other",
-                location="--reverse-window",
+                "a shuffle window and a reverse window exclude each other",
+                location="reverse_window",
                 hint="pick one reordering per run",
             )
-        if min(self.shuffle_window, self.reverse_window) < 0 or self.jitter < 0:
+        if min(self.shuffle_window, self.reverse_window) < 0 or not self.jitter >= 0:
             raise UsageError(
                 "windows and jitter must not be negative",
-                location="--shuffle-window",
-                hint="use e.g. --shuffle-window 4 --jitter 200ms",
+                location="jitter"
+                if not self.jitter >= 0
+                else "shuffle_window"
+                if self.shuffle_window < 0
+                else "reverse_window",
+                hint="use e.g. a window of 4 and a jitter of 0.2 s",
             )
 
 
@@ -112,10 +134,17 @@ def perturbation_rng(seed: int) -> random.Random:
 
 def expand(plan: RunPlan, renderer: Renderer | None = None) -> Iterator[Delivery]:
     """Every send in plan order, rendered lazily; duplicates follow their original with no wait."""
-    renderer = renderer or default_renderer()
+    primed = plan.primed.take() if plan.primed is not None else None
+    return primed if primed is not None else _render(plan, renderer or default_renderer())
+
+
+def _render(plan: RunPlan, renderer: Renderer) -> Iterator[Delivery]:
     index = 0
     for scenario in plan.scenarios:
-        for event in render_scenario(scenario, seed=plan.seed, now=plan.now, fmt=plan.fmt, renderer=renderer):
+        events = render_events(
+            scenario, seed=plan.seed, now=plan.now, fmt=plan.fmt, renderer=renderer, options=plan.options
+        )
+        for event in events:
             step = event.step
             for copy in range(step.duplicate):
                 ref = EventRef(
@@ -132,6 +161,46 @@ def expand(plan: RunPlan, renderer: Renderer | None = None) -> Iterator[Delivery
                     ref, event.body, event.payload, step.expect, step.sign, event.delay if copy == 0 else 0.0
                 )
                 index += 1
+
+
+def preflight(plan: RunPlan, renderer: Renderer | None = None) -> RunPlan:
+    """The plan with its first sends rendered, up to every step's first one: a scenario error costs
+    no sends, and the run sends what was rendered here (each event renders once).
+
+    Past PRIMED_SENDS sends (a step repeated thousands of times before the next), the steps not
+    reached are checked by rendering each once on its own, and the run renders the rest as it goes.
+    """
+    renderer = renderer or default_renderer()
+    stream = _render(plan, renderer)
+    ready = list(itertools.islice(stream, min(_first_send_of_every_step(plan), PRIMED_SENDS)))
+    seen = len(ready)
+    offset = 0
+    for scenario in plan.scenarios:
+        if scenario.steps and _last_step_start(scenario, offset) >= seen:
+            steps = tuple(dataclasses.replace(step, repeat=1) for step in scenario.steps)
+            once = dataclasses.replace(scenario, steps=steps)
+            for _ in render_events(
+                once, seed=plan.seed, now=plan.now, fmt=plan.fmt, renderer=renderer, options=plan.options
+            ):
+                pass
+        offset += planned_count((scenario,))
+    return dataclasses.replace(plan, primed=Primed(ready, stream))
+
+
+def _last_step_start(scenario: Scenario, offset: int) -> int:
+    """Where the scenario's last step sends first, counted in the plan's sends."""
+    before = scenario.steps[:-1]
+    return offset + sum(step.repeat * step.duplicate for step in before)
+
+
+def _first_send_of_every_step(plan: RunPlan) -> int:
+    """How many sends, in plan order, until every step has sent (been rendered) once."""
+    needed = offset = 0
+    for scenario in plan.scenarios:
+        if scenario.steps:
+            needed = _last_step_start(scenario, offset) + 1
+        offset += planned_count((scenario,))
+    return needed
 
 
 def _perturb_steps(
@@ -272,9 +341,12 @@ class Runner:
             async for outcome in self.sender.send(delivery):
                 if isinstance(outcome, AttemptFinished):
                     attempts = outcome.attempt
+                delivery.record(outcome)
                 queue.put_nowait(outcome)
         except asyncio.CancelledError:
-            queue.put_nowait(_interrupted(delivery.ref, attempts))
+            interrupted = _interrupted(delivery.ref, attempts)
+            delivery.record(interrupted)
+            queue.put_nowait(interrupted)
         except Exception as exc:  # a bug: re-raised by run() once the other sends finish
             self._crash = self._crash or exc
             self.stop()

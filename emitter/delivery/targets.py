@@ -20,7 +20,7 @@ from emitter.receiver.server import Receiver
 
 APP_PREFIX = "app:"
 IN_PROCESS_ORIGIN = "http://testserver"
-APP_HINT = "write e.g. --target app:myproject.hooks:app (or app:MODULE:ATTRIBUTE/callback/path)"
+APP_HINT = "write e.g. app:myproject.hooks:app (or app:MODULE:ATTRIBUTE/callback/path)"
 
 Interface = Literal["asgi", "wsgi"]
 
@@ -104,7 +104,7 @@ class Endpoint:
 Target = str | AppTarget | Receiver | Any
 
 
-def resolve_target(target: Target, *, location: str = "--target") -> Endpoint:
+def resolve_target(target: Target, *, location: str = "target") -> Endpoint:
     """An endpoint for a URL, an `app:MODULE:ATTR[/path]` spec, a Receiver, an AppTarget or an app object."""
     if isinstance(target, Endpoint):
         return target
@@ -119,7 +119,7 @@ def resolve_target(target: Target, *, location: str = "--target") -> Endpoint:
     return Endpoint(app_target.name, app_target.url, app_target.transport())
 
 
-def load_app(spec: str, *, location: str = "--target") -> AppTarget:
+def load_app(spec: str, *, location: str = "target") -> AppTarget:
     """Import `app:MODULE:ATTRIBUTE[/path]` (from the current directory too, as uvicorn does)."""
     module_name, sep, rest = spec.removeprefix(APP_PREFIX).partition(":")
     attribute, slash, path = rest.partition("/")

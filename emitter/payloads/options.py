@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from emitter.errors import UsageError, hint_with_suggestion
+from emitter.errors import ScenarioError, UsageError, hint_with_suggestion
 
 
 @dataclass(frozen=True)
@@ -77,8 +77,28 @@ def check_options(options: Mapping[str, Any], *, location: str | None = None) ->
     return dict(options)
 
 
-def parse_options(items: Iterable[str]) -> dict[str, Any]:
-    """`--option NAME=VALUE` flags (VALUE read as YAML, so true/false are booleans), checked."""
-    from emitter.payloads.render import parse_assignments
+def parse_assignments(items: Iterable[str], *, flag: str, strings: Collection[str] = ()) -> dict[str, Any]:
+    """`NAME=VALUE` items; VALUE is read as YAML (so 0, -1, true, [a, b] keep their type), but
+    names in `strings` (string parameters) keep VALUE as written when YAML reads something else
+    than a string or null: `source_context={"UserId":"u"}` stays that text, `x=null` is None."""
+    import yaml
 
-    return check_options(parse_assignments(items, flag="--option"), location="--option")
+    result: dict[str, Any] = {}
+    for item in items:
+        path, sep, raw = item.partition("=")
+        if not sep or not path:
+            raise ScenarioError(
+                f"{flag} '{item}' is not PATH=VALUE", hint=f"write e.g. {flag} data.status=-1"
+            )
+        name = path.strip()
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else ""
+        except yaml.YAMLError:
+            value = raw
+        result[name] = raw if name in strings and value is not None and not isinstance(value, str) else value
+    return result
+
+
+def parse_options(items: Iterable[str], *, flag: str = "--option") -> dict[str, Any]:
+    """`NAME=VALUE` option items (VALUE read as YAML, so true/false are booleans), checked."""
+    return check_options(parse_assignments(items, flag=flag), location="options")

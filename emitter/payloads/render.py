@@ -16,7 +16,7 @@ import json
 import math
 import random
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MethodType, TracebackType
 from typing import Any
@@ -611,24 +611,6 @@ class RenderSession:
         spec = event if isinstance(event, EventSpec) else self.renderer.catalog.event(event)
         context = self.resolve(spec, params, variables, location=location)
         return self.render(spec, context, overrides, location=location)
-
-
-def parse_assignments(items: Iterable[str], *, flag: str) -> dict[str, Any]:
-    """Parse `PATH=VALUE` flags; VALUE is read as YAML (so 0, -1, true, [a, b] keep their type)."""
-    import yaml
-
-    result: dict[str, Any] = {}
-    for item in items:
-        path, sep, raw = item.partition("=")
-        if not sep or not path:
-            raise ScenarioError(
-                f"{flag} '{item}' is not PATH=VALUE", hint=f"write e.g. {flag} data.status=-1"
-            )
-        try:
-            result[path.strip()] = yaml.safe_load(raw) if raw.strip() else ""
-        except yaml.YAMLError:
-            result[path.strip()] = raw
-    return result
 
 
 @functools.lru_cache(maxsize=1)

@@ -57,13 +57,6 @@ def _ms(seconds: float) -> float:
     return round(seconds * 1000, 1)
 
 
-def attempt_note(outcome: AttemptFinished) -> str | int:
-    """An attempt in a few characters: its status, or the first words of its error."""
-    if outcome.status is not None:
-        return outcome.status
-    return (outcome.error or "error").split(":")[0].split(" (")[0]
-
-
 def summary_record(result: RunResult) -> dict[str, Any]:
     return {
         "planned": result.planned,
@@ -114,7 +107,7 @@ class JsonReport:
             header = {"tool": "vod-emitter", "version": __version__, **run_record(outcome)}
             self.file.write(json.dumps(header, ensure_ascii=False)[:-1] + ', "events": [\n')
         elif isinstance(outcome, AttemptFinished):
-            self.history.setdefault(outcome.ref.index, []).append(attempt_note(outcome))
+            self.history.setdefault(outcome.ref.index, []).append(outcome.note)
         elif isinstance(outcome, EventFinished):
             ref = outcome.ref
             row = {

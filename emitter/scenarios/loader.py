@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from emitter.clock import parse_duration
 from emitter.errors import EmitterError, ScenarioError, hint_with_suggestion
 from emitter.payloads.catalog import Catalog, EventSpec, load_catalog, resource_dir
 from emitter.payloads.options import check_options
@@ -20,7 +21,6 @@ SCENARIO_KEYS = ("version", "name", "description", "format", "seed", "vars", "op
 STEP_KEYS = ("event", "name", "delay", "repeat", "set", "unset", "body", "expect", "duplicate", "sign", "on")
 SIGN_CASES = ("valid", "expired", "wrong", "missing", "none")
 REFERENCE = re.compile(r"\$\{([A-Za-z_][\w-]*)\.([A-Za-z_]\w*)\}")
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
 
 
 class _LineDict(dict[str, Any]):
@@ -70,29 +70,6 @@ class _DuplicateKey(Exception):
 
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
-
-
-def parse_duration(value: Any, *, location: str | None = None) -> float:
-    """Seconds from `250ms`, `2s`, `1m30s`, `1h`, or a plain number of seconds."""
-    if isinstance(value, bool):
-        value = "invalid"
-    if isinstance(value, int | float) and value >= 0:
-        return float(value)
-    text = str(value).strip().replace(" ", "")
-    units = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
-    position, total = 0, 0.0
-    for match in _DURATION.finditer(text):
-        if match.start() != position:
-            break
-        total += float(match.group(1)) * units[match.group(2)]
-        position = match.end()
-    if not text or position != len(text):
-        raise ScenarioError(
-            f"bad duration {value!r}",
-            location=location,
-            hint="write durations like 250ms, 2s, 1m30s or a number of seconds",
-        )
-    return total
 
 
 @dataclass(frozen=True)

@@ -61,7 +61,7 @@ def body_bytes(payload: Any, *, location: str | None = None) -> bytes:
         ) from None
 
 
-def render_scenario(
+def render_events(
     scenario: Scenario,
     *,
     seed: int,

@@ -18,7 +18,7 @@ import jinja2
 from emitter.payloads.catalog import load_catalog
 from emitter.payloads.render import Renderer, encode_payload
 from emitter.scenarios.loader import load_scenario
-from emitter.scenarios.plan import render_scenario
+from emitter.scenarios.plan import render_events
 from tests.benchmarks.common import NOW, Row, per_second
 
 MIXED = (
@@ -84,14 +84,14 @@ def run(fmt: str = "v2", seconds: float = 0.3) -> list[Row]:
     def mixed() -> int:
         count = 0
         for scenario in scenarios:
-            for _ in render_scenario(scenario, seed=next(seeds), now=NOW, fmt=fmt, renderer=renderer):
+            for _ in render_events(scenario, seed=next(seeds), now=NOW, fmt=fmt, renderer=renderer):
                 count += 1
         return count
 
     samples = [
         event.payload
         for scenario in scenarios
-        for event in render_scenario(scenario, seed=1, now=NOW, fmt=fmt, renderer=renderer)
+        for event in render_events(scenario, seed=1, now=NOW, fmt=fmt, renderer=renderer)
     ]
     works = [baseline(p) for p in samples]
 

@@ -446,13 +446,14 @@ def test_rendering_is_streamed_not_collected(renderer: Renderer) -> None:
 
 
 @pytest.mark.parametrize(
-    ("timing", "flag"),
+    ("timing", "keyword"),
     [
-        ({"speed": -1}, "--speed"),
-        ({"concurrency": 0}, "--concurrency"),
-        ({"shuffle_window": 3, "reverse_window": 3}, "--reverse-window"),
+        ({"speed": -1}, "speed"),
+        ({"concurrency": 0}, "concurrency"),
+        ({"shuffle_window": 3, "reverse_window": 3}, "reverse_window"),
+        ({"jitter": -0.5}, "jitter"),
     ],
 )
-def test_bad_timing_is_a_usage_error(timing: dict[str, Any], flag: str) -> None:
-    with pytest.raises(UsageError, match=f"^{flag}: "):
+def test_bad_timing_is_a_usage_error_naming_the_keyword(timing: dict[str, Any], keyword: str) -> None:
+    with pytest.raises(UsageError, match=f"^{keyword}: "):
         Timing(**timing)

@@ -140,7 +140,7 @@ def test_an_unreachable_target_fails_each_event_with_exit_1() -> None:
         (["run", "happy-pth"], "error: no scenario file or built-in scenario 'happy-pth'"),
         (["run", "happy-path", "--sign-case", "expired"], "error: --sign-case: "),
         (["run", "happy-path", "--timeout", "soon"], "error: --timeout: "),
-        (["run", "happy-path", "-H", "broken"], "error: -H: "),
+        (["run", "happy-path", "-H", "broken"], "error: --header: "),
         (
             ["run", "happy-path", "--shuffle-window", "3", "--reverse-window", "3"],
             "error: --reverse-window: ",

@@ -260,7 +260,7 @@ def test_an_asgi_app_in_process_is_a_target_like_for_run() -> None:
         (("--rate", "fast"), "error: --rate: 'fast' is not a rate; write e.g. --rate 500/s"),
         (("--rate", "10/s", "-c", "2"), "error: --concurrency: --rate and --concurrency exclude each other"),
         ((), "error: load: no load given; add --rate N/s"),
-        (("--rate", "10", "--duration", "soon"), "error: --duration: 'soon' is not a duration"),
+        (("--rate", "10", "--duration", "soon"), "error: --duration: bad duration 'soon'"),
         (
             ("--rate", "10", "--target", "ftp://x"),
             "error: --target: 'ftp://x' is not an http:// or https:// URL",

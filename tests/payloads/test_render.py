@@ -16,7 +16,7 @@ from emitter.errors import ScenarioError, TemplateError
 from emitter.payloads.catalog import load_catalog, resource_dir
 from emitter.payloads.render import Overrides, Renderer, RenderSession, encode_payload
 from emitter.scenarios.loader import load_scenario
-from emitter.scenarios.plan import render_scenario
+from emitter.scenarios.plan import render_events
 from tests.conftest import NOW
 
 GOLDEN = Path(__file__).parents[1] / "golden"
@@ -39,7 +39,7 @@ def test_golden_event(event_type: str, session: Callable[..., RenderSession]) ->
 
 def test_golden_scenario(renderer: Renderer) -> None:
     scenario = load_scenario("happy-path")
-    bodies = [e.body.decode() for e in render_scenario(scenario, seed=7, now=NOW, renderer=renderer)]
+    bodies = [e.body.decode() for e in render_events(scenario, seed=7, now=NOW, renderer=renderer)]
     _golden("scenarios/happy-path.v2.jsonl", "\n".join(bodies) + "\n")
 
 
@@ -48,14 +48,14 @@ def test_same_seed_same_bytes_different_seed_different_bytes(name: str) -> None:
     scenario = load_scenario(name)
 
     def run(seed: int) -> list[bytes]:
-        return [e.body for e in render_scenario(scenario, seed=seed, now=NOW, renderer=Renderer())]
+        return [e.body for e in render_events(scenario, seed=seed, now=NOW, renderer=Renderer())]
 
     assert run(11) == run(11)
     assert run(11) != run(12)
 
 
 def test_scenario_steps_share_the_video(renderer: Renderer) -> None:
-    events = list(render_scenario(load_scenario("happy-path"), seed=3, now=NOW, renderer=renderer))
+    events = list(render_events(load_scenario("happy-path"), seed=3, now=NOW, renderer=renderer))
     upload, started, finished, transcode = (e.payload["data"] for e in events)
     assert upload["fileId"] == started["fileId"] == finished["fileId"] == transcode["fileId"]
     assert upload["procedureTaskId"] == started["vodTaskId"] == finished["vodTaskId"]

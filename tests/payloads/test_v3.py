@@ -23,7 +23,7 @@ from emitter.payloads.options import check_options, parse_options
 from emitter.payloads.providers import PROCESS_TASK_TYPES
 from emitter.payloads.render import Renderer, RenderSession, encode_payload
 from emitter.scenarios.loader import builtin_scenarios, load_scenario, parse_scenario
-from emitter.scenarios.plan import render_scenario
+from emitter.scenarios.plan import render_events
 from tests.conftest import NOW
 
 CATALOG = load_catalog()
@@ -157,8 +157,8 @@ def test_every_payload_deserializes_strictly_into_its_event_object(
 def test_every_builtin_scenario_runs_unchanged_in_v3(name: str, renderer: Renderer) -> None:
     scenario = load_scenario(name)
     for seed in SEEDS:
-        v2 = list(render_scenario(scenario, seed=seed, now=NOW, fmt="v2", renderer=renderer))
-        v3 = list(render_scenario(scenario, seed=seed, now=NOW, fmt="v3", renderer=renderer))
+        v2 = list(render_events(scenario, seed=seed, now=NOW, fmt="v2", renderer=renderer))
+        v3 = list(render_events(scenario, seed=seed, now=NOW, fmt="v3", renderer=renderer))
         assert [e.event_type for e in v3] == [e.event_type for e in v2]
         for event in v3:
             content = strict(event.body)
@@ -443,8 +443,8 @@ def test_v2_and_v3_agree_on_every_shared_fact(name: str, renderer: Renderer) -> 
     scenario = load_scenario(name)
     for seed in (*SEEDS, 42, 2024):
         pairs = zip(
-            render_scenario(scenario, seed=seed, now=NOW, fmt="v2", renderer=renderer),
-            render_scenario(scenario, seed=seed, now=NOW, fmt="v3", renderer=renderer),
+            render_events(scenario, seed=seed, now=NOW, fmt="v2", renderer=renderer),
+            render_events(scenario, seed=seed, now=NOW, fmt="v3", renderer=renderer),
             strict=True,
         )
         for old, new in pairs:
@@ -466,7 +466,7 @@ def test_v2_and_v3_agree_for_every_variant_of_an_event(
 def test_the_file_and_task_ids_flow_between_steps_in_v3(renderer: Renderer) -> None:
     events = [
         e.payload
-        for e in render_scenario(load_scenario("happy-path"), seed=3, now=NOW, fmt="v3", renderer=renderer)
+        for e in render_events(load_scenario("happy-path"), seed=3, now=NOW, fmt="v3", renderer=renderer)
     ]
     upload = events[0]["FileUploadEvent"]
     started, finished = (e["ProcedureStateChangeEvent"] for e in events[1:3])
@@ -478,7 +478,7 @@ def test_the_file_and_task_ids_flow_between_steps_in_v3(renderer: Renderer) -> N
 
 def test_scenario_options_reach_the_templates(renderer: Renderer) -> None:
     text = "version: 1\nformat: v3\noptions: {null_event_keys: true}\nsteps:\n  - event: clip\n"
-    event = next(render_scenario(parse_scenario(text), seed=1, now=NOW, renderer=renderer))
+    event = next(render_events(parse_scenario(text), seed=1, now=NOW, renderer=renderer))
     assert list(event.payload)[1:] == KEYS_2019
 
 

@@ -7,15 +7,15 @@ from pathlib import Path
 
 import pytest
 
+from emitter.clock import parse_duration
 from emitter.errors import ScenarioError
 from emitter.scenarios.loader import (
     builtin_scenarios,
     load_scenario,
-    parse_duration,
     parse_expectation,
     parse_scenario,
 )
-from emitter.scenarios.plan import render_scenario
+from emitter.scenarios.plan import render_events
 from tests.conftest import NOW
 
 BROKEN = sorted((Path(__file__).parents[1] / "data" / "broken").glob("*.yaml"))
@@ -32,7 +32,7 @@ def expected_error(path: Path) -> str:
 def test_broken_scenario_gives_one_line_with_location(path: Path) -> None:
     with pytest.raises(ScenarioError) as caught:
         scenario = load_scenario(path)
-        list(render_scenario(scenario, seed=1, now=NOW))
+        list(render_events(scenario, seed=1, now=NOW))
     message = str(caught.value)
     assert "\n" not in message
     assert message.startswith(expected_error(path)), message
@@ -42,7 +42,7 @@ def test_broken_scenario_gives_one_line_with_location(path: Path) -> None:
 def test_builtin_scenarios_validate_and_render(name: str) -> None:
     scenario = load_scenario(name)
     assert scenario.description
-    events = list(render_scenario(scenario, seed=1, now=NOW))
+    events = list(render_events(scenario, seed=1, now=NOW))
     assert len(events) >= len(scenario.steps)
 
 
@@ -79,7 +79,7 @@ def test_repeat_and_references() -> None:
         "  - event: delete\n    file_id: ${clip.output_file_id}\n",
         "inline.yaml",
     )
-    events = list(render_scenario(scenario, seed=4, now=NOW))
+    events = list(render_events(scenario, seed=4, now=NOW))
     assert [e.label for e in events] == ["clip#1", "clip#2", "clip#3", "delete"]
     clip_ids = [e.payload["data"]["fileInfo"]["fileId"] for e in events[:3]]
     assert len(set(clip_ids)) == 3
@@ -91,7 +91,7 @@ def test_embedded_reference_is_interpolated() -> None:
         "version: 1\nsteps:\n  - event: upload\n  - event: pull\n    message: 'copy of ${upload.file_id}'\n",
         "x.yaml",
     )
-    upload, pull = render_scenario(scenario, seed=1, now=NOW)
+    upload, pull = render_events(scenario, seed=1, now=NOW)
     assert pull.payload["data"]["message"] == f"copy of {upload.payload['data']['fileId']}"
 
 
@@ -101,7 +101,7 @@ def test_vars_apply_to_every_step_that_takes_them() -> None:
         "steps:\n  - event: upload\n  - event: transcode\n",
         "x.yaml",
     )
-    upload, transcode = render_scenario(scenario, seed=1, now=NOW)
+    upload, transcode = render_events(scenario, seed=1, now=NOW)
     assert upload.payload["data"]["fileName"] == "Shared"
     assert transcode.payload["data"]["status"] == 30009
 
@@ -112,6 +112,6 @@ def test_repeated_step_gets_fresh_copies_of_its_override_values() -> None:
         "    set: {data.x: {a: 1, b: 2}}\n    unset: [data.x.a]\n",
         "x.yaml",
     )
-    events = list(render_scenario(scenario, seed=1, now=NOW))
+    events = list(render_events(scenario, seed=1, now=NOW))
     assert [e.payload["data"]["x"] for e in events] == [{"b": 2}, {"b": 2}]
     assert scenario.steps[0].overrides.set == {"data.x": {"a": 1, "b": 2}}
