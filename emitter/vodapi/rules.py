@@ -23,9 +23,9 @@ from typing import Any
 
 import yaml
 
+from emitter.clock import parse_duration
 from emitter.errors import ScenarioError, hint_with_suggestion
 from emitter.payloads.providers import PROCESS_TASK_TYPES
-from emitter.scenarios.loader import parse_duration
 
 # The actions whose outcome a rule can decide (the ones that start work).
 RULE_ACTIONS = (
