@@ -6,6 +6,14 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
+from emitter.cli.api import (
+    ApiPortOption,
+    ModeOption,
+    PullDeadlineOption,
+    SecretIdOption,
+    SecretKeyOption,
+    run_pull,
+)
 from emitter.cli.common import (
     AppTargetOption,
     BackoffFactorOption,
@@ -149,8 +157,16 @@ def run(
     junit: JunitOption = None,
     journal: JournalOption = None,
     resume: ResumeOption = None,
+    mode: ModeOption = "push",
+    api_port: ApiPortOption = 0,
+    secret_id: SecretIdOption = None,
+    secret_key: SecretKeyOption = None,
+    pull_deadline: PullDeadlineOption = "60s",
 ) -> None:
     """Send scenarios' callbacks to a receiver (or the built-in one) and report every send.
+
+    With --mode pull, queue them on a local VOD API instead, for a consumer that calls
+    PullEvents/ConfirmEvents; the run ends when every event is confirmed (else exit 1).
 
     Exit codes: 0 all delivered and expected, 1 a send failed or got an unexpected status,
     2 usage or input error, 130 interrupted (Ctrl-C; report and journal are complete).
@@ -190,6 +206,8 @@ def run(
             target = target or state.header.get("target")
             skip = frozenset(state.delivered)
             append = journal is not None and journal.resolve() == resume.resolve()
+        if mode not in ("push", "pull"):
+            raise UsageError(f"--mode {mode!r} is not a mode", location="--mode", hint="use push or pull")
         request = RunRequest(
             target=target or None,
             seed=seed,
@@ -223,6 +241,16 @@ def run(
     announce_seed(plan.seed, plan.now)
     if skip:
         typer.echo(f"resuming {resume}: {len(skip)} delivered before, {plan.planned} to go", err=True)
+    if mode == "pull":
+        run_pull(
+            plan,
+            request,
+            renderer,
+            api_port=api_port,
+            secret_id=secret_id,
+            secret_key=secret_key,
+            deadline=pull_deadline,
+        )
     _deliver(plan, request, renderer)
 
 

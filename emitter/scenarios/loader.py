@@ -16,9 +16,12 @@ from emitter.payloads.catalog import Catalog, EventSpec, load_catalog, resource_
 from emitter.payloads.options import check_options
 from emitter.payloads.paths import parse_path
 from emitter.payloads.render import Overrides, check_param
+from emitter.vodapi.faults import PullFaults, parse_pull_faults
 
 SCENARIO_KEYS = ("version", "name", "description", "format", "seed", "vars", "options", "steps")
-STEP_KEYS = ("event", "name", "delay", "repeat", "set", "unset", "body", "expect", "duplicate", "sign", "on")
+STEP_KEYS = (
+    "event", "name", "delay", "repeat", "set", "unset", "body", "expect", "duplicate", "sign", "on", "pull",
+)  # fmt: skip
 SIGN_CASES = ("valid", "expired", "wrong", "missing", "none")
 REFERENCE = re.compile(r"\$\{([A-Za-z_][\w-]*)\.([A-Za-z_]\w*)\}")
 
@@ -144,6 +147,7 @@ class Step:
     sign: str | None = None
     location: str = ""
     on: str | None = None  # wait for this VOD API call (vod-emitter api --scenario), ids from its answer
+    pull: PullFaults | None = None  # faults when the run queues it for PULL (run --mode pull)
 
 
 @dataclass(frozen=True)
@@ -303,6 +307,7 @@ def _parse_step(
         duplicate=_positive_int(raw.get("duplicate", 1), "duplicate", ctx.at(_line(raw, "duplicate"))),
         sign=sign,
         location=where,
+        pull=parse_pull_faults(_plain(raw.get("pull")), location=ctx.at(_line(raw, "pull"))),
     )
 
 

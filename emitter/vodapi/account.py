@@ -19,7 +19,8 @@ from emitter.outcomes import EventFinished, EventRef
 from emitter.payloads.render import Renderer, default_renderer, encode_payload
 from emitter.vodapi.actions import ApiError
 from emitter.vodapi.config import EventConfig
-from emitter.vodapi.pull import PullFaults, PullQueue, QueuedEvent
+from emitter.vodapi.faults import PullFaults
+from emitter.vodapi.pull import PullQueue, QueuedEvent
 
 Clock = Callable[[], float]
 RATE_LIMIT = 100  # requests per second and action, the service's limit for the PULL actions

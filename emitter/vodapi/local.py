@@ -17,7 +17,8 @@ from typing import Any, TypeVar
 
 from emitter.vodapi.account import Account, Callback
 from emitter.vodapi.config import EventConfig
-from emitter.vodapi.pull import PullFaults, PullQueue, QueuedEvent
+from emitter.vodapi.faults import PullFaults
+from emitter.vodapi.pull import PullQueue, QueuedEvent
 from emitter.vodapi.server import VodApiServer
 
 T = TypeVar("T")

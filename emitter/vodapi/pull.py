@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from emitter.outcomes import EventRef
 from emitter.vodapi.actions import ApiContext, ApiError, register
+from emitter.vodapi.faults import PullFaults
 from emitter.vodapi.protocol import optional_int, optional_str, required_str_list
 
 MAX_EVENTS = 16  # PullEvents returns at most 16 events; ConfirmEvents takes at most 16 handles
@@ -25,25 +26,6 @@ Step = Literal[
     "queued", "handed", "confirmed", "redelivered", "duplicated", "confirm-expired", "slow-pull",
     "internal-error", "retention-expired",
 ]  # fmt: skip
-
-
-@dataclass(frozen=True)
-class PullFaults:
-    """What goes wrong for one event on purpose (a scenario's PULL faults).
-
-    `duplicate`: handed out a second time by the next pull, before its 30 s are up.
-    `confirm_expires`: the first confirm of its handle is answered as expired.
-    `pull_delay`: the pull that hands it out first answers this many seconds late.
-    `internal_errors`: the first N pulls that would hand it out answer InternalError instead.
-    """
-
-    duplicate: bool = False
-    confirm_expires: bool = False
-    pull_delay: float = 0.0
-    internal_errors: int = 0
-
-    def __bool__(self) -> bool:
-        return self.duplicate or self.confirm_expires or self.pull_delay > 0 or self.internal_errors > 0
 
 
 @dataclass(frozen=True)
@@ -80,6 +62,11 @@ class QueuedEvent:
     def confirmed(self) -> bool:
         return self.confirmed_at is not None
 
+    @property
+    def settled(self) -> bool:
+        """Confirmed, and no duplicate hand-out (a fault) still to come."""
+        return self.confirmed and not self._duplicate_pending
+
     def due_at(self) -> float:
         """When a pull may hand it out (next): when it became pullable, or 30 s after the last hand-out."""
         if self.last_handed_at is None:
@@ -111,6 +98,7 @@ class PullQueue:
         self._handles: dict[str, Handout] = {}
         self._rng = random.Random(f"{seed}:pull-handles")
         self._changed: asyncio.Event | None = None
+        self._tick: asyncio.Event | None = None
         self._pulls = 0
 
     # --- feeding ------------------------------------------------------------------------------
@@ -143,12 +131,26 @@ class PullQueue:
         entry.history.append(Moment(entry.available_at, "queued"))
         self.events.append(entry)
         self.poke()
+        self._moved()
         return entry
 
     def poke(self) -> None:
         """Wake waiting pulls (after a put, or after a test moved the clock)."""
         if self._changed is not None:
             self._changed.set()
+
+    def _moved(self) -> None:
+        """Something happened to an event: wake whoever follows the history (run reports)."""
+        if self._tick is not None:
+            self._tick.set()
+            self._tick = None
+
+    async def wait_for_history(self, timeout: float) -> None:
+        """Until some event's history grows, or `timeout` real seconds pass."""
+        if self._tick is None:
+            self._tick = asyncio.Event()
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._tick.wait(), max(timeout, 0.0))
 
     # --- state --------------------------------------------------------------------------------
 
@@ -179,6 +181,7 @@ class PullQueue:
             if self._expired(entry, now):
                 if not entry.history or entry.history[-1].step != "retention-expired":
                     entry.history.append(Moment(now, "retention-expired"))
+                    self._moved()
                 continue
             if entry.due_at() <= now:
                 due.append(entry)
@@ -189,6 +192,7 @@ class PullQueue:
             for entry in failing:
                 entry._errors_left -= 1
                 entry.history.append(Moment(now, "internal-error"))
+            self._moved()
             raise ApiError("InternalError", "Internal error (a fault the scenario asked for); pull again.")
         late = 0.0
         handouts = []
@@ -211,6 +215,8 @@ class PullQueue:
             self._handles[handout.handle] = handout
             entry.history.append(Moment(now, step, handout.handle, entry.attempts))
             handouts.append(handout)
+        if handouts:
+            self._moved()
         return handouts, late
 
     def _next_due_in(self, now: float) -> float | None:
@@ -244,39 +250,42 @@ class PullQueue:
                 await asyncio.wait_for(self._changed.wait(), wait)
 
     def confirm(self, handles: list[str]) -> list[QueuedEvent]:
-        """ConfirmEvents: all or nothing; an unknown or expired handle is InvalidParameterValue."""
+        """ConfirmEvents. An unknown handle fails the whole call (nothing confirmed); an expired one
+        (older than 30 s, or a confirm_expires fault) fails after the others are confirmed, and its
+        event is due again at once (its 30 s are over). Both are InvalidParameterValue.
+        """
         now = self.clock()
-        found: list[Handout] = []
         for handle in handles:
-            handout = self._handles.get(handle)
-            if handout is None:
+            if handle not in self._handles:
                 raise ApiError("InvalidParameterValue", f"The EventHandle `{handle}` does not exist.")
+        confirmed: list[QueuedEvent] = []
+        expired: ApiError | None = None
+        for handle in dict.fromkeys(handles):
+            handout = self._handles[handle]
             entry = handout.event
-            if entry._confirm_expire_pending and not entry.confirmed:
+            if entry.confirmed:
+                continue  # confirming twice (or a duplicate's handle) is harmless
+            age = now - handout.at
+            fault = entry._confirm_expire_pending
+            if fault or age > CONFIRM_WINDOW:
                 entry._confirm_expire_pending = False
-                entry.history.append(Moment(now, "confirm-expired", handle, handout.attempt, "fault"))
-                raise ApiError(
-                    "InvalidParameterValue",
-                    f"The EventHandle `{handle}` has expired (a fault the scenario asked for).",
-                )
-            if now - handout.at > CONFIRM_WINDOW and not entry.confirmed:
-                age = now - handout.at
-                entry.history.append(Moment(now, "confirm-expired", handle, handout.attempt, f"{age:.0f} s"))
-                raise ApiError(
+                note = "fault" if fault and age <= CONFIRM_WINDOW else f"{age:.0f} s"
+                entry.history.append(Moment(now, "confirm-expired", handle, handout.attempt, note))
+                if handout.at == entry.last_handed_at:  # the latest hand-out's window is over
+                    entry.last_handed_at = min(handout.at, now - CONFIRM_WINDOW)
+                expired = expired or ApiError(
                     "InvalidParameterValue",
                     f"The EventHandle `{handle}` has expired: it was handed out {age:.0f} s ago, "
                     f"confirm within {CONFIRM_WINDOW:.0f} s.",
                 )
-            found.append(handout)
-        confirmed = []
-        for handout in found:
-            entry = handout.event
-            if not entry.confirmed:
-                entry.confirmed_at = now
-                entry.history.append(Moment(now, "confirmed", handout.handle, handout.attempt))
-                confirmed.append(entry)
-        if confirmed:
-            self.poke()
+                continue
+            entry.confirmed_at = now
+            entry.history.append(Moment(now, "confirmed", handle, handout.attempt))
+            confirmed.append(entry)
+        self.poke()
+        self._moved()
+        if expired is not None:
+            raise expired
         return confirmed
 
     @property

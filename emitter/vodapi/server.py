@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -31,7 +32,12 @@ class ApiRequest:
     action: str
     request_id: str
     error: str | None
-    path: str = "/"
+    note: str = ""
+
+    def console_line(self) -> str:
+        stamp = dt.datetime.fromtimestamp(self.at).strftime("%H:%M:%S.%f")[:-3]
+        outcome = f"-> {self.error}" if self.error else "-> ok"
+        return "  ".join(part for part in (stamp, self.action or "(no action)", outcome, self.note) if part)
 
 
 class _Close(Exception):
@@ -41,8 +47,17 @@ class _Close(Exception):
 class VodApiServer:
     """Serves the account's API: `async with VodApiServer(account) as server:` (`server.endpoint`)."""
 
-    def __init__(self, account: Account, *, host: str = DEFAULT_HOST, port: int = 0, max_log: int = 10_000):
+    def __init__(
+        self,
+        account: Account,
+        *,
+        host: str = DEFAULT_HOST,
+        port: int = 0,
+        max_log: int = 10_000,
+        on_request: Callable[[ApiRequest], None] | None = None,
+    ):
         self.account = account
+        self.on_request = on_request
         self.host = host
         self.port = port
         self.max_log = max_log
@@ -212,6 +227,7 @@ class VodApiServer:
                 return 200, b'{"code":6000,"message":"internal error","codeDesc":"InternalError"}'
         request_id = account.request_id()
         action = headers.get("x-tc-action", "")
+        note = ""
         try:
             if method not in ("POST", "GET"):
                 raise ApiError("UnsupportedProtocol", f"The HTTP method {method} is not supported; use POST.")
@@ -232,12 +248,17 @@ class VodApiServer:
             fields = await handler(context, call.params)
             content = envelope(fields, request_id)
             error: str | None = None
+            if isinstance(fields.get("EventSet"), list):
+                note = f"{len(fields['EventSet'])} events"
         except ApiError as exc:
-            content, error = error_envelope(exc, request_id), exc.code
+            content, error, note = error_envelope(exc, request_id), exc.code, exc.message
         except Exception as exc:  # a handler's bug: the caller sees InternalError, never a traceback
             self.errors.append(exc)
             failure = ApiError("InternalError", f"Internal error ({type(exc).__name__}).")
             content, error = error_envelope(failure, request_id), failure.code
+        logged = ApiRequest(account.clock(), action, request_id, error, note)
         if len(self.log) < self.max_log:
-            self.log.append(ApiRequest(account.clock(), action, request_id, error))
+            self.log.append(logged)
+        if self.on_request is not None:
+            self.on_request(logged)
         return 200, content

@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 
 from emitter.vodapi import ApiError
+from emitter.vodapi.faults import PullFaults
 from emitter.vodapi.local import ManualClock
-from emitter.vodapi.pull import RETENTION, PullFaults, PullQueue
+from emitter.vodapi.pull import RETENTION, PullQueue
 
 
 def event(n: int) -> dict[str, Any]:
