@@ -22,6 +22,7 @@ from emitter.api import plan_run
 from emitter.cli import app
 from emitter.delivery.runner import Timing
 from emitter.outcomes import AttemptFinished, Outcome
+from emitter.request import RunRequest
 from emitter.vodapi.account import Account
 from emitter.vodapi.runs import play_pull
 from emitter.vodapi.server import VodApiServer
@@ -113,7 +114,7 @@ steps:
 def test_scenario_pull_faults_reach_the_consumer(tmp_path: Path) -> None:
     scenario = tmp_path / "faulty.yaml"
     scenario.write_text(FAULTY)
-    plan = plan_run([str(scenario)], seed=2)
+    plan = plan_run([str(scenario)], RunRequest(seed=2))
     account = Account(*KEYS, format="v3", hold=0.05)
     outcomes: list[Outcome] = []
     seen: list[str] = []
