@@ -18,7 +18,7 @@ from emitter.payloads.catalog import load_catalog
 from emitter.payloads.conformance import check
 from emitter.payloads.render import Renderer, RenderSession, encode_payload
 from emitter.scenarios.loader import parse_scenario
-from emitter.scenarios.plan import render_scenario
+from emitter.scenarios.plan import render_events
 from tests.conftest import NOW
 from tests.payloads.sdk_fields import (
     FIELDS_FILE,
@@ -123,7 +123,7 @@ def test_only_v3_has_the_event_and_other_formats_refuse_it_in_one_line(
             session(1, fmt).render_event(event_type)
     scenario = parse_scenario(f"version: 1\nsteps:\n  - event: upload\n  - event: {spec.kind}\n")
     with pytest.raises(TemplateError, match=f"{event_type} has no v2 form") as refused:
-        next(render_scenario(scenario, seed=1, now=NOW, fmt="v2", renderer=renderer))
+        next(render_events(scenario, seed=1, now=NOW, fmt="v2", renderer=renderer))
     assert refused.value.location and refused.value.location.endswith(":4")
 
 
