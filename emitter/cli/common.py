@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -49,6 +49,23 @@ OptionOption = Annotated[
         envvar="VOD_EMITTER_OPTION",
         help="Format option NAME=VALUE, over the scenario's options (repeatable): "
         "keep_nulls=true, null_event_keys=true (2019-style v3), wechat_key=WechatPublishComplete.",
+    ),
+]
+ProfileOption = Annotated[
+    str | None,
+    typer.Option(
+        "--profile",
+        envvar="VOD_EMITTER_PROFILE",
+        help="Payload profile: wire (as production sends: zero values, null sibling keys, float "
+        "durations; default) or docs (the documentation's shape).",
+    ),
+]
+EraOption = Annotated[
+    str | None,
+    typer.Option(
+        "--era",
+        envvar="VOD_EMITTER_ERA",
+        help="Wire profile, v3: the null sibling event keys of current (the SDK's, default) or 2021 bodies.",
     ),
 ]
 EnvelopeOption = Annotated[
@@ -109,6 +126,22 @@ def flag_for(location: str | None) -> str | None:
         longest = max(param.opts, key=len)
         return str(longest)
     return location
+
+
+def render_options(
+    option: list[str] | None = None, profile: str | None = None, era: str | None = None
+) -> dict[str, Any]:
+    """Render options from --option NAME=VALUE, --profile and --era (the flags win), checked."""
+    from emitter.payloads.options import check_options, parse_options
+
+    options = parse_options(option or [])
+    if profile is not None:
+        options["profile"] = profile
+        check_options({"profile": profile}, location="--profile")
+    if era is not None:
+        options["era"] = era
+        check_options({"era": era}, location="--era")
+    return options
 
 
 def fail(error: Exception) -> NoReturn:

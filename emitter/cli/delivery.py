@@ -20,6 +20,7 @@ from emitter.cli.common import (
     BackoffOption,
     CaBundleOption,
     ConcurrencyOption,
+    EraOption,
     FormatOption,
     HeaderOption,
     InsecureOption,
@@ -29,6 +30,7 @@ from emitter.cli.common import (
     NowOption,
     OptionOption,
     ParamOption,
+    ProfileOption,
     ReportOption,
     ResumeOption,
     RetriesOption,
@@ -50,6 +52,7 @@ from emitter.cli.common import (
     fail,
     parse_now,
     parse_seconds,
+    render_options,
     string_params,
 )
 
@@ -135,6 +138,8 @@ def run(
     now: NowOption = None,
     fmt: FormatOption = None,
     option: OptionOption = None,
+    profile: ProfileOption = None,
+    era: EraOption = None,
     timeout: TimeoutOption = "5",
     retries: RetriesOption = 2,
     retry_on_status: RetryOnStatusOption = False,
@@ -174,7 +179,6 @@ def run(
     from emitter.api import plan_run
     from emitter.delivery.runner import Timing
     from emitter.errors import EmitterError, UsageError
-    from emitter.payloads.options import parse_options
     from emitter.payloads.render import Renderer
     from emitter.reports.files import read_journal
     from emitter.request import ReportFiles, RunRequest, delivery_options
@@ -213,7 +217,7 @@ def run(
             seed=seed,
             now=parse_now(now) if now else None,
             fmt=fmt,
-            options=parse_options(option or []),
+            options=render_options(option, profile, era),
             delivery=delivery_options(
                 timeout=timeout,
                 retries=retries,
@@ -262,6 +266,8 @@ def send(
     now: NowOption = None,
     fmt: FormatOption = None,
     option: OptionOption = None,
+    profile: ProfileOption = None,
+    era: EraOption = None,
     set_: SetOption = None,
     unset: UnsetOption = None,
     param: ParamOption = None,
@@ -288,7 +294,7 @@ def send(
     from emitter.api import plan_send
     from emitter.delivery.runner import Timing
     from emitter.errors import EmitterError
-    from emitter.payloads.options import parse_assignments, parse_options
+    from emitter.payloads.options import parse_assignments
     from emitter.payloads.render import Renderer
     from emitter.request import ReportFiles, RunRequest, delivery_options
 
@@ -298,7 +304,7 @@ def send(
             seed=seed,
             now=parse_now(now) if now else None,
             fmt=fmt,
-            options=parse_options(option or []),
+            options=render_options(option, profile, era),
             delivery=delivery_options(
                 timeout=timeout,
                 retries=retries,

@@ -11,10 +11,12 @@ import typer
 
 from emitter.cli.common import (
     EnvelopeOption,
+    EraOption,
     FormatOption,
     NowOption,
     OptionOption,
     ParamOption,
+    ProfileOption,
     SeedOption,
     SetOption,
     UnsetOption,
@@ -24,6 +26,7 @@ from emitter.cli.common import (
     events_app,
     fail,
     parse_now,
+    render_options,
     string_params,
 )
 
@@ -160,13 +163,25 @@ def render(
         ),
     ] = None,
     option: OptionOption = None,
+    profile: ProfileOption = None,
+    era: EraOption = None,
     envelope: EnvelopeOption = None,
 ) -> None:
     """Render payloads without sending them: JSON lines on stdout, or files with --out."""
     from emitter.errors import EmitterError
 
     try:
-        bodies = _render_bodies(target, seed, now, fmt, set_, unset, param, option=option, envelope=envelope)
+        bodies = _render_bodies(
+            target,
+            seed,
+            now,
+            fmt,
+            set_,
+            unset,
+            param,
+            options=render_options(option, profile, era),
+            envelope=envelope,
+        )
         for index, label, event_type, body in bodies:
             if out:
                 _write_out(out, index, label, event_type, body)
@@ -186,17 +201,17 @@ def _render_bodies(
     unset: list[str] | None,
     param: list[str] | None,
     *,
-    option: list[str] | None = None,
+    options: dict[str, Any] | None = None,
     envelope: str | None = None,
 ) -> Any:
     from emitter.payloads.envelopes import check_envelope
-    from emitter.payloads.options import parse_assignments, parse_options
+    from emitter.payloads.options import parse_assignments
     from emitter.payloads.render import Overrides, Renderer
     from emitter.scenarios.loader import load_scenario
     from emitter.scenarios.plan import body_bytes, render_events
 
     overrides = Overrides(set=parse_assignments(set_ or [], flag="--set"), unset=tuple(unset or ()))
-    options = parse_options(option or [])
+    options = options or {}
     if envelope:
         check_envelope(envelope)
     moment = parse_now(now)

@@ -12,7 +12,7 @@ import re
 import signal
 import time
 from bisect import bisect_left
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -231,18 +231,20 @@ class Cycles:
         now: dt.datetime,
         fmt: str | None = None,
         renderer: Renderer | None = None,
+        options: Mapping[str, Any] | None = None,
     ):
         self.scenarios = scenarios
         self.seed = seed
         self.now = now
         self.fmt = fmt
+        self.options = dict(options or {})
         self.renderer = renderer or default_renderer()
         self.cycles = 0
 
     def __iter__(self) -> Iterator[Delivery]:
         for offset in itertools.count():
             self.cycles = offset + 1
-            plan = RunPlan(self.scenarios, self.seed + offset, self.now, self.fmt)
+            plan = RunPlan(self.scenarios, self.seed + offset, self.now, self.fmt, options=self.options)
             empty = True
             for delivery in expand(plan, self.renderer):
                 empty = False

@@ -366,6 +366,10 @@ class Checker:
             spec = self.catalog.events[event_type]
             docs = tuple(spec.fields.get(fmt, ()))
             documented_top = {parse_doc_path(d.path)[0][0] for d in docs if _parses(d.path)}
+            if fmt == "v3" and docs:
+                # the wire profile sends every SDK field; the SDK's types come first (they win)
+                own = frozenset(documented_top - {d.path for d in docs if d.type.lower() == "null"})
+                docs = (*sdk_field_docs(own), *docs)
             envelope = tuple(d for d in ENVELOPES.get(fmt, ()) if d.path not in documented_top)
             signature = SIGNATURE_FIELDS if self.allow_signature else ()
             tree = build_tree((*envelope, *docs))
@@ -411,7 +415,11 @@ class Checker:
         envelope = {d.path for d in ENVELOPES.get(fmt, ())}
         signature = {d.path for d in SIGNATURE_FIELDS}
         missing = [f"missing {k}" for k in tree.members if k in envelope and k not in payload]
-        others = [k for k in tree.members if k not in envelope and k not in signature]
+        others = [
+            k
+            for k, nodes in tree.members.items()
+            if k not in envelope and k not in signature and not _null_only(nodes)
+        ]
         if others and not any(k in payload for k in others):
             wanted = others[0] if len(others) == 1 else f"one of {', '.join(others)}"
             missing.append(f"missing {wanted}")
@@ -451,6 +459,50 @@ class Checker:
         else:
             walker.object({k: v for k, v in payload.items() if k in tree.members}, tree, "")
         return Conformance(fmt, event_type, problems + walker.problems, payload, checked=documented)
+
+
+_SDK_TYPES: Mapping[str, str] = {
+    "str": "String",
+    "time": "String",
+    "int": "Integer",
+    "float": "Float",
+    "bool": "Boolean",
+    "list": "Array",
+    "obj": "Object",
+}
+
+
+@functools.lru_cache(maxsize=64)
+def sdk_field_docs(own_keys: frozenset[str]) -> tuple[FieldDoc, ...]:
+    """Field docs of a v3 body from the SDK's structs: the event's own keys in depth; every other
+    event key of any era as untyped (production sends them as null)."""
+    from emitter.payloads.profiles import sdk_structs
+
+    structs = sdk_structs()
+    docs: list[FieldDoc] = []
+
+    def walk(struct: str, prefix: str, seen: tuple[str, ...]) -> None:
+        for name, kind in structs.raw.get(struct, ()):
+            base, _, child = kind.partition(":")
+            path = f"{prefix}.{name}"
+            docs.append(FieldDoc(path, _SDK_TYPES[base], f"SDK {struct}.{name}"))
+            if child in structs.raw and child not in seen:
+                walk(child, f"{path}[]" if base == "list" else path, (*seen, child))
+
+    siblings = {key for keys in structs.era_keys.values() for key in keys}
+    for key in sorted(siblings | set(structs.event_structs)):
+        if key in own_keys:
+            docs.append(FieldDoc(key, "Object", "SDK EventContent." + key))
+            walk(structs.event_structs.get(key, ""), key, ())
+        else:
+            docs.append(FieldDoc(key, "Null", "another event's key: null on the wire"))
+    return tuple(docs)
+
+
+def _null_only(nodes: tuple[_Node, ...]) -> bool:
+    """Documented only as another event's (null) key."""
+    docs = [doc for node in nodes for doc in node.docs]
+    return bool(docs) and all(doc.type.lower() == "null" for doc in docs)
 
 
 def _parses(path: str) -> bool:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from emitter.errors import ScenarioError, UsageError, hint_with_suggestion
+from emitter.payloads.profiles import DEFAULT_ERA, DEFAULT_PROFILE, ERAS, PROFILES
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,23 @@ OPTIONS: dict[str, OptionSpec] = {
             ("v3",),
             ("WechatPublishCompleteEvent", "WechatPublishComplete"),
         ),
+        OptionSpec(
+            "profile",
+            str,
+            DEFAULT_PROFILE,
+            "payload profile: wire (as production serializes: zero values present, sibling keys null, "
+            "float durations, real id and URL shapes) or docs (the documentation's shape)",
+            ("v2", "v3", "cdnetworks"),
+            PROFILES,
+        ),
+        OptionSpec(
+            "era",
+            str,
+            DEFAULT_ERA,
+            "wire profile, v3: the sibling event keys sent as null: current (the SDK's) or 2021 (13 keys)",
+            ("v3",),
+            ERAS,
+        ),
     )
 }
 
@@ -75,6 +93,21 @@ def check_options(options: Mapping[str, Any], *, location: str | None = None) ->
                 hint=hint_with_suggestion(str(value), map(str, spec.choices), "pick one of those values"),
             )
     return dict(options)
+
+
+def with_profile(
+    options: Mapping[str, Any] | None, profile: str | None, *, location: str = "profile"
+) -> dict[str, Any]:
+    """Render options with the `profile` keyword (or --profile) over them, checked."""
+    merged = dict(options or {})
+    if profile is not None:
+        merged["profile"] = profile
+    try:
+        return check_options(merged, location=location)
+    except UsageError as exc:
+        raise UsageError(
+            exc.message.replace("option 'profile'", "profile"), location=location, hint=exc.hint
+        ) from None
 
 
 def parse_assignments(items: Iterable[str], *, flag: str, strings: Collection[str] = ()) -> dict[str, Any]:

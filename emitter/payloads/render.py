@@ -34,6 +34,7 @@ from emitter.errors import ScenarioError, TemplateError, hint_with_suggestion
 from emitter.payloads.catalog import Catalog, EventSpec, ParamSpec, load_catalog
 from emitter.payloads.options import check_options
 from emitter.payloads.paths import set_path, unset_path
+from emitter.payloads.profiles import DEFAULT_ERA, DEFAULT_PROFILE, check_profile, wire_pass
 from emitter.payloads.providers import VodProvider
 
 _encode_string: Callable[[str], str] = json.encoder.encode_basestring
@@ -512,14 +513,26 @@ class RenderSession:
         # what seed_instance(seed) does, without first seeding a throw-away state from urandom
         generator.random = random.Random(seed)
         self.fake = VodProvider(generator)
+        self.profile = str(self.options.get("profile", DEFAULT_PROFILE))
+        self.era = str(self.options.get("era", DEFAULT_ERA))
         self.facts = self.fake.video()
-        self._names = {
+        # the same video in each profile: wire facts are derived from the docs facts, drawing nothing
+        self._facts = {"docs": self.facts, "wire": self.fake.wire_facts(self.facts)}
+        self._names: dict[str, Any] = {
             "fake": self.fake,
             "facts": self.facts,
             "now": now,
             "ts": int(now.timestamp()),
             "opts": self.options,
         }
+
+    def _use_profile(self, profile: str | None) -> str:
+        """The profile of one step (its own, else the run's); the provider shapes values by it."""
+        chosen = self.profile if profile is None else check_profile(profile)
+        self.fake.profile = chosen
+        self._names["profile"] = chosen
+        self._names["facts"] = self._facts[chosen]
+        return chosen
 
     def resolve(
         self,
@@ -528,8 +541,10 @@ class RenderSession:
         variables: Mapping[str, Any] | None = None,
         *,
         location: str | None = None,
+        profile: str | None = None,
     ) -> dict[str, Any]:
         """Semantic context: defaults <- video facts / draws <- outcome <- scenario vars <- params."""
+        self._use_profile(profile)
         params = dict(params or {})
         if params:
             check_params(spec, params, location=location)
@@ -538,7 +553,8 @@ class RenderSession:
             check_param(spec.params[name], value, location=location, event=spec.kind)
         resolution = self.renderer.resolution(spec)
         context = resolution.defaults.copy()
-        facts, fake = self.facts, self.fake
+        facts: dict[str, Any] = self._names["facts"]
+        fake = self.fake
         for name, is_draw, source, argument in resolution.sources:  # draws in catalog order
             if is_draw:
                 draw = getattr(fake, source)
@@ -560,8 +576,10 @@ class RenderSession:
         overrides: Overrides | None = None,
         *,
         location: str | None = None,
+        profile: str | None = None,
     ) -> Any:
         """Render one payload from a resolved context; returns the (overridden) JSON value."""
+        profile = self._use_profile(profile)
         template = self.renderer.template(spec, self.fmt)
         name = template.name or spec.event_type
         prune = not (self.options.get("keep_nulls") or self.options.get("null_event_keys"))
@@ -595,6 +613,10 @@ class RenderSession:
             payload = self.renderer.build(text, slots, prune=prune, name=name)
         except TemplateError as exc:
             raise TemplateError(exc.message, location=exc.location or name, hint=exc.hint) from None
+        if profile == "wire":
+            complete = wire_pass(self.fmt, self.era)
+            if complete is not None:
+                payload = complete(payload)
         if overrides is None:
             return payload
         return overrides.apply(payload, location=location)
@@ -607,10 +629,11 @@ class RenderSession:
         *,
         variables: Mapping[str, Any] | None = None,
         location: str | None = None,
+        profile: str | None = None,
     ) -> Any:
         spec = event if isinstance(event, EventSpec) else self.renderer.catalog.event(event)
-        context = self.resolve(spec, params, variables, location=location)
-        return self.render(spec, context, overrides, location=location)
+        context = self.resolve(spec, params, variables, location=location, profile=profile)
+        return self.render(spec, context, overrides, location=location, profile=profile)
 
 
 @functools.lru_cache(maxsize=1)

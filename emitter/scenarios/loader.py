@@ -15,12 +15,14 @@ from emitter.errors import EmitterError, ScenarioError, hint_with_suggestion
 from emitter.payloads.catalog import Catalog, EventSpec, load_catalog, resource_dir
 from emitter.payloads.options import check_options
 from emitter.payloads.paths import parse_path
+from emitter.payloads.profiles import check_profile
 from emitter.payloads.render import Overrides, check_param
 from emitter.vodapi.faults import PullFaults, parse_pull_faults
 
-SCENARIO_KEYS = ("version", "name", "description", "format", "seed", "vars", "options", "steps")
+SCENARIO_KEYS = ("version", "name", "description", "format", "profile", "seed", "vars", "options", "steps")
 STEP_KEYS = (
     "event", "name", "delay", "repeat", "set", "unset", "body", "expect", "duplicate", "sign", "on", "pull",
+    "profile",
 )  # fmt: skip
 SIGN_CASES = ("valid", "expired", "wrong", "missing", "none")
 REFERENCE = re.compile(r"\$\{([A-Za-z_][\w-]*)\.([A-Za-z_]\w*)\}")
@@ -148,6 +150,7 @@ class Step:
     location: str = ""
     on: str | None = None  # wait for this VOD API call (vod-emitter api --scenario), ids from its answer
     pull: PullFaults | None = None  # faults when the run queues it for PULL (run --mode pull)
+    profile: str | None = None  # the step's payload profile, over the run's
 
 
 @dataclass(frozen=True)
@@ -209,6 +212,17 @@ def _positive_int(value: Any, what: str, location: str) -> int:
             hint=f"write e.g. {what}: 2",
         )
     return value
+
+
+def _profile(node: Any, ctx: _Context) -> str | None:
+    """A `profile:` key (scenario or step): wire or docs."""
+    value = node.get("profile")
+    if value is None:
+        return None
+    try:
+        return check_profile(str(value))
+    except EmitterError as exc:
+        raise ScenarioError(exc.message, location=ctx.at(_line(node, "profile")), hint=exc.hint) from None
 
 
 def _parse_step(
@@ -298,6 +312,7 @@ def _parse_step(
         on=_trigger(raw, ctx),
         index=index,
         name=name,
+        profile=_profile(raw, ctx),
         event=spec,
         params=params,
         delay=parse_duration(raw.get("delay", 0), location=ctx.at(_line(raw, "delay"))),
@@ -426,6 +441,8 @@ def parse_scenario(text: str, path: str = "<scenario>", catalog: Catalog | None 
                 hint=f"write e.g. {key}: {{file_name: Demo}}",
             )
     options = _plain(data.get("options") or {})
+    if data.get("profile") is not None:
+        options = {"profile": _profile(data, ctx), **options}
     for key, value in options.items():
         try:
             check_options({key: value})

@@ -85,8 +85,12 @@ def render_events(
     for step in scenario.steps:
         params = _substitute(dict(step.params), results)
         for repeat_index in range(step.repeat):
-            context = session.resolve(step.event, params, scenario.vars, location=step.location)
-            payload = session.render(step.event, context, step.overrides, location=step.location)
+            context = session.resolve(
+                step.event, params, scenario.vars, location=step.location, profile=step.profile
+            )
+            payload = session.render(
+                step.event, context, step.overrides, location=step.location, profile=step.profile
+            )
             results[step.name] = context
             yield RenderedEvent(
                 seq=seq,

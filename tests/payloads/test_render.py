@@ -33,13 +33,16 @@ def _golden(name: str, text: str) -> None:
 
 @pytest.mark.parametrize("event_type", [e for e, s in CATALOG.events.items() if "v2" in s.templates])
 def test_golden_event(event_type: str, session: Callable[..., RenderSession]) -> None:
-    payload = session(7).render_event(event_type)
+    payload = session(7, profile="docs").render_event(event_type)
     _golden(f"v2/{event_type}.json", json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
 
 
 def test_golden_scenario(renderer: Renderer) -> None:
     scenario = load_scenario("happy-path")
-    bodies = [e.body.decode() for e in render_events(scenario, seed=7, now=NOW, renderer=renderer)]
+    bodies = [
+        e.body.decode()
+        for e in render_events(scenario, seed=7, now=NOW, renderer=renderer, options={"profile": "docs"})
+    ]
     _golden("scenarios/happy-path.v2.jsonl", "\n".join(bodies) + "\n")
 
 

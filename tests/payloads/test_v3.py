@@ -20,6 +20,7 @@ from emitter.errors import TemplateError, UsageError
 from emitter.payloads.catalog import load_catalog
 from emitter.payloads.envelopes import MAX_EVENTS_PER_PULL, pull_responses
 from emitter.payloads.options import check_options, parse_options
+from emitter.payloads.profiles import PROFILES
 from emitter.payloads.providers import PROCESS_TASK_TYPES
 from emitter.payloads.render import Renderer, RenderSession, encode_payload
 from emitter.scenarios.loader import builtin_scenarios, load_scenario, parse_scenario
@@ -105,6 +106,19 @@ JSON_TYPES: dict[str, tuple[type, ...]] = {
 DISCRIMINATED = {"MediaProcessResultSet", "AiContentReviewResultSet", "AiAnalysisResultSet"}
 
 
+DOCS = {"profile": "docs"}
+
+
+@pytest.fixture
+def session(renderer: Renderer) -> Callable[..., RenderSession]:
+    """This module checks the docs profile's shape (tests/payloads/test_wire.py checks wire's)."""
+
+    def make(seed: int = 7, fmt: str = "v2", **options: object) -> RenderSession:
+        return renderer.session(seed=seed, now=NOW, fmt=fmt, options={**DOCS, **options})
+
+    return make
+
+
 def strict(body: bytes) -> models.EventContent:
     """Deserialize into the SDK's EventContent; its "fileds are useless" warning is an error."""
     content = models.EventContent()
@@ -157,8 +171,8 @@ def test_every_payload_deserializes_strictly_into_its_event_object(
 def test_every_builtin_scenario_runs_unchanged_in_v3(name: str, renderer: Renderer) -> None:
     scenario = load_scenario(name)
     for seed in SEEDS:
-        v2 = list(render_events(scenario, seed=seed, now=NOW, fmt="v2", renderer=renderer))
-        v3 = list(render_events(scenario, seed=seed, now=NOW, fmt="v3", renderer=renderer))
+        v2 = list(render_events(scenario, seed=seed, now=NOW, fmt="v2", renderer=renderer, options=DOCS))
+        v3 = list(render_events(scenario, seed=seed, now=NOW, fmt="v3", renderer=renderer, options=DOCS))
         assert [e.event_type for e in v3] == [e.event_type for e in v2]
         for event in v3:
             content = strict(event.body)
@@ -259,6 +273,7 @@ def test_procedure_maps_v2_concepts_to_v3(session: Callable[..., RenderSession])
         "SnapshotByTimeOffset": "SnapshotByTimeOffsetTask",
         "CoverBySnapshot": "CoverBySnapshotTask",
         "ImageSprites": "ImageSpriteTask",
+        "AdaptiveDynamicStreaming": "AdaptiveDynamicStreamingTask",
     }
     for result in results:
         assert set(result) == {"Type", subtasks[result["Type"]]}
@@ -355,7 +370,9 @@ def _subtasks_v2(data: dict[str, Any]) -> list[tuple[Any, ...]]:
 def _subtasks_v3(event: dict[str, Any]) -> list[tuple[Any, ...]]:
     found = []
     for result in event.get("MediaProcessResultSet", []):
-        task = next(v for k, v in result.items() if k != "Type")
+        if result["Type"] == "AdaptiveDynamicStreaming":
+            continue  # v2 task flows have no adaptive streaming
+        task = next(v for k, v in result.items() if k != "Type" and v is not None)
         found.append((result["Type"], task["Status"], task["ErrCode"], sorted(_urls(task.get("Output")))))
     return found
 
@@ -382,16 +399,33 @@ def _v2_urls(payload: dict[str, Any]) -> set[str]:
 def _review(task: dict[str, Any], *keys: str) -> tuple[Any, ...]:
     """A content review's facts, given its status, code, output, suggestion, ... key names."""
     status, code, output, suggestion, confidence, segments, start, url = keys
-    result = task.get(output, {})
+    result = task.get(output) or {}
     found = [(s[start], s[suggestion], s[url]) for s in result.get(segments, [])]
     return task[status], task[code], result.get(suggestion), result.get(confidence), found
 
 
-def assert_same_facts(event_type: str, v2: dict[str, Any], v3: dict[str, Any], where: Any) -> None:
+def _shared_output(output: dict[str, Any]) -> dict[str, Any]:
+    """What a v3 analysis output shares with v2 (the wire adds the SDK's file URL fields)."""
+    return {k: v for k, v in output.items() if k in ("ClassificationSet", "TagSet")}
+
+
+def _zero_as_absent(value: Any) -> Any:
+    """The wire prints an absent string as "" and an absent list as [] (v3 fills every SDK field)."""
+    if isinstance(value, list):
+        return [_zero_as_absent(v) for v in value] or None
+    return None if value == "" else value
+
+
+def assert_same_facts(
+    event_type: str, v2: dict[str, Any], v3: dict[str, Any], where: Any, *, wire: bool = False
+) -> None:
     """The facts a v2 payload shares with its v3 twin are equal (ids, task ids, urls, statuses, codes)."""
     assert _v2_urls(v2) <= set(_urls(v3)), where
     for v2_path, v3_path in SHARED.get(event_type, []):
-        assert _get(v2, v2_path) == _get(v3, v3_path), (where, v2_path)
+        if wire:
+            assert _zero_as_absent(_get(v2, v2_path)) == _zero_as_absent(_get(v3, v3_path)), (where, v2_path)
+        else:
+            assert _get(v2, v2_path) == _get(v3, v3_path), (where, v2_path)
     if event_type == "ProcedureStateChanged":
         data, event = v2["data"], v3["ProcedureStateChangeEvent"]
         assert _subtasks_v2(data) == _subtasks_v3(event), where
@@ -426,7 +460,7 @@ def assert_same_facts(event_type: str, v2: dict[str, Any], v3: dict[str, Any], w
         assert reviews == porn, where
         analyses = [json.dumps(a["output"], sort_keys=True).lower() for a in data["aIAnalysisList"]]
         outputs = [
-            json.dumps(a[a["Type"] + "Task"]["Output"], sort_keys=True).lower()
+            json.dumps(_shared_output(a[a["Type"] + "Task"]["Output"]), sort_keys=True).lower()
             for a in event.get("AiAnalysisResultSet", [])
         ]
         assert [
@@ -438,29 +472,34 @@ def assert_same_facts(event_type: str, v2: dict[str, Any], v3: dict[str, Any], w
         assert deleted == (ids if v2["data"]["status"] == 0 else []), where
 
 
+@pytest.mark.parametrize("profile", PROFILES)
 @pytest.mark.parametrize("name", list(builtin_scenarios()))
-def test_v2_and_v3_agree_on_every_shared_fact(name: str, renderer: Renderer) -> None:
+def test_v2_and_v3_agree_on_every_shared_fact(name: str, profile: str, renderer: Renderer) -> None:
     scenario = load_scenario(name)
+    options = {"profile": profile}
     for seed in (*SEEDS, 42, 2024):
         pairs = zip(
-            render_events(scenario, seed=seed, now=NOW, fmt="v2", renderer=renderer),
-            render_events(scenario, seed=seed, now=NOW, fmt="v3", renderer=renderer),
+            render_events(scenario, seed=seed, now=NOW, fmt="v2", renderer=renderer, options=options),
+            render_events(scenario, seed=seed, now=NOW, fmt="v3", renderer=renderer, options=options),
             strict=True,
         )
         for old, new in pairs:
-            assert_same_facts(old.event_type, old.payload, new.payload, (name, seed, old.label))
+            assert_same_facts(
+                old.event_type, old.payload, new.payload, (name, seed, old.label), wire=profile == "wire"
+            )
 
 
+@pytest.mark.parametrize("profile", PROFILES)
 @pytest.mark.parametrize("event_type", [e for e in V3_EVENTS if "v2" in CATALOG.events[e].templates])
 def test_v2_and_v3_agree_for_every_variant_of_an_event(
-    event_type: str, session: Callable[..., RenderSession]
+    event_type: str, profile: str, session: Callable[..., RenderSession]
 ) -> None:
     spec = CATALOG.events[event_type]
     for seed in SEEDS:
         for params in [{"status": outcome} for outcome in spec.outcomes] + VARIANTS.get(event_type, []):
-            v2 = session(seed, "v2").render_event(spec, params)
-            v3 = session(seed, "v3").render_event(spec, params)
-            assert_same_facts(event_type, v2, v3, (seed, params))
+            v2 = session(seed, "v2", profile=profile).render_event(spec, params)
+            v3 = session(seed, "v3", profile=profile).render_event(spec, params)
+            assert_same_facts(event_type, v2, v3, (seed, params), wire=profile == "wire")
 
 
 def test_the_file_and_task_ids_flow_between_steps_in_v3(renderer: Renderer) -> None:
@@ -478,7 +517,7 @@ def test_the_file_and_task_ids_flow_between_steps_in_v3(renderer: Renderer) -> N
 
 def test_scenario_options_reach_the_templates(renderer: Renderer) -> None:
     text = "version: 1\nformat: v3\noptions: {null_event_keys: true}\nsteps:\n  - event: clip\n"
-    event = next(render_events(parse_scenario(text), seed=1, now=NOW, renderer=renderer))
+    event = next(render_events(parse_scenario(text), seed=1, now=NOW, renderer=renderer, options=DOCS))
     assert list(event.payload)[1:] == KEYS_2019
 
 
@@ -616,7 +655,18 @@ def test_cli_edit_in_v2_is_one_clean_line() -> None:
 
 
 def test_cli_option_and_pull_envelope() -> None:
-    plain = _cli("render", "happy-path", "-f", "v3", "--seed", "4", "--option", "null_event_keys=true")
+    plain = _cli(
+        "render",
+        "happy-path",
+        "-f",
+        "v3",
+        "--seed",
+        "4",
+        "--profile",
+        "docs",
+        "--option",
+        "null_event_keys=true",
+    )
     assert plain.returncode == 0, plain.stderr
     events = [json.loads(line) for line in plain.stdout.splitlines()]
     assert all(list(e)[1:] == KEYS_2019 for e in events)
@@ -629,6 +679,8 @@ def test_cli_option_and_pull_envelope() -> None:
         "4",
         "--option",
         "null_event_keys=true",
+        "--profile",
+        "docs",
         "--envelope",
         "pull",
     )

@@ -1,0 +1,141 @@
+"""Payload profiles: `docs` (as the documentation prints) and `wire` (as production serializes)."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from emitter.errors import UsageError, hint_with_suggestion
+
+PROFILES = ("wire", "docs")
+DEFAULT_PROFILE = "wire"
+# Which sibling event keys a v3 wire body carries as null: the 2021 capture's 13, or the SDK's.
+ERAS = ("current", "2021")
+DEFAULT_ERA = "current"
+ZERO_TIME = "0000-00-00T00:00:00Z"
+STRUCTS_FILE = "data/sdk-structs.json"
+
+_OBJECT, _LIST, _SCALAR = 0, 1, 2
+_ZEROS: dict[str, Any] = {"str": "", "int": 0, "float": 0, "bool": False, "time": ZERO_TIME}
+
+# One field of a struct: (name, how it is filled, zero value, the fields of its struct if any).
+Field = tuple[str, int, Any, "tuple[Field, ...] | None"]
+
+
+def check_profile(name: str, *, location: str = "profile") -> str:
+    if name not in PROFILES:
+        raise UsageError(
+            f"unknown profile '{name}'",
+            location=location,
+            hint=hint_with_suggestion(name, PROFILES, f"use one of: {', '.join(PROFILES)}"),
+        )
+    return name
+
+
+class SdkStructs:
+    """The SDK's structs as precomputed fill tables: one tuple of fields per struct, built once."""
+
+    def __init__(self, data: Mapping[str, Any]):
+        self.sdk_version = str(data.get("sdk_version", ""))
+        self.raw: dict[str, list[list[str]]] = data["structs"]
+        self.era_keys: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in data["event_keys"].items()}
+        self._tables: dict[str, tuple[Field, ...]] = {}
+        content = dict(self.raw["EventContent"])
+        self.event_structs = {key: kind.split(":", 1)[1] for key, kind in content.items() if ":" in kind}
+
+    def table(self, struct: str) -> tuple[Field, ...]:
+        found = self._tables.get(struct)
+        if found is not None:
+            return found
+        fields: list[Field] = []
+        self._tables[struct] = ()  # a struct that contains itself stops here instead of recursing
+        for name, kind in self.raw[struct]:
+            base, _, child = kind.partition(":")
+            child_table = self.table(child) if child in self.raw else None
+            if base == "obj":
+                fields.append((name, _OBJECT, None, child_table))
+            elif base == "list":
+                fields.append((name, _LIST, None, child_table))
+            else:
+                fields.append((name, _SCALAR, _ZEROS[base], None))
+        found = self._tables[struct] = tuple(fields)
+        return found
+
+    def event_layout(self, era: str) -> tuple[tuple[str, tuple[Field, ...] | None], ...]:
+        """The event keys of a v3 body in the era's order, each with its struct's fields."""
+        return tuple(
+            (key, self.table(self.event_structs[key]) if key in self.event_structs else None)
+            for key in self.era_keys[era]
+        )
+
+
+@functools.lru_cache(maxsize=4)
+def sdk_structs(template_dir: str | None = None) -> SdkStructs:
+    """The struct tables shipped beside the templates (generated from the SDK's models)."""
+    from pathlib import Path
+
+    from emitter.payloads.catalog import resource_dir
+
+    directory = Path(template_dir) if template_dir else resource_dir("templates")
+    with open(directory / STRUCTS_FILE, encoding="utf-8") as handle:
+        return SdkStructs(json.load(handle))
+
+
+def fill(node: dict[str, Any], fields: tuple[Field, ...]) -> dict[str, Any]:
+    """The struct as production serializes it: every field in SDK order, zero values for absent ones.
+
+    Keys the SDK lacks are kept, after the SDK's fields.
+    """
+    out: dict[str, Any] = {}
+    matched = 0
+    for name, how, zero, child in fields:
+        value = node.get(name)
+        if value is None:
+            out[name] = [] if how == _LIST else zero
+            continue
+        matched += 1
+        if child is not None:
+            if how == _LIST and type(value) is list:
+                value = [fill(item, child) if type(item) is dict else item for item in value]
+            elif how == _OBJECT and type(value) is dict:
+                value = fill(value, child)
+        out[name] = value
+    if matched < len(node):
+        for name, value in node.items():
+            if name not in out:
+                out[name] = value
+    return out
+
+
+class WireV3:
+    """Completes a docs-shaped v3 body into its wire shape for one era (tables built once)."""
+
+    def __init__(self, structs: SdkStructs, era: str):
+        self.structs = structs
+        self.layout = structs.event_layout(era)
+        self.keys = frozenset(key for key, _ in self.layout)
+
+    def __call__(self, payload: Any) -> Any:
+        if type(payload) is not dict or "EventType" not in payload:
+            return payload
+        out: dict[str, Any] = {"EventType": payload["EventType"]}
+        for key, fields in self.layout:
+            value = payload.get(key)
+            out[key] = fill(value, fields) if fields is not None and type(value) is dict else value
+        for key, value in payload.items():
+            if key not in out:
+                struct = self.structs.event_structs.get(key)
+                if struct is not None and type(value) is dict:
+                    value = fill(value, self.structs.table(struct))
+                out[key] = value
+        return out
+
+
+@functools.lru_cache(maxsize=8)
+def wire_pass(fmt: str, era: str = DEFAULT_ERA) -> Any:
+    """The function that turns a docs-shaped body of `fmt` into its wire shape (None: no pass)."""
+    if fmt == "v3":
+        return WireV3(sdk_structs(), era)
+    return None

@@ -1,0 +1,166 @@
+"""VOD ids, URLs and times: fileIds, task ids, the per-file folders (docs and wire shapes)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+import re
+import uuid
+
+from faker.providers import BaseProvider
+
+from emitter.clock import utc_stamp
+from emitter.payloads.providers.words import words
+
+_HEX = "0123456789abcdef"
+
+
+@functools.lru_cache(maxsize=1024)
+def _file_dir(app: str, file_id: str) -> str:
+    """VOD keeps all of a file's outputs under one bucket/folder pair derived from app and file."""
+    bucket = hashlib.md5(app.encode()).hexdigest()[:8]
+    folder = hashlib.md5(file_id.encode()).hexdigest()[:8]
+    return f"http://{app}.vod2.myqcloud.com/{bucket}vodcq{app}/{folder}{file_id}"
+
+
+@functools.lru_cache(maxsize=1024)
+def _trans_dir(app: str, file_id: str, region: str) -> str:
+    """Where production keeps a file's derived outputs: `<8 hex>vodtrans<region><appid>/<8 hex><fileId>`."""
+    bucket = hashlib.md5(f"{app}:vodtrans".encode()).hexdigest()[:8]
+    folder = hashlib.md5(file_id.encode()).hexdigest()[:8]
+    return f"http://{app}.vod2.myqcloud.com/{bucket}vodtrans{region}{app}/{folder}{file_id}"
+
+
+def derived_hex(text: str, length: int = 32) -> str:
+    """Lower-case hex that follows from `text` (wire-only values must not draw: docs keep their bytes)."""
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return digest[:length]
+
+
+def source_name(file_id: str) -> str:
+    """The random 12-letter name production gives an uploaded source file (CFJFijgLOlIA), derived."""
+    number = int(derived_hex(f"source:{file_id}", 24), 16)
+    letters = []
+    for _ in range(12):
+        number, index = divmod(number, len(_LETTERS))
+        letters.append(_LETTERS[index])
+    return "".join(letters)
+
+
+# a transcoded rendition's name (f100020.mp4), which production prefixes with "v."
+_RENDITION = re.compile(r"f\d+\.")
+_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+# storage region of the docs' and captures' buckets (vodcq: ap-chongqing)
+_REGION = "cq"
+
+
+class IdsProvider(BaseProvider):
+    """Ids and URLs drawn only from `self.generator.random`, so one seed replays a run exactly."""
+
+    # the payload profile the values are shaped for (the render session sets it per step)
+    profile = "docs"
+
+    app_id_value = "1256768367"
+
+    # --- primitives -------------------------------------------------------------------------
+    def _hex(self, length: int) -> str:
+        bits = self.generator.random.getrandbits(4 * length)
+        return format(bits, f"0{length}x")
+
+    def md5(self, raw_output: bool = False) -> str:
+        return self._hex(32)
+
+    def app_id(self) -> str:
+        return str(self.generator.random.randrange(1_250_000_000, 1_260_000_000))
+
+    def file_id(self) -> str:
+        """A 19-digit VOD fileId, as VOD has issued since 2018 (5285890784273533167)."""
+        return str(self.generator.random.randrange(5_280_000_000_000_000_000, 5_290_000_000_000_000_000))
+
+    def task_id(self, prefix: str) -> str:
+        """A vodTaskId in the shape the docs print for that kind of task."""
+        random = self.generator.random
+        if prefix == "Procedure":
+            return f"{self.app_id_value}-Procedure-{self._hex(20)}t{random.randrange(10)}"
+        if prefix == "procedure-legacy":
+            return f"{self.app_id_value}-{random.choice(('mango', 'pear', 'kiwi'))}-{self._hex(32)}"
+        if prefix == "clipVideo":
+            return f"clipVideo-{self._hex(19)}"
+        if prefix == "Pull":
+            return f"Pull-{self._hex(31)}"
+        return f"{prefix}-{self._hex(32)}"
+
+    # --- urls -------------------------------------------------------------------------------
+    def _file_dir(self, file_id: str) -> str:
+        return _file_dir(self.app_id_value, file_id)
+
+    def output_dir(self, file_id: str) -> str:
+        """The folder of a file's derived outputs: beside the source (docs), or vodtrans (wire)."""
+        if self.profile == "wire":
+            return _trans_dir(self.app_id_value, file_id, _REGION)
+        return self._file_dir(file_id)
+
+    def media_url(self, file_id: str, name: str) -> str:
+        """A file's media: `f0.<ext>` is the source itself, other names are derived outputs."""
+        if self.profile == "wire":
+            if name.startswith("f0."):
+                return f"{self._file_dir(file_id)}/{source_name(file_id)}.{name[3:]}"
+            return f"{self.output_dir(file_id)}/{'v.' if _RENDITION.match(name) else ''}{name}"
+        return f"{self._file_dir(file_id)}/{name}"
+
+    def image_url(self, file_id: str, kind: str, index: int, ext: str = "jpg", definition: int = 10) -> str:
+        if self.profile == "wire":
+            return f"{self.output_dir(file_id)}/{kind}/{kind}_{definition}_{index}.{ext}"
+        return f"{self._file_dir(file_id)}/{kind}/{kind}_{index}.{ext}"
+
+    def wire_task_id(self, task_id: str) -> str:
+        """A task-flow TaskId as production prints it (`<appid>-procedurev2-<32 hex>tt0`), derived."""
+        digest = derived_hex(f"procedure:{task_id}", 33)
+        return f"{self.app_id_value}-procedurev2-{digest[:32]}{'tt0' if digest[32] < '8' else 't0'}"
+
+    def source_url(self, name: str) -> str:
+        site = self.generator.random.choice(words().source_sites)
+        return f"{site}/uploads/{self._hex(6)}/{name}"
+
+    def key_url(self) -> str:
+        return f"https://{self.app_id_value}.vod-drm.myqcloud.com/getkey?k={self._hex(16)}"
+
+    def stream_id(self) -> str:
+        random = self.generator.random
+        return f"{random.randrange(1000, 99999)}_{self._hex(8)}"
+
+    def edk(self) -> str:
+        return self._hex(self.generator.random.choice((8, 16, 32)))
+
+    # --- v3, PULL envelope and CDNetworks values ------------------------------------------
+    # Draw-free helpers come first: v3 templates make exactly the v2 draws, in the v2 order,
+    # so one seed gives both formats the same facts; v3-only values are derived, not drawn.
+    def iso_before(self, moment: dt.datetime, seconds: float = 0) -> str:
+        """ISO 8601 UTC time `seconds` before `moment`, as v3 prints times (no draw)."""
+        earlier = moment - dt.timedelta(seconds=seconds)
+        return utc_stamp(earlier)
+
+    def iso_at(self, timestamp: int) -> str:
+        """ISO 8601 UTC time of a Unix timestamp (no draw)."""
+        return utc_stamp(dt.datetime.fromtimestamp(timestamp, dt.timezone.utc))
+
+    def stable_hex(self, text: str, length: int = 32) -> str:
+        """Upper-case hex derived from `text`, for IDs that must follow another value (no draw)."""
+        return hashlib.md5(text.encode("utf-8")).hexdigest()[:length].upper()
+
+    def app_task_id(self, kind: str) -> str:
+        """A v3 task ID prefixed with the app ID (1256768367-EditMedia-...)."""
+        return f"{self.app_id_value}-{kind}-{self._hex(32)}"
+
+    def wechat_vid(self) -> str:
+        """A WeChat video ID as WeChat issues them (wxv_ and 19 digits)."""
+        return f"wxv_{self.generator.random.randrange(10**18, 10**19)}"
+
+    def event_handle(self) -> str:
+        """An opaque reliable-callback EventHandle."""
+        return self._hex(32)
+
+    def request_id(self) -> str:
+        """A Tencent Cloud API RequestId (a version-4 UUID)."""
+        return str(uuid.UUID(int=self.generator.random.getrandbits(128), version=4))

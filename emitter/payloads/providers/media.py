@@ -1,0 +1,193 @@
+"""Media facts: the scenario's video, its metadata, renditions, titles and authors."""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from typing import Any
+
+from emitter.payloads.providers.ids import IdsProvider, derived_hex
+from emitter.payloads.providers.words import words
+
+
+def _float32(value: float) -> float:
+    """A duration as the media probe reports it: a float32 printed as a double (98.66159057617188)."""
+    return float(struct.unpack("f", struct.pack("f", value))[0])
+
+
+# (width, height, typical video bitrate in bps)
+_RESOLUTIONS = (
+    (640, 360, 600_000),
+    (640, 480, 246_000),
+    (854, 480, 900_000),
+    (960, 540, 1_200_000),
+    (1280, 720, 2_500_000),
+    (1920, 1080, 4_500_000),
+    (720, 1280, 2_400_000),
+    (1080, 1920, 4_200_000),
+)
+# VOD's preset transcoding templates: definition -> (height, video bitrate bps)
+TRANSCODE_PRESETS = {
+    10: (240, 149_193),
+    20: (480, 297_656),
+    30: (720, 899_976),
+    40: (1080, 1_800_000),
+    100010: (360, 256_000),
+    100020: (540, 512_000),
+    100030: (720, 1_024_000),
+    100040: (1080, 2_500_000),
+}
+
+
+_PROBE_CONTAINERS = {
+    "mp4": "mov,mp4,m4a,3gp,3g2,mj2",
+    "m4a": "mov,mp4,m4a,3gp,3g2,mj2",
+    "mov": "mov,mp4,m4a,3gp,3g2,mj2",
+    "flv": "flv",
+    "m3u8": "hls,applehttp",
+    "hls": "hls,applehttp",
+    "webm": "matroska,webm",
+}
+
+
+class MediaProvider(IdsProvider):
+    """The video of a run and the words that describe it."""
+
+    # --- words ------------------------------------------------------------------------------
+    def video_title(self) -> str:
+        random = self.generator.random
+        if random.random() < 0.2:
+            return str(random.choice(words().titles_cjk))
+        return f"{random.choice(words().title_words_a)} {random.choice(words().title_words_b)}"
+
+    def author(self) -> str:
+        return str(self.generator.random.choice(words().authors))
+
+    def session_context(self) -> str:
+        random = self.generator.random
+        return f'{{"userId":{random.randrange(10_000, 99_999_999)},"biz":"{random.choice(words().tags)}"}}'
+
+    def classification(self) -> tuple[str, str]:
+        top, subs = self.generator.random.choice(words().classes)
+        return top, self.generator.random.choice(subs)
+
+    def tags(self, count: int) -> list[str]:
+        return list(self.generator.random.sample(words().tags, count))
+
+    def confidence(self, low: float = 50.0, high: float = 100.0) -> float:
+        return round(float(self.generator.random.uniform(low, high)), 3)
+
+    def class_id_for(self, class_name: str | None) -> int:
+        """A stable category ID for a category name; 0 is VOD's "Other" (no draw)."""
+        if not class_name or class_name == "Other":
+            return 0
+        return 100_000 + zlib.crc32(class_name.encode("utf-8")) % 900_000
+
+    def probe_container(self, container: str) -> str:
+        """The container as v3 MetaData prints it: ffprobe's format name (no draw)."""
+        return _PROBE_CONTAINERS.get(container, container)
+
+    # --- media ------------------------------------------------------------------------------
+    def media(self) -> dict[str, Any]:
+        """Metadata of one video whose numbers agree: size = bitrate x duration, streams add up."""
+        random = self.generator.random
+        width, height, vbitrate = random.choice(_RESOLUTIONS)
+        vbitrate = int(vbitrate * random.uniform(0.85, 1.15))
+        abitrate = random.choice((48_000, 64_000, 96_000, 128_000))
+        duration = random.randrange(8, 3600)
+        return {
+            "width": width,
+            "height": height,
+            "fps": random.choice((24, 25, 30)),
+            "video_bitrate": vbitrate,
+            "audio_bitrate": abitrate,
+            "bitrate": vbitrate + abitrate,
+            "duration": duration,
+            "size": (vbitrate + abitrate) * duration // 8,
+            "container": "mp4",
+            "video_codec": "h264",
+            "audio_codec": "aac",
+            "sampling_rate": random.choice((44_100, 48_000)),
+            "rotate": 0,
+            "md5": self._hex(32),
+        }
+
+    def rendition(self, media: dict[str, Any], definition: int) -> dict[str, Any]:
+        """A transcoded output of `media` at a preset `definition`, aspect ratio kept."""
+        random = self.generator.random
+        height, vbitrate = TRANSCODE_PRESETS.get(definition, (media["height"], media["video_bitrate"]))
+        if definition == 0:
+            height, vbitrate = media["height"], media["video_bitrate"]
+        height = min(height, media["height"])
+        width = round(media["width"] * height / media["height"] / 2) * 2
+        vbitrate = int(vbitrate * random.uniform(0.9, 1.1))
+        abitrate = min(media["audio_bitrate"], 64_000) if definition else media["audio_bitrate"]
+        return {
+            "definition": definition,
+            "width": width,
+            "height": height,
+            "fps": media["fps"],
+            "video_bitrate": vbitrate,
+            "audio_bitrate": abitrate,
+            "bitrate": vbitrate + abitrate,
+            "duration": media["duration"],
+            "size": (vbitrate + abitrate) * media["duration"] // 8,
+            "container": "mp4",
+            "video_codec": "h264",
+            "audio_codec": "aac",
+            "sampling_rate": media["sampling_rate"],
+            "md5": self._hex(32),
+        }
+
+    def wire_media(self, media: dict[str, Any]) -> dict[str, Any]:
+        """`media` with the probe's float durations (audio and video streams differ by some ms), derived.
+
+        The integer `duration` stays (v2's `duration` is its floor), so sizes agree with docs.
+        """
+        if "float_duration" in media:
+            return media
+        digest = derived_hex(f"durations:{media.get('md5', '')}:{media['duration']}", 8)
+        # the docs' integer duration is both the floor and the rounding of the probe's
+        video = _float32(int(media["duration"]) + int(digest[:4], 16) / 0x10000 * 0.4)
+        audio = _float32(video + int(digest[4:], 16) % 60 / 1000)
+        return {
+            **media,
+            "float_duration": max(video, audio),
+            "video_duration": video,
+            "audio_duration": audio,
+        }
+
+    def wire_facts(self, facts: dict[str, Any]) -> dict[str, Any]:
+        """The same video as production shapes it: source name, output folder, TaskIds, durations."""
+        file_id = facts["file_id"]
+        saved, self.profile = self.profile, "wire"
+        try:
+            return {
+                **facts,
+                "file_url": self.media_url(file_id, "f0.mp4"),
+                "cover_url": self.image_url(file_id, "coverBySnapshot", 0),
+                "media": self.wire_media(facts["media"]),
+                "procedure_task_id": self.wire_task_id(facts["procedure_task_id"]),
+            }
+        finally:
+            self.profile = saved
+
+    def video(self) -> dict[str, Any]:
+        """The facts of the one video a scenario is about, shared by all of its steps."""
+        self.app_id_value = self.app_id()
+        file_id = self.file_id()
+        media = self.media()
+        stream_id = self.stream_id()
+        return {
+            "app_id": self.app_id_value,
+            "file_id": file_id,
+            "file_name": self.video_title(),
+            "file_url": self.media_url(file_id, "f0.mp4"),
+            "cover_url": self.image_url(file_id, "cover", 0),
+            "author": self.author(),
+            "stream_id": stream_id,
+            "source_context": self.session_context(),
+            "media": media,
+            "procedure_task_id": self.task_id("Procedure"),
+            "transcode_task_id": self.task_id("Transcode"),
+        }
