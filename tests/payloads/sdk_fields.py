@@ -134,7 +134,7 @@ def payloads(renderer: Renderer, event_type: str) -> Iterator[Any]:
     spec = renderer.catalog.events[event_type]
     for options in ({"null_event_keys": True}, {}):
         for seed in SEEDS:
-            session = renderer.session(seed=seed, now=NOW, fmt="v3", options=options)
+            session = renderer.session(seed=seed, now=NOW, fmt="v3", options={"profile": "docs", **options})
             for params in [{"status": outcome} for outcome in spec.outcomes] + VARIANTS.get(event_type, []):
                 yield session.render_event(spec, params)
 

@@ -29,7 +29,7 @@ from tests.payloads.sdk_fields import (
     event_content_keys,
     section,
 )
-from tests.payloads.test_v3 import KEYS_2019, OBJECT_KEYS
+from tests.payloads.test_v3 import KEYS_2019, OBJECT_KEYS, session  # noqa: F401  (docs-pinned sessions)
 
 CATALOG = load_catalog()
 SEEDS = (1, 2, 3)
