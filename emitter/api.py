@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import functools
 import random
-import signal
 import threading
 from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -18,6 +17,7 @@ from emitter.delivery.deliver import Delivery, DeliveryOptions, Sender, make_cli
 from emitter.delivery.runner import Runner, RunPlan, Timing, preflight, schedule
 from emitter.delivery.targets import resolve_target
 from emitter.errors import UsageError
+from emitter.interrupts import trap
 from emitter.outcomes import AttemptFinished, EventFinished, Outcome, RunFinished, RunResult
 from emitter.payloads.render import Overrides, Renderer, check_params, default_renderer
 from emitter.receiver.server import ReceivedRequest, Receiver
@@ -318,28 +318,6 @@ def builtin_receiver(
     )
 
 
-def _trap_interrupts(runner: Runner, note: Callable[[str], None], stack: contextlib.ExitStack) -> None:
-    """Ctrl-C once: send nothing more and let sends in flight finish; twice: abort them."""
-    loop = asyncio.get_running_loop()
-    presses = 0
-
-    def interrupt() -> None:
-        nonlocal presses
-        presses += 1
-        if presses == 1:
-            note(
-                f"interrupted: sending nothing more; waiting for {runner.in_flight} in flight "
-                "(Ctrl-C again to abort them)"
-            )
-            runner.stop()
-        else:
-            runner.abort()
-
-    with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-        loop.add_signal_handler(signal.SIGINT, interrupt)
-        stack.callback(loop.remove_signal_handler, signal.SIGINT)
-
-
 async def run_plan(
     plan: RunPlan,
     request: RunRequest | None = None,
@@ -389,7 +367,7 @@ async def run_plan(
         )
         with contextlib.ExitStack() as traps:
             if interrupts is not None:
-                _trap_interrupts(runner, interrupts, traps)
+                traps.enter_context(trap(runner.stop, runner.abort, interrupts, lambda: runner.in_flight))
             async for outcome in runner.run():
                 if on_outcome is not None:
                     on_outcome(outcome)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from typing import Any
 
@@ -11,6 +12,7 @@ from emitter.errors import ScenarioError, UsageError
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+MAX_DURATION = 86_400.0  # seconds: a delay, a timeout or a wait of more than a day is a mistake
 
 
 def utc_stamp(moment: dt.datetime) -> str:
@@ -42,9 +44,14 @@ def parse_moment(value: dt.datetime | str | None, *, location: str | None = "now
 
 
 def parse_duration(
-    value: Any, *, location: str | None = None, text_numbers: bool = False, positive: bool = False
+    value: Any,
+    *,
+    location: str | None = None,
+    text_numbers: bool = False,
+    positive: bool = False,
+    maximum: float = MAX_DURATION,
 ) -> float:
-    """Seconds from `250ms`, `2s`, `1m30s`, `1h`, or a number of seconds.
+    """Seconds from `250ms`, `2s`, `1m30s`, `1h`, or a number of seconds: finite, at most `maximum`.
 
     `text_numbers` also reads `"5"` and `"0.2"` as seconds (command-line values are text; in a
     scenario a quoted number is a mistake). `positive` refuses 0.
@@ -53,7 +60,7 @@ def parse_duration(
         value = "invalid"
     text = str(value).strip().replace(" ", "")
     if isinstance(value, int | float) and value >= 0:
-        seconds = float(value)
+        seconds = float(value) if value < 1e300 else math.inf  # no OverflowError from a huge int
     elif text_numbers and isinstance(value, str) and _NUMBER.fullmatch(text):
         seconds = float(text)
     else:
@@ -71,4 +78,11 @@ def parse_duration(
             )
     if positive and seconds <= 0:
         raise UsageError(f"{value!r} must be more than 0", location=location, hint="write e.g. 5 or 200ms")
+    if not math.isfinite(seconds) or seconds > maximum:
+        shown = repr(value) if len(repr(value)) <= 40 else f"{repr(value)[:37]}..."
+        raise ScenarioError(
+            f"duration {shown} is over the limit of {maximum:g} s",
+            location=location,
+            hint=f"give a finite duration of at most {maximum:g} s",
+        )
     return seconds

@@ -34,7 +34,10 @@ def main_options(
 
 def main() -> None:
     """Console entry point: every error a user can cause is one line `error: ...` and its exit code."""
+    from emitter import interrupts
     from emitter.errors import EmitterError
+
+    interrupts.install_process_handlers()  # SIGTERM ends a command as Ctrl-C does (exit 143)
 
     # typer may vendor click; its exception classes are the ones typer.BadParameter derives from.
     click_errors = sys.modules[typer.BadParameter.__module__]
@@ -55,5 +58,5 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except (KeyboardInterrupt, typer.Abort):
         typer.echo("interrupted", err=True)
-        sys.exit(130)
-    sys.exit(code if isinstance(code, int) else 0)
+        sys.exit(interrupts.exit_code(130))
+    sys.exit(interrupts.exit_code(code if isinstance(code, int) else 0))

@@ -137,8 +137,19 @@ def _target_is_event(reference: str) -> bool:
 
 
 def _write_out(out: Path, index: int, label: str, event_type: str, body: bytes) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    (out / f"{index:04d}-{label}-{event_type}.json").write_bytes(body + b"\n")
+    from emitter.errors import UsageError
+
+    path = out / f"{index:04d}-{label}-{event_type}.json"
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(body + b"\n")
+    except OSError as exc:
+        where = out if isinstance(exc, FileExistsError) or not out.is_dir() else path
+        raise UsageError(
+            f"cannot write {str(where)!r}: {exc.strerror or exc}",
+            location="--out",
+            hint="give a folder (it is created when missing)",
+        ) from None
 
 
 @app.command()
@@ -272,10 +283,14 @@ def validate(
     for reference in scenarios:
         try:
             scenario = load_scenario(reference)
-            events = render_events(scenario, seed=scenario.seed or 0, now=parse_now(None), fmt=fmt)
-            count = sum(1 for _ in events)
+            events = render_events(
+                scenario, seed=scenario.seed or 0, now=parse_now(None), fmt=fmt, each_step_once=True
+            )
+            for _ in events:  # each step rendered once: the cost follows the file, not its repeats
+                pass
             typer.echo(
-                f"ok  {reference}: {len(scenario.steps)} steps, {count} events ({fmt or scenario.format})"
+                f"ok  {reference}: {len(scenario.steps)} steps, {scenario.events} events "
+                f"({fmt or scenario.format})"
             )
         except EmitterError as exc:
             failed += 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
@@ -89,6 +90,8 @@ class DeliveryOptions:
                 location="retries" if self.retries < 0 else "backoff",
                 hint="the real service: 2 retries, no backoff",
             )
+        for name, value in self.headers:
+            check_header(str(name), str(value), location="headers")
 
     def backoff_before(self, attempt: int) -> float:
         """Seconds to wait before sending attempt number `attempt + 1`."""
@@ -174,18 +177,36 @@ def check_target(url: str, *, location: str = "target") -> str:
         raise UsageError(
             f"{url!r} is not an http:// or https:// URL with a host", location=location, hint=hint
         )
+    if parsed.port is not None and not 0 < parsed.port < 65536:
+        raise UsageError(f"port {parsed.port} is not from 1 to 65535", location=location, hint=hint)
     return url
 
 
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_FORBIDDEN_IN_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
+def check_header(name: str, value: str, *, location: str = "-H") -> tuple[str, str]:
+    """A header that cannot split the request: a token as name, no CR, LF or other control in the value."""
+    if not _TOKEN.fullmatch(name) or _FORBIDDEN_IN_VALUE.search(value):
+        shown = f"{name}: {value}"
+        raise UsageError(
+            f"header {shown[:60]!r} has a character HTTP forbids there (CR, LF or a control character)",
+            location=location,
+            hint="write one header per flag, e.g. -H 'X-Api-Key: secret'",
+        )
+    return name, value
+
+
 def parse_header(text: str) -> tuple[str, str]:
-    """`Name: value` (an extra header); a UsageError when it is not one."""
+    """`Name: value` (an extra header); a UsageError when it is not one or would smuggle another."""
     name, sep, value = text.partition(":")
     name = name.strip()
     if not sep or not name or any(c in name for c in ' \t"(),/;<=>?@[\\]{}'):
         raise UsageError(
             f"header {text!r} is not 'Name: value'", location="headers", hint="write e.g. 'X-Api-Key: secret'"
         )
-    return name, value.strip()
+    return check_header(name, value.strip(" \t"))
 
 
 def check_tls(ca_bundle: Path | None, insecure: bool) -> None:

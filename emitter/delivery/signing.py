@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 from dataclasses import dataclass
 
 DEFAULT_TTL = 600
@@ -50,6 +51,6 @@ def verify(key: str, t: object, signature: object, now: int) -> str | None:
         return f"T {t!r} is not a Unix time"
     if expiry < now:
         return f"expired: T {expiry} is {now - expiry} s in the past"
-    if str(signature).lower() != sign(key, expiry):
+    if not hmac.compare_digest(str(signature).lower().encode(), sign(key, expiry).encode()):
         return "wrong Sign: md5(key + T) does not match"
     return None

@@ -9,21 +9,22 @@ import itertools
 import json
 import math
 import re
-import signal
 import time
 from bisect import bisect_left
 from collections.abc import Callable, Coroutine, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 from emitter._version import __version__
 from emitter.clock import utc_stamp
 from emitter.delivery.deliver import Clock, Delivery, DeliveryOptions, Sender, Sleep, make_client
 from emitter.delivery.runner import RunPlan, expand
 from emitter.errors import EmitterError, UsageError
+from emitter.interrupts import trap
 from emitter.outcomes import AttemptFinished, EventFinished
 from emitter.payloads.render import Renderer, default_renderer
+from emitter.reports.files import OutputFile
 from emitter.scenarios.loader import Scenario
 
 if TYPE_CHECKING:
@@ -731,17 +732,9 @@ class LiveView:
             self._live = None
 
 
-def open_json(path: Path) -> IO[str]:
-    """The --json file, opened before the run so a bad path costs no sends."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return path.open("w", encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(
-            f"cannot write {str(path)!r}: {exc.strerror or exc}",
-            location="--json",
-            hint="pick a writable path",
-        ) from None
+def open_json(path: Path) -> OutputFile:
+    """The --json file, opened before the run so a bad path costs no sends (renamed into place at close)."""
+    return OutputFile(path, "--json")
 
 
 async def play(
@@ -783,24 +776,9 @@ async def play(
                 f"no --target: sending to the built-in receiver at {target} "
                 "(in this process: it shares the CPU with the load)"
             )
-        presses = 0
-
-        def interrupt() -> None:
-            nonlocal presses
-            presses += 1
-            if presses == 1:
-                view.note(
-                    f"interrupted: no more arrivals; waiting for {engine.in_flight} in flight "
-                    "(Ctrl-C again to abort them)"
-                )
-                engine.stop()
-            else:
-                engine.abort()
-
-        loop = asyncio.get_running_loop()
-        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            loop.add_signal_handler(signal.SIGINT, interrupt)
-            stack.callback(loop.remove_signal_handler, signal.SIGINT)
+        stack.enter_context(
+            trap(engine.stop, engine.abort, view.note, lambda: engine.in_flight, "no more arrivals")
+        )
         viewer = asyncio.create_task(view.run())
         try:
             stats = await engine.run()
@@ -827,7 +805,7 @@ async def play(
     )
 
 
-def write_json(report: LoadReport, out: IO[str]) -> None:
+def write_json(report: LoadReport, out: OutputFile) -> None:
     with out:
         json.dump(report.to_json(), out, ensure_ascii=False, indent=2)
         out.write("\n")

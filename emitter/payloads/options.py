@@ -116,6 +116,8 @@ def parse_assignments(items: Iterable[str], *, flag: str, strings: Collection[st
     than a string or null: `source_context={"UserId":"u"}` stays that text, `x=null` is None."""
     import yaml
 
+    from emitter.scenarios.loader import load_yaml  # the scenario files' limits (depth, aliases, digits)
+
     result: dict[str, Any] = {}
     for item in items:
         path, sep, raw = item.partition("=")
@@ -125,9 +127,13 @@ def parse_assignments(items: Iterable[str], *, flag: str, strings: Collection[st
             )
         name = path.strip()
         try:
-            value = yaml.safe_load(raw) if raw.strip() else ""
+            value = load_yaml(raw) if raw.strip() else ""
         except yaml.YAMLError:
             value = raw
+        except (ValueError, OverflowError) as exc:
+            raise ScenarioError(f"{flag} '{name}': {exc}", hint="quote values that are text") from None
+        except ScenarioError as exc:
+            raise ScenarioError(f"{flag} '{name}': {exc.message}", hint=exc.hint) from None
         result[name] = raw if name in strings and value is not None and not isinstance(value, str) else value
     return result
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
+import os
+import re
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -83,21 +86,103 @@ def run_record(started: RunStarted) -> dict[str, Any]:
     }
 
 
-def _open_for_writing(path: Path, flag: str, mode: str = "w") -> IO[str]:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return path.open(mode, encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(
-            f"cannot write {str(path)!r}: {exc.strerror or exc}", location=flag, hint="pick a writable path"
-        ) from None
+# XML 1.0 allows only these characters (NUL, ESC of ANSI colours and other controls are not among them)
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_text(text: str) -> str:
+    """`text` with every character XML 1.0 forbids written out as `\\xNN` (so the file always parses)."""
+    return _NOT_XML.sub(lambda m: repr(m.group())[1:-1], text)
+
+
+class OutputFile:
+    """A text file a flag names, written safely.
+
+    A regular file (or a new one) is written to a temporary file beside it and renamed over it
+    at close, so no reader ever sees half a file; a device or pipe (/dev/stdout, /dev/full) is
+    written in place. A failed write does not stop the run: the first I/O error is kept and
+    raised at close as one UsageError naming the file. `in_place` (journals, read back after a
+    crash) writes the file itself.
+    """
+
+    def __init__(self, path: Path, flag: str, *, mode: str = "w", in_place: bool = False):
+        self.path = path
+        self.flag = flag
+        self.error: OSError | None = None
+        real = Path(os.path.realpath(path))
+        replace = not in_place and mode == "w" and (not real.exists() or real.is_file())
+        self._final: Path | None = real if replace else None
+        self._temp = real.with_name(f".{real.name[:200]}.{os.getpid()}.tmp") if replace else real
+        try:
+            real.parent.mkdir(parents=True, exist_ok=True)
+            self.file: IO[str] = self._temp.open(mode, encoding="utf-8")
+        except OSError as exc:
+            raise self._failure(exc) from None
+
+    def _failure(self, exc: OSError) -> UsageError:
+        return UsageError(
+            f"cannot write {str(self.path)!r}: {exc.strerror or exc}",
+            location=self.flag,
+            hint="pick a writable path with free space",
+        )
+
+    @property
+    def closed(self) -> bool:
+        return self.file.closed
+
+    def write(self, text: str) -> None:
+        if self.error is None:
+            try:
+                self.file.write(text)
+            except OSError as exc:
+                self.error = exc
+
+    def flush(self) -> None:
+        if self.error is None:
+            try:
+                self.file.flush()
+            except OSError as exc:
+                self.error = exc
+
+    def close(self) -> None:
+        """Finish the file (rename it into place), or raise the first I/O error as a UsageError."""
+        if self.file.closed:
+            return
+        try:
+            self.file.close()
+        except OSError as exc:
+            self.error = self.error or exc
+        if self.error is None and self._final is not None:
+            try:
+                os.replace(self._temp, self._final)
+            except OSError as exc:
+                self.error = exc
+        if self.error is not None:
+            if self._final is not None:
+                with contextlib.suppress(OSError):
+                    self._temp.unlink()
+            raise self._failure(self.error)
+
+    def discard(self) -> None:
+        """Close without putting anything in place (a run that never started)."""
+        with contextlib.suppress(OSError):
+            self.file.close()
+            if self._final is not None:
+                self._temp.unlink()
+
+    def __enter__(self) -> OutputFile:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
 
 class JsonReport:
     """The JSON report, streamed: run header, one compact row per send, then the summary."""
 
     def __init__(self, path: Path):
-        self.file = _open_for_writing(path, "--report")
+        self.file = OutputFile(path, "--report")
+        self.started = False
         self.rows = 0
         self.history: dict[int, list[str | int]] = {}
         self.finished = False
@@ -106,6 +191,7 @@ class JsonReport:
         if isinstance(outcome, RunStarted):
             header = {"tool": "vod-emitter", "version": __version__, **run_record(outcome)}
             self.file.write(json.dumps(header, ensure_ascii=False)[:-1] + ', "events": [\n')
+            self.started = True
         elif isinstance(outcome, AttemptFinished):
             self.history.setdefault(outcome.ref.index, []).append(outcome.note)
         elif isinstance(outcome, EventFinished):
@@ -134,6 +220,9 @@ class JsonReport:
 
     def close(self) -> None:
         if not self.file.closed:
+            if not self.started:
+                self.file.write(json.dumps({"tool": "vod-emitter", "version": __version__})[:-1])
+                self.file.write(', "events": [')
             if not self.finished:
                 self.file.write('\n], "summary": null}\n')
             self.file.close()
@@ -144,7 +233,7 @@ class JunitReport:
 
     def __init__(self, path: Path):
         self.path = path
-        _open_for_writing(path, "--junit").close()
+        self.out = OutputFile(path, "--junit")  # opened now: a bad path costs no sends
         self.cases: IO[str] = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115 - closed in close()
         self.started: RunStarted | None = None
         self.result: RunResult | None = None
@@ -158,9 +247,9 @@ class JunitReport:
             ref = outcome.ref
             self.tests += 1
             self.time += outcome.elapsed
-            name = f"{ref.index:04d} {ref.name} {ref.event_type}"
+            name = xml_text(f"{ref.index:04d} {ref.name} {ref.event_type}")
             self.cases.write(
-                f"    <testcase classname={quoteattr(ref.scenario)} name={quoteattr(name)} "
+                f"    <testcase classname={quoteattr(xml_text(ref.scenario))} name={quoteattr(name)} "
                 f'time="{outcome.elapsed:.3f}"'
             )
             if outcome.ok:
@@ -171,8 +260,9 @@ class JunitReport:
                 f"attempts: {outcome.attempts}\nstatus: {outcome.status}\n"
                 f"request: {outcome.request}\nresponse: {outcome.response}"
             )
-            failure = f"<failure type={quoteattr(outcome.result)} message={quoteattr(outcome.reason)}>"
-            self.cases.write(f">\n      {failure}{escape(details)}</failure>\n    </testcase>\n")
+            reason = quoteattr(xml_text(outcome.reason))
+            failure = f"<failure type={quoteattr(outcome.result)} message={reason}>"
+            self.cases.write(f">\n      {failure}{escape(xml_text(details))}</failure>\n    </testcase>\n")
         elif isinstance(outcome, RunFinished):
             self.result = outcome.result
 
@@ -183,17 +273,20 @@ class JunitReport:
         if self.started is not None:
             name += f" {' '.join(Path(s).stem for s in self.started.scenarios)} (seed {self.started.seed})"
         note = self.result.summary() if self.result else "the run did not finish"
-        with self.path.open("w", encoding="utf-8") as out:
+        out = self.out
+        try:
             out.write('<?xml version="1.0" encoding="UTF-8"?>\n<testsuites>\n')
             out.write(
-                f'  <testsuite name={quoteattr(name)} tests="{self.tests}" failures="{self.failures}" '
-                f'errors="0" skipped="0" time="{self.time:.3f}">\n'
+                f'  <testsuite name={quoteattr(xml_text(name))} tests="{self.tests}" '
+                f'failures="{self.failures}" errors="0" skipped="0" time="{self.time:.3f}">\n'
             )
             self.cases.seek(0)
             for line in self.cases:
                 out.write(line)
             out.write(f"    <system-out>{escape(note)}</system-out>\n  </testsuite>\n</testsuites>\n")
-        self.cases.close()
+        finally:
+            self.cases.close()
+            out.close()
 
 
 class Journal:
@@ -207,7 +300,9 @@ class Journal:
         builtin_receiver: bool = False,
         carried: frozenset[int] = frozenset(),
     ):
-        self.file = _open_for_writing(path, "--journal", "a" if append else "w")
+        # written in place and flushed per record: a journal is read back after a crash
+        self.file = OutputFile(path, "--journal", mode="a" if append else "w", in_place=True)
+        self.ended = False
         self.builtin_receiver = builtin_receiver
         self.carried = frozenset() if append else carried  # a new journal must remember earlier runs
 
@@ -257,8 +352,13 @@ class Journal:
             )
         elif isinstance(outcome, RunFinished):
             self._write({"type": "end", **summary_record(outcome.result)})
+            self.ended = True
 
     def close(self) -> None:
+        """Close with an end record, even when the run stopped before its summary."""
+        if not self.ended and not self.file.closed:
+            self._write({"type": "end", "complete": False})
+            self.ended = True
         self.file.close()
 
 
@@ -289,17 +389,17 @@ def read_journal(path: Path) -> JournalState:
             record = json.loads(line)
             kind = record["type"]
             if kind == "run" and header is None:
-                header = record
                 int(record["seed"])
                 dt.datetime.fromisoformat(str(record["now"]).replace("Z", "+00:00"))
                 if not record["scenarios"] or not isinstance(record["scenarios"], list):
                     raise ValueError("no list of scenarios")
                 record["format"]
+                header = record  # only a complete header counts (a cut-short last line never is one)
             elif kind == "event" and record["result"] == "delivered":
                 delivered.add(int(record["index"]))
             elif kind == "delivered-before":
                 delivered.update(int(index) for index in record["indexes"])
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
             if number == len(lines) and header is not None:
                 continue  # a last line cut short by a crash; everything before it counts
             raise UsageError(

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from emitter.clock import parse_duration
+from emitter.clock import MAX_DURATION, parse_duration
 from emitter.errors import EmitterError, ScenarioError, hint_with_suggestion
 from emitter.payloads.catalog import Catalog, EventSpec, load_catalog, resource_dir
 from emitter.payloads.options import check_options
@@ -27,6 +27,22 @@ STEP_KEYS = (
 SIGN_CASES = ("valid", "expired", "wrong", "missing", "none")
 REFERENCE = re.compile(r"\$\{([A-Za-z_][\w-]*)\.([A-Za-z_]\w*)\}")
 
+# Documented limits (README "Limits"): a small file must not ask for unbounded work.
+MAX_FILE_BYTES = 1_000_000
+MAX_NODES = 100_000  # YAML nodes with every alias expanded (a "billion laughs" file is refused)
+MAX_DEPTH = 64
+MAX_NUMBER_DIGITS = 30
+MAX_STEPS = 1_000
+MAX_REPEAT = 100_000
+MAX_DUPLICATE = 100
+MAX_EVENTS = 1_000_000  # sends of one scenario: the sum of repeat x duplicate over its steps
+MAX_DELAY = MAX_DURATION  # seconds (one day)
+MAX_NAME = 64  # characters of a step name (it becomes part of file names with render --out)
+
+_FAST_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_INT_TAG = "tag:yaml.org,2002:int"
+_RESOLVER = yaml.resolver.Resolver()
+
 
 class _LineDict(dict[str, Any]):
     line = 0
@@ -38,8 +54,8 @@ class _LineList(list[Any]):
     item_lines: list[int]
 
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader that remembers the line of every mapping key and list item."""
+class _Loader(_FAST_LOADER):  # type: ignore[valid-type,misc]
+    """Safe loader (libyaml's when present) that remembers the line of every mapping key and list item."""
 
 
 def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> _LineDict:
@@ -50,7 +66,11 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> _LineDict:
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
         if not isinstance(key, str | int | float | bool):
-            raise ScenarioError(f"unsupported key {key!r}", location=f"line {key_node.start_mark.line + 1}")
+            raise ScenarioError(
+                f"unsupported key {key!r}",
+                location=f"line {key_node.start_mark.line + 1}",
+                hint="keys must be plain strings",
+            )
         if isinstance(key, bool):  # YAML 1.1 reads `on:` (and yes/no/off) as a boolean: keep the word
             key = str(key_node.value)
         key = str(key) if not isinstance(key, str) else key
@@ -75,6 +95,92 @@ class _DuplicateKey(Exception):
 
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+
+
+def check_yaml_shape(text: str) -> None:
+    """Refuse YAML that would expand beyond the limits: size, nesting, aliases, huge integers.
+
+    One pass over libyaml's events (no recursion, no objects built), so its cost follows the
+    file's length; an alias counts as the whole subtree it names. Errors are ScenarioErrors with
+    `line N` as location; YAML syntax errors propagate as yaml.MarkedYAMLError.
+    """
+    if len(text) > MAX_FILE_BYTES:
+        raise ScenarioError(
+            f"{len(text)} characters is over the limit of {MAX_FILE_BYTES}",
+            location="line 1",
+            hint="split it into several scenarios",
+        )
+    sizes: dict[str, int] = {}
+    open_nodes: list[list[Any]] = []  # [anchor, expanded node count so far]
+    total = 0
+    for event in _events(text):
+        line = event.start_mark.line + 1 if event.start_mark else 1
+        if isinstance(event, yaml.CollectionStartEvent):
+            open_nodes.append([event.anchor, 1])
+            if len(open_nodes) > MAX_DEPTH:
+                raise ScenarioError(
+                    f"nesting deeper than {MAX_DEPTH} levels",
+                    location=f"line {line}",
+                    hint="flatten the structure",
+                )
+            continue
+        if isinstance(event, yaml.CollectionEndEvent):
+            anchor, count = open_nodes.pop()
+        elif isinstance(event, yaml.ScalarEvent):
+            anchor, count = event.anchor, 1
+            _check_number(event, line)
+        elif isinstance(event, yaml.AliasEvent):
+            anchor, count = None, sizes.get(event.anchor or "", 1)
+        else:
+            continue
+        if anchor:
+            sizes[anchor] = count
+        if open_nodes:
+            open_nodes[-1][1] += count
+            count = open_nodes[-1][1]
+        else:
+            total += count
+            count = total
+        if count > MAX_NODES:
+            raise ScenarioError(
+                f"the YAML expands to more than {MAX_NODES} values (aliases count in full)",
+                location=f"line {line}",
+                hint="write the values out, or use repeat: instead of aliases",
+            )
+
+
+def _events(text: str) -> Iterator[yaml.Event]:
+    try:
+        yield from yaml.parse(text, Loader=_FAST_LOADER)
+    except yaml.MarkedYAMLError as exc:
+        if "nesting depth" not in str(exc.problem):
+            raise
+        mark = exc.problem_mark or exc.context_mark
+        raise ScenarioError(
+            f"nesting deeper than {MAX_DEPTH} levels",
+            location=f"line {mark.line + 1 if mark else 1}",
+            hint="flatten the structure",
+        ) from None
+
+
+def _check_number(event: yaml.ScalarEvent, line: int) -> None:
+    value = event.value
+    if len(value) <= MAX_NUMBER_DIGITS:
+        return
+    resolved = _RESOLVER.resolve(yaml.ScalarNode, value, (True, False))  # type: ignore[no-untyped-call]
+    implicit = event.implicit[0] and resolved == _INT_TAG
+    if event.tag == _INT_TAG or implicit:
+        raise ScenarioError(
+            f"a number of {len(value)} characters is over the limit of {MAX_NUMBER_DIGITS} digits",
+            location=f"line {line}",
+            hint="quote it if it is text",
+        )
+
+
+def load_yaml(text: str) -> Any:
+    """Plain Python values from YAML within the limits of check_yaml_shape (for flag values)."""
+    check_yaml_shape(text)
+    return yaml.load(text, Loader=_FAST_LOADER)
 
 
 @dataclass(frozen=True)
@@ -166,6 +272,11 @@ class Scenario:
     options: Mapping[str, Any] = field(default_factory=dict)
     path: str = "<scenario>"
 
+    @property
+    def events(self) -> int:
+        """How many events it renders (each repeat once; duplicates are copies of one event)."""
+        return sum(step.repeat for step in self.steps)
+
 
 class _Context:
     """Where we are in the file, to make every error say file:line."""
@@ -204,10 +315,10 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _positive_int(value: Any, what: str, location: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+def _positive_int(value: Any, what: str, location: str, maximum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= maximum:
         raise ScenarioError(
-            f"{what} must be a whole number of at least 1, got {value!r}",
+            f"{what} must be a whole number from 1 to {maximum}, got {value!r}",
             location=location,
             hint=f"write e.g. {what}: 2",
         )
@@ -249,11 +360,11 @@ def _parse_step(
     if name is None:
         name = spec.kind if spec.kind not in names else f"{spec.kind}-{index + 1}"
     name = str(name)
-    if not re.fullmatch(r"[A-Za-z_][\w-]*", name):
+    if not re.fullmatch(r"[A-Za-z_][\w-]*", name) or len(name) > MAX_NAME:
         raise ScenarioError(
-            f"bad step name {name!r}",
+            f"bad step name {name[:MAX_NAME]!r}{'...' if len(name) > MAX_NAME else ''}",
             location=ctx.at(_line(raw, "name")),
-            hint="use letters, digits, _ and - (it is used in ${name.param})",
+            hint=f"use up to {MAX_NAME} letters, digits, _ and - (it is used in ${{name.param}})",
         )
     if name in names:
         raise ScenarioError(
@@ -316,10 +427,12 @@ def _parse_step(
         event=spec,
         params=params,
         delay=parse_duration(raw.get("delay", 0), location=ctx.at(_line(raw, "delay"))),
-        repeat=_positive_int(raw.get("repeat", 1), "repeat", ctx.at(_line(raw, "repeat"))),
+        repeat=_positive_int(raw.get("repeat", 1), "repeat", ctx.at(_line(raw, "repeat")), MAX_REPEAT),
         overrides=overrides,
         expect=parse_expectation(_plain(raw.get("expect")), location=ctx.at(_line(raw, "expect"))),
-        duplicate=_positive_int(raw.get("duplicate", 1), "duplicate", ctx.at(_line(raw, "duplicate"))),
+        duplicate=_positive_int(
+            raw.get("duplicate", 1), "duplicate", ctx.at(_line(raw, "duplicate")), MAX_DUPLICATE
+        ),
         sign=sign,
         location=where,
         pull=parse_pull_faults(_plain(raw.get("pull")), location=ctx.at(_line(raw, "pull"))),
@@ -377,6 +490,7 @@ def parse_scenario(text: str, path: str = "<scenario>", catalog: Catalog | None 
     catalog = catalog or load_catalog()
     ctx = _Context(path)
     try:
+        check_yaml_shape(text)
         data = yaml.load(text, Loader=_Loader)
     except _DuplicateKey as dup:
         raise ScenarioError(
@@ -396,9 +510,11 @@ def parse_scenario(text: str, path: str = "<scenario>", catalog: Catalog | None 
         raise ScenarioError(f"YAML error: {exc}", location=path, hint="check the file's syntax") from None
     except EmitterError as exc:
         raise ScenarioError(
-            exc.message,
-            location=f"{path}:{(exc.location or '').removeprefix('line ')}",
-            hint="keys must be plain strings",
+            exc.message, location=f"{path}:{(exc.location or '').removeprefix('line ')}", hint=exc.hint
+        ) from None
+    except (ValueError, OverflowError) as exc:  # a value the YAML resolver took for a date or number
+        raise ScenarioError(
+            f"a value YAML cannot read: {exc}", location=path, hint="quote values that are text"
         ) from None
     if not isinstance(data, dict):
         raise ScenarioError(
@@ -465,12 +581,26 @@ def parse_scenario(text: str, path: str = "<scenario>", catalog: Catalog | None 
             location=ctx.at(_line(data, "steps") or 1),
             hint="add steps like - event: upload",
         )
+    if len(steps_node) > MAX_STEPS:
+        raise ScenarioError(
+            f"{len(steps_node)} steps is over the limit of {MAX_STEPS}",
+            location=ctx.at(_line(data, "steps")),
+            hint="split it into several scenarios, or use repeat:",
+        )
     names: dict[str, Step] = {}
     steps = []
+    sends = 0
     for index, raw in enumerate(steps_node):
         step = _parse_step(raw, index, names, ctx, catalog, steps_node)
         names[step.name] = step
         steps.append(step)
+        sends += step.repeat * step.duplicate
+        if sends > MAX_EVENTS:
+            raise ScenarioError(
+                f"the scenario would send more than {MAX_EVENTS} events (repeat x duplicate, summed)",
+                location=step.location,
+                hint="lower repeat or duplicate, or split the scenario",
+            )
     for step in steps:  # a var must suit every step that takes it (types, outcome names)
         for key, value in variables.items():
             if key in step.event.params and key not in step.params and not _references(value):
@@ -518,7 +648,15 @@ def load_scenario(reference: str | Path, catalog: Catalog | None = None) -> Scen
     """Load a scenario by path or built-in name."""
     path = find_scenario(str(reference))
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as file:
+            data = file.read(MAX_FILE_BYTES + 1)
+        if len(data) > MAX_FILE_BYTES:
+            raise ScenarioError(
+                f"the file is over the limit of {MAX_FILE_BYTES} bytes",
+                location=str(reference),
+                hint="split it into several scenarios",
+            )
+        text = data.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ScenarioError(
             f"cannot read the file: {exc}",

@@ -69,8 +69,13 @@ def render_events(
     fmt: str | None = None,
     renderer: Renderer | None = None,
     options: Mapping[str, Any] | None = None,
+    each_step_once: bool = False,
 ) -> Iterator[RenderedEvent]:
-    """Yield every event of the scenario in scenario order, rendered lazily (streamed)."""
+    """Yield every event of the scenario in scenario order, rendered lazily (streamed).
+
+    `each_step_once` renders one event per step whatever its repeat: what validation needs, at a
+    cost that follows the file rather than the events it would send.
+    """
     renderer = renderer or default_renderer()
     session: RenderSession = renderer.session(
         seed=seed, now=now, fmt=fmt or scenario.format, options={**scenario.options, **(options or {})}
@@ -84,7 +89,7 @@ def render_events(
     seq = 0
     for step in scenario.steps:
         params = _substitute(dict(step.params), results)
-        for repeat_index in range(step.repeat):
+        for repeat_index in range(1 if each_step_once else step.repeat):
             context = session.resolve(
                 step.event, params, scenario.vars, location=step.location, profile=step.profile
             )

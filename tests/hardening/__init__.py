@@ -1,0 +1,1 @@
+"""Hardening: hostile input, signals, misbehaving receivers and hostile clients."""
