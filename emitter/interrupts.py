@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import signal
 import threading
@@ -14,6 +15,7 @@ EXIT_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}
 INTERRUPTED = 130  # what an interrupted run reports; exit_code() turns it into the signal's code
 
 _first_signal: int | None = None  # the first signal this process received (decides the exit code)
+_holding = False
 
 
 class Interrupted(KeyboardInterrupt):
@@ -38,6 +40,16 @@ def exit_code(code: int) -> int:
     return code
 
 
+def hold_at_exit() -> None:
+    """Block SIGINT and SIGTERM for the last steps of the process.
+
+    Python restores the default handlers while it shuts down, so a late signal would kill a
+    process whose reports are already complete (exit -15 instead of 143); blocked, it is dropped.
+    """
+    if hasattr(signal, "pthread_sigmask") and threading.current_thread() is threading.main_thread():
+        signal.pthread_sigmask(signal.SIG_BLOCK, set(SIGNALS))
+
+
 def _raise_interrupted(signum: int, frame: FrameType | None) -> None:
     _remember(signum)
     raise Interrupted(signum)
@@ -49,9 +61,14 @@ def _ignore_late(signum: int, frame: FrameType | None) -> None:
 
 
 def install_process_handlers() -> None:
-    """For the console script: SIGTERM outside a run raises like Ctrl-C does (KeyboardInterrupt)."""
+    """For the console script: SIGTERM outside a run raises like Ctrl-C does (KeyboardInterrupt),
+    and no signal kills the process once it is exiting (see hold_at_exit)."""
+    global _holding
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _raise_interrupted)
+        if not _holding:
+            atexit.register(hold_at_exit)  # atexit runs before Python restores the default handlers
+            _holding = True
 
 
 def reset() -> None:

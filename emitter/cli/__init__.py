@@ -58,5 +58,5 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except (KeyboardInterrupt, typer.Abort):
         typer.echo("interrupted", err=True)
-        sys.exit(interrupts.exit_code(130))
+        code = 130
     sys.exit(interrupts.exit_code(code if isinstance(code, int) else 0))

@@ -20,6 +20,7 @@ from emitter.payloads.render import Renderer, RenderSession, encode_payload
 from emitter.scenarios.loader import parse_scenario
 from emitter.scenarios.plan import render_events
 from tests.conftest import NOW
+from tests.payloads import test_v3
 from tests.payloads.sdk_fields import (
     FIELDS_FILE,
     NEW_EVENTS,
@@ -29,7 +30,9 @@ from tests.payloads.sdk_fields import (
     event_content_keys,
     section,
 )
-from tests.payloads.test_v3 import KEYS_2019, OBJECT_KEYS, session  # noqa: F401  (docs-pinned sessions)
+from tests.payloads.test_v3 import KEYS_2019, OBJECT_KEYS
+
+session = test_v3.session  # the docs-pinned sessions fixture
 
 CATALOG = load_catalog()
 SEEDS = (1, 2, 3)
