@@ -76,16 +76,23 @@ def test_options_reach_the_payloads_of_run_send_and_emitter(vod_receiver: emitte
     def bodies(done: emitter.CompletedRun) -> list[str]:
         return [item.body.decode() for item in done.sent]
 
-    plain = emitter.run("happy-path", target=vod_receiver, seed=3, now=NOW, fmt="v3", speed=0)
+    docs = {"profile": "docs"}  # the docs profile omits nulls; keep_nulls keeps them
+    plain = emitter.run("happy-path", target=vod_receiver, seed=3, now=NOW, fmt="v3", speed=0, options=docs)
     kept = emitter.run(
-        "happy-path", target=vod_receiver, seed=3, now=NOW, fmt="v3", speed=0, options={"keep_nulls": True}
+        "happy-path",
+        target=vod_receiver,
+        seed=3,
+        now=NOW,
+        fmt="v3",
+        speed=0,
+        options={**docs, "keep_nulls": True},
     )
     assert not any("null" in body for body in bodies(plain))
     assert all(plain.ok for plain in (plain, kept)) and any("null" in body for body in bodies(kept))
     sent = emitter.send(
-        "upload", target=vod_receiver, seed=3, now=NOW, fmt="v3", options={"keep_nulls": True}
+        "upload", target=vod_receiver, seed=3, now=NOW, fmt="v3", options={**docs, "keep_nulls": True}
     )
-    hooks = Emitter(vod_receiver, seed=3, now=NOW, fmt="v3", speed=0, options={"keep_nulls": True})
+    hooks = Emitter(vod_receiver, seed=3, now=NOW, fmt="v3", speed=0, options={**docs, "keep_nulls": True})
     assert bodies(hooks.run("happy-path")) == bodies(kept)
     assert bodies(hooks.send("upload")) == bodies(sent)
     assert [r.body.decode() for r in vod_receiver.records][-1] == bodies(sent)[0]
@@ -152,11 +159,26 @@ def test_a_json_text_for_a_string_parameter_stays_text() -> None:
 
 
 def test_run_and_send_take_format_options(vod_receiver: emitter.Receiver) -> None:
-    common = ("--target", vod_receiver.url, "--seed", "4", "--now", NOW, "--format", "v3")
+    # the docs profile omits null fields unless keep_nulls (the wire profile fills them in either way)
+    common = (
+        "--target",
+        vod_receiver.url,
+        "--seed",
+        "4",
+        "--now",
+        NOW,
+        "--format",
+        "v3",
+        "--profile",
+        "docs",
+    )
     cli("run", "happy-path", "--speed", "0", "--option", "keep_nulls=true", *common, check_code=0)
     cli("send", "upload", "--option", "keep_nulls=true", *common, check_code=0)
-    kept = emitter.render_scenario("happy-path", seed=4, now=NOW, fmt="v3", options={"keep_nulls": True})
-    plain = emitter.render_scenario("happy-path", seed=4, now=NOW, fmt="v3")
+    docs = {"profile": "docs"}
+    kept = emitter.render_scenario(
+        "happy-path", seed=4, now=NOW, fmt="v3", options={**docs, "keep_nulls": True}
+    )
+    plain = emitter.render_scenario("happy-path", seed=4, now=NOW, fmt="v3", options=docs)
     received = [record.body for record in vod_receiver.records]
     assert received[:4] == [event.body for event in kept] != [event.body for event in plain]
     assert b"null" in received[4]
