@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from emitter.cli import api, delivery, load, offline, receive  # noqa: F401 - they register their commands
+from emitter.cli import api, delivery, load, offline, receive, tools  # noqa: F401 - they register their commands
 from emitter.cli.common import app
 
 

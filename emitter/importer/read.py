@@ -1,0 +1,126 @@
+"""Reading what to import: single bodies, JSON arrays or lines, receiver journals, PULL responses."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from emitter.errors import UsageError
+
+MAX_FILE_BYTES = 64 * 1024 * 1024
+MAX_BODIES = 10_000
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """One body to reproduce: its bytes, its JSON value (None when not JSON), when it arrived."""
+
+    body: bytes
+    payload: Any
+    arrived_at: float | None
+    source: str
+
+
+def _parse(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def _from_journal(record: dict[str, Any], source: str) -> Recorded:
+    if "body_base64" in record:
+        body = base64.b64decode(str(record["body_base64"]))
+    else:
+        body = str(record.get("body", "")).encode("utf-8")
+    arrived = record.get("arrived_at")
+    stamp = float(arrived) if isinstance(arrived, int | float) and not isinstance(arrived, bool) else None
+    return Recorded(body, _parse(body), stamp, source)
+
+
+def _is_journal_line(value: Any) -> bool:
+    return isinstance(value, dict) and "arrived_at" in value and ("body" in value or "body_base64" in value)
+
+
+def _unwrap(value: Any, source: str, raw: bytes | None) -> Iterable[Recorded]:
+    """A JSON value -> the bodies in it (PULL responses hold several)."""
+    if _is_journal_line(value):
+        yield _from_journal(value, source)
+        return
+    if isinstance(value, dict):
+        response = value.get("Response")
+        if isinstance(response, dict) and isinstance(response.get("EventSet"), list):  # v3 PullEvents
+            for index, event in enumerate(response["EventSet"]):
+                if isinstance(event, dict):
+                    body = {k: v for k, v in event.items() if k != "EventHandle"}
+                    yield _recorded(body, f"{source}[EventSet {index}]")
+            return
+        if isinstance(value.get("eventList"), list) and "data" not in value:  # v2 PullEvent
+            for index, item in enumerate(value["eventList"]):
+                content = item.get("eventContent") if isinstance(item, dict) else None
+                if isinstance(content, dict):
+                    yield _recorded(content, f"{source}[eventList {index}]")
+            return
+    yield Recorded(raw, value, None, source) if raw is not None else _recorded(value, source)
+
+
+def _recorded(payload: Any, source: str) -> Recorded:
+    return Recorded(json.dumps(payload, ensure_ascii=False).encode("utf-8"), payload, None, source)
+
+
+def read_file(path: Path) -> list[Recorded]:
+    """Every body in one file: a JSON document (body, array of bodies, PULL response) or JSON lines."""
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise UsageError(
+                f"larger than {MAX_FILE_BYTES // 2**20} MiB",
+                location=str(path),
+                hint="split the journal (e.g. with split -l) and import the parts",
+            )
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UsageError(
+            f"cannot read: {exc.strerror or exc}", location=str(path), hint="check the path"
+        ) from None
+    source = path.name
+    whole = _parse(data)
+    if whole is not None or not data.strip():
+        if isinstance(whole, list):
+            return [r for i, item in enumerate(whole) for r in _unwrap(item, f"{source}[{i}]", None)]
+        if whole is None:
+            raise UsageError("the file is empty", location=str(path), hint="pass files holding bodies")
+        return list(_unwrap(whole, source, data))
+    lines = [line for line in data.splitlines() if line.strip()]
+    found: list[Recorded] = []
+    for number, line in enumerate(lines, 1):
+        value = _parse(line)
+        if value is None:
+            if len(lines) == 1:  # one body that is not JSON: kept as a raw body
+                return [Recorded(data, None, None, source)]
+            raise UsageError(
+                f"line {number} is not JSON",
+                location=str(path),
+                hint="pass a JSON body, a JSON array, JSON lines or a receiver journal",
+            )
+        found.extend(_unwrap(value, f"{source}:{number}", line))
+    return found
+
+
+def read_inputs(paths: Iterable[Path]) -> list[Recorded]:
+    """The bodies of every file, in order (journals in arrival order), at most MAX_BODIES."""
+    found: list[Recorded] = []
+    for path in paths:
+        found.extend(read_file(Path(path)))
+        if len(found) > MAX_BODIES:
+            raise UsageError(
+                f"more than {MAX_BODIES} bodies",
+                location=str(path),
+                hint="import a part of the recording at a time",
+            )
+    if not found:
+        raise UsageError("no bodies found", hint="pass JSON bodies, JSON lines or a receiver journal")
+    return found

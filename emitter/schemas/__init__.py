@@ -1,0 +1,1 @@
+"""JSON Schemas (2020-12): scenario files for editors, and per-event payloads for receivers."""
