@@ -20,7 +20,7 @@ from emitter.payloads.catalog import Catalog, EventSpec
 from emitter.payloads.conformance import detect_format
 from emitter.payloads.render import Renderer, RenderSession, check_param, default_renderer
 from emitter.scenarios.loader import REFERENCE, parse_scenario
-from emitter.scenarios.plan import body_bytes, render_scenario
+from emitter.scenarios.plan import body_bytes, render_events
 
 # Two moments far apart: whatever differs between them depends on `now`, so the scenario pins it
 # with `set:` and renders the recorded value at any --now.
@@ -424,7 +424,7 @@ def import_bodies(
 def _fidelity(text: str, records: Sequence[Recorded], renderer: Renderer) -> tuple[int, int]:
     """How many bodies the scenario renders back byte-for-byte, and key-for-key."""
     loaded = parse_scenario(text, "<imported>", renderer.catalog)
-    rendered = list(render_scenario(loaded, seed=loaded.seed or 0, now=_NOW_B, renderer=renderer))
+    rendered = list(render_events(loaded, seed=loaded.seed or 0, now=_NOW_B, renderer=renderer))
     byte_exact = sum(1 for r, e in zip(records, rendered, strict=True) if e.body == r.body)
     key_exact = sum(
         1

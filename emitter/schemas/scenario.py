@@ -10,6 +10,7 @@ from typing import Any
 from emitter.payloads.catalog import Catalog, EventSpec, ParamSpec, load_catalog
 from emitter.payloads.options import OPTIONS
 from emitter.scenarios.loader import SCENARIO_KEYS, SIGN_CASES, STEP_KEYS
+from emitter.vodapi.rules import RULE_ACTIONS
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 SCHEMA_ID = "https://vod-emitter.local/schemas/scenario.schema.json"
@@ -80,6 +81,10 @@ def _step(catalog: Catalog) -> dict[str, Any]:
         },
         "duplicate": _POSITIVE,
         "sign": {"enum": list(SIGN_CASES)},
+        "on": {
+            "enum": list(RULE_ACTIONS),
+            "description": "wait for the app's call to this local VOD API action",
+        },
     }
     _require_all(keys, STEP_KEYS, "STEP_KEYS")
     per_event = [
