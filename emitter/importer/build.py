@@ -26,9 +26,17 @@ from emitter.scenarios.plan import body_bytes, render_events
 # with `set:` and renders the recorded value at any --now.
 _NOW_A = dt.datetime(2001, 2, 3, 4, 5, 6, tzinfo=dt.timezone.utc)
 _NOW_B = dt.datetime(2011, 12, 13, 14, 15, 16, tzinfo=dt.timezone.utc)
+# The render options an import tries (it keeps the one needing the fewest overrides).
 _FORMAT_OPTIONS: Mapping[str, tuple[Mapping[str, Any], ...]] = {
-    "v2": ({}, {"keep_nulls": True}),
-    "v3": ({}, {"keep_nulls": True}, {"null_event_keys": True}),
+    "v2": ({"profile": "wire"}, {"profile": "docs"}, {"profile": "docs", "keep_nulls": True}),
+    "v3": (
+        {"profile": "wire"},
+        {"profile": "wire", "era": "2021"},
+        {"profile": "docs"},
+        {"profile": "docs", "keep_nulls": True},
+        {"profile": "docs", "null_event_keys": True},
+    ),
+    "cdnetworks": ({"profile": "wire"}, {"profile": "docs"}),
 }
 _KEY = re.compile(r"[A-Za-z_$][\w$-]*")
 
@@ -404,7 +412,7 @@ def import_bodies(
     formats = Counter(f for r in records if (f := detect_format(r.payload)) != "unknown")
     fmt = formats.most_common(1)[0][0] if formats else "v2"
     best: tuple[int, list[dict[str, Any]], int, Mapping[str, Any]] | None = None
-    for options in _FORMAT_OPTIONS.get(fmt, ({},)):
+    for options in _FORMAT_OPTIONS[fmt]:
         steps, semantic, size = _steps(records, fmt, options, seed, renderer)
         if best is None or size < best[0]:
             best = (size, steps, semantic, options)
@@ -412,9 +420,10 @@ def import_bodies(
     _, steps, semantic, options = best
     described = f"Imported from {len(records)} recorded bodies by 'vod-emitter import'."
     scenario: dict[str, Any] = {"version": 1, "name": name, "description": described, "format": fmt}
+    scenario["profile"] = options["profile"]
     scenario["seed"] = seed
-    if options:
-        scenario["options"] = dict(options)
+    if len(options) > 1:
+        scenario["options"] = {k: v for k, v in options.items() if k != "profile"}
     scenario["steps"] = steps
     text = _dump(scenario)
     byte_exact, key_exact = _fidelity(text, records, renderer)

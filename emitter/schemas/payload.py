@@ -6,10 +6,17 @@ from typing import Any
 
 from emitter.errors import UsageError, hint_with_suggestion
 from emitter.payloads.catalog import Catalog, load_catalog
-from emitter.payloads.conformance import ENVELOPES, SIGNATURE_FIELDS, _Node, _normalize_type, build_tree
+from emitter.payloads.conformance import (
+    ENVELOPES,
+    SIGNATURE_FIELDS,
+    _Node,
+    _normalize_type,
+    build_tree,
+    sdk_field_docs,
+)
+from emitter.payloads.profiles import PROFILES
 from emitter.schemas.scenario import DIALECT
 
-PROFILES = ("wire", "docs")
 _JSON_TYPES = {
     "String": "string",
     "Integer": "integer",
@@ -61,6 +68,20 @@ def _node_schema(node: _Node, nullable: bool, description: str | None = None) ->
     return schema
 
 
+def _merge(nodes: list[_Node]) -> _Node:
+    """One node holding what several allow together, at every depth (as the checker's views do)."""
+    merged = _Node(docs=[doc for node in nodes for doc in node.docs])
+    for key in dict.fromkeys(k for node in nodes for k in node.children):
+        merged.children[key] = _merge([node.children[key] for node in nodes if key in node.children])
+    items = [node.items for node in nodes if node.items is not None]
+    if items:
+        merged.items = _merge(items)
+    for variant in dict.fromkeys(v for node in nodes for v in node.variants):
+        merged.variants[variant] = _merge([n.variants[variant] for n in nodes if variant in n.variants])
+    merged.fixed_values = next((n.fixed_values for n in nodes if n.fixed_values), ())
+    return merged
+
+
 def _items(node: _Node, nullable: bool) -> dict[str, Any]:
     if node.items is None and not node.variants:
         item_type = node.item_type
@@ -71,8 +92,7 @@ def _items(node: _Node, nullable: bool) -> dict[str, Any]:
     # a polymorphic list ([Type=X]): each item is checked against the docs of its own kind
     branches = []
     for (key, value), variant in node.variants.items():
-        merged = _Node(docs=[*variant.docs, *(node.items.docs if node.items else [])])
-        merged.children = {**(node.items.children if node.items else {}), **variant.children}
+        merged = _merge([variant, node.items] if node.items is not None else [variant])
         branches.append(
             {
                 "if": {"properties": {key: {"const": value}}, "required": [key]},
@@ -113,6 +133,10 @@ def payload_schema(
     nullable = profile == "wire"
     tree = build_tree(docs)
     top_keys = set(tree.children)
+    if fmt == "v3" and profile == "wire":  # as the checker does: the wire sends every SDK field
+        own = frozenset(top_keys - {d.path for d in docs if d.type.lower() == "null"})
+        tree = build_tree((*sdk_field_docs(own), *docs))
+        top_keys = set(tree.children)
     envelope = [d for d in ENVELOPES.get(fmt, ()) if d.path not in top_keys]
     for doc in envelope:
         tree.child(doc.path).docs.append(doc)

@@ -9,7 +9,9 @@ from typing import Any
 
 from emitter.payloads.catalog import Catalog, EventSpec, ParamSpec, load_catalog
 from emitter.payloads.options import OPTIONS
+from emitter.payloads.profiles import PROFILES
 from emitter.scenarios.loader import SCENARIO_KEYS, SIGN_CASES, STEP_KEYS
+from emitter.vodapi.faults import MAX_INTERNAL_ERRORS
 from emitter.vodapi.rules import RULE_ACTIONS
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -29,6 +31,7 @@ _DURATION = {
 }
 _STATUS = {"anyOf": [{"type": "integer", "minimum": 100, "maximum": 599}, {"type": "string"}]}
 _POSITIVE = {"type": "integer", "minimum": 1}
+_PROFILE = {"enum": list(PROFILES), "description": "payload profile: wire (as production) or docs"}
 
 
 def _param_schema(param: ParamSpec) -> dict[str, Any]:
@@ -85,6 +88,18 @@ def _step(catalog: Catalog) -> dict[str, Any]:
             "enum": list(RULE_ACTIONS),
             "description": "wait for the app's call to this local VOD API action",
         },
+        "pull": {
+            "type": "object",
+            "description": "faults when the run queues the event for PULL (run --mode pull)",
+            "properties": {
+                "duplicate": {"type": "boolean"},
+                "confirm_expires": {"type": "boolean"},
+                "delay": {"$ref": "#/$defs/duration"},
+                "internal_errors": {"type": "integer", "minimum": 0, "maximum": MAX_INTERNAL_ERRORS},
+            },
+            "additionalProperties": False,
+        },
+        "profile": _PROFILE,
     }
     _require_all(keys, STEP_KEYS, "STEP_KEYS")
     per_event = [
@@ -119,6 +134,7 @@ def scenario_schema(catalog: Catalog | None = None) -> dict[str, Any]:
         "name": lambda: {"type": "string"},
         "description": lambda: {"type": "string"},
         "format": lambda: {"enum": list(catalog.formats), "description": "payload format (default v2)"},
+        "profile": lambda: _PROFILE,
         "seed": lambda: {"type": "integer", "minimum": 0},
         "vars": lambda: {
             "type": "object",

@@ -42,9 +42,10 @@ def _cases() -> list[tuple[str, str]]:
     return cases
 
 
+@pytest.mark.parametrize("profile", ["wire", "docs"])
 @pytest.mark.parametrize(("name", "fmt"), _cases())
-def test_render_import_render_gives_the_same_bytes(name: str, fmt: str, tmp_path: Path) -> None:
-    events = api.render_scenario(name, seed=11, now=NOW, fmt=fmt)
+def test_render_import_render_gives_the_same_bytes(name: str, fmt: str, profile: str, tmp_path: Path) -> None:
+    events = api.render_scenario(name, seed=11, now=NOW, fmt=fmt, options={"profile": profile})
     result = import_bodies(_records(events), seed=0)  # another seed: the facts come back as params/set
     again = _rerender(result.text, tmp_path)
     assert [e.body for e in again] == [e.body for e in events]
