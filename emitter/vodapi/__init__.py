@@ -2,7 +2,7 @@
 
 Pieces: `protocol` (TC3-HMAC-SHA256, envelopes), `server` (HTTP), `account` (keys, event config,
 PULL queue, publishing), `pull` (PullEvents/ConfirmEvents), `config` (Modify/DescribeEventConfig),
-`legacy` (the 2017 v2 PullEvent/ConfirmEvent), `local` (LocalVod, in process).
+`legacy` (the 2017 v2 PullEvent/ConfirmEvent), `local` (LocalVod, in process), `runs` (run --mode pull).
 
 Adding an action (the plug-in interface; keep to it, it is stable):
 
@@ -28,6 +28,21 @@ Known VOD actions without a handler answer UnsupportedOperation, unknown ones In
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from emitter.vodapi.actions import ApiContext, ApiError, Handler, action, register
 
-__all__ = ["ApiContext", "ApiError", "Handler", "action", "register"]
+if TYPE_CHECKING:
+    from emitter.vodapi.local import LocalVod, ManualClock
+
+__all__ = ["ApiContext", "ApiError", "Handler", "LocalVod", "ManualClock", "action", "register"]
+
+
+def __getattr__(name: str) -> Any:
+    # LocalVod pulls in the server and the renderer: only when asked for (scenario loading imports
+    # this package for its PULL faults)
+    if name in ("LocalVod", "ManualClock"):
+        from emitter.vodapi import local
+
+        return getattr(local, name)
+    raise AttributeError(f"module 'emitter.vodapi' has no attribute {name!r}")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
+import itertools
 import random
 import time
 from collections.abc import Callable
@@ -98,7 +100,11 @@ class PullQueue:
         self._handles: dict[str, Handout] = {}
         self._rng = random.Random(f"{seed}:pull-handles")
         self._changed: asyncio.Event | None = None
-        self._tick: asyncio.Event | None = None
+        self._watchers: dict[int, asyncio.Event] = {}
+        # (due, id, event) of every event that may still be handed out; a stale item (its event's
+        # due time moved, or it was confirmed) is dropped when it surfaces: a pull costs O(16 log n)
+        self._due: list[tuple[float, int, int, QueuedEvent]] = []
+        self._serial = itertools.count()  # keeps two items of one event from ever comparing events
         self._pulls = 0
 
     # --- feeding ------------------------------------------------------------------------------
@@ -130,27 +136,29 @@ class PullQueue:
         )
         entry.history.append(Moment(entry.available_at, "queued"))
         self.events.append(entry)
+        self._push(entry)
         self.poke()
-        self._moved()
         return entry
+
+    def _push(self, entry: QueuedEvent) -> None:
+        heapq.heappush(self._due, (entry.due_at(), entry.id, next(self._serial), entry))
 
     def poke(self) -> None:
         """Wake waiting pulls (after a put, or after a test moved the clock)."""
         if self._changed is not None:
             self._changed.set()
 
-    def _moved(self) -> None:
-        """Something happened to an event: wake whoever follows the history (run reports)."""
-        if self._tick is not None:
-            self._tick.set()
-            self._tick = None
+    def _moved(self, entry: QueuedEvent) -> None:
+        """Something happened to an event: wake whoever follows its history (run reports)."""
+        watcher = self._watchers.pop(entry.id, None)
+        if watcher is not None:
+            watcher.set()
 
-    async def wait_for_history(self, timeout: float) -> None:
-        """Until some event's history grows, or `timeout` real seconds pass."""
-        if self._tick is None:
-            self._tick = asyncio.Event()
+    async def wait_for_history(self, entry: QueuedEvent, timeout: float) -> None:
+        """Until the event's history grows, or `timeout` real seconds pass."""
+        watcher = self._watchers.setdefault(entry.id, asyncio.Event())
         with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(self._tick.wait(), max(timeout, 0.0))
+            await asyncio.wait_for(watcher.wait(), max(timeout, 0.0))
 
     # --- state --------------------------------------------------------------------------------
 
@@ -172,27 +180,33 @@ class PullQueue:
 
     # --- the two actions ----------------------------------------------------------------------
 
+    def _surface(self, now: float) -> QueuedEvent | None:
+        """The next event due by `now` off the heap (dropping stale items and expired events)."""
+        while self._due and self._due[0][0] <= now:
+            due, _, _, entry = heapq.heappop(self._due)
+            if entry.settled or due != entry.due_at():
+                continue
+            if self._expired(entry, now):
+                entry.history.append(Moment(now, "retention-expired"))
+                self._moved(entry)
+                continue
+            return entry
+        return None
+
     def _take(self, now: float, limit: int) -> tuple[list[Handout], float]:
         """Hand out what is due (oldest first); with it, how late to answer (a slow-pull fault)."""
         due: list[QueuedEvent] = []
-        for entry in self.events:
-            if entry.confirmed and not entry._duplicate_pending:
-                continue
-            if self._expired(entry, now):
-                if not entry.history or entry.history[-1].step != "retention-expired":
-                    entry.history.append(Moment(now, "retention-expired"))
-                    self._moved()
-                continue
-            if entry.due_at() <= now:
+        while len(due) < limit and (entry := self._surface(now)) is not None:
+            if entry not in due:  # an event has one live heap item; this guards the invariant
                 due.append(entry)
-        due.sort(key=lambda e: (e.due_at(), e.id))
-        due = due[:limit]
         failing = [e for e in due if e._errors_left > 0]
         if failing:
+            for entry in due:
+                self._push(entry)  # still due, unchanged
             for entry in failing:
                 entry._errors_left -= 1
                 entry.history.append(Moment(now, "internal-error"))
-            self._moved()
+                self._moved(entry)
             raise ApiError("InternalError", "Internal error (a fault the scenario asked for); pull again.")
         late = 0.0
         handouts = []
@@ -214,18 +228,19 @@ class PullQueue:
             handout = Handout(self._handle(), entry, now, entry.attempts)
             self._handles[handout.handle] = handout
             entry.history.append(Moment(now, step, handout.handle, entry.attempts))
+            self._push(entry)  # re-delivery (or duplicate)
+            self._moved(entry)
             handouts.append(handout)
-        if handouts:
-            self._moved()
         return handouts, late
 
     def _next_due_in(self, now: float) -> float | None:
-        times = [
-            e.due_at()
-            for e in self.events
-            if (not e.confirmed or e._duplicate_pending) and not self._expired(e, now)
-        ]
-        return max(min(times) - now, 0.0) if times else None
+        while self._due:
+            due, _, _, entry = self._due[0]
+            if entry.settled or due != entry.due_at():
+                heapq.heappop(self._due)
+                continue
+            return max(due - now, 0.0)
+        return None
 
     async def pull(self, *, limit: int = MAX_EVENTS, hold: float | None = None) -> list[Handout]:
         """PullEvents: what is due now, else wait up to `hold` real seconds for something; [] if nothing."""
@@ -271,8 +286,10 @@ class PullQueue:
                 entry._confirm_expire_pending = False
                 note = "fault" if fault and age <= CONFIRM_WINDOW else f"{age:.0f} s"
                 entry.history.append(Moment(now, "confirm-expired", handle, handout.attempt, note))
-                if handout.at == entry.last_handed_at:  # the latest hand-out's window is over
-                    entry.last_handed_at = min(handout.at, now - CONFIRM_WINDOW)
+                self._moved(entry)
+                if handout.at == entry.last_handed_at and now - handout.at < CONFIRM_WINDOW:
+                    entry.last_handed_at = now - CONFIRM_WINDOW  # its window is over: due again now
+                    self._push(entry)
                 expired = expired or ApiError(
                     "InvalidParameterValue",
                     f"The EventHandle `{handle}` has expired: it was handed out {age:.0f} s ago, "
@@ -281,9 +298,9 @@ class PullQueue:
                 continue
             entry.confirmed_at = now
             entry.history.append(Moment(now, "confirmed", handle, handout.attempt))
+            self._moved(entry)
             confirmed.append(entry)
         self.poke()
-        self._moved()
         if expired is not None:
             raise expired
         return confirmed

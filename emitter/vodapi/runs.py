@@ -82,7 +82,7 @@ class PullSender:
             done = entry.settled
             if done or loop.time() >= self.deadline:
                 break
-            await self.account.queue.wait_for_history(self.deadline - loop.time())
+            await self.account.queue.wait_for_history(entry, self.deadline - loop.time())
         story = timeline(entry, self.origin)
         latency = (entry.confirmed_at or self.account.clock()) - entry.available_at
         if entry.confirmed:

@@ -21,11 +21,11 @@ from typing import Any
 
 from tests.benchmarks.common import CHECKOUT, Row, format_value, pin_self, two_cores
 
-SECTIONS = ("render", "delivery", "delays", "coldstart", "memory")
+SECTIONS = ("render", "delivery", "delays", "coldstart", "memory", "pull")
 
 
 def _sections(args: argparse.Namespace) -> dict[str, Callable[[], list[Row]]]:
-    from tests.benchmarks import coldstart, delays, delivery, memory, render
+    from tests.benchmarks import coldstart, delays, delivery, memory, pullapi, render
 
     quick = args.quick
     return {
@@ -34,6 +34,7 @@ def _sections(args: argparse.Namespace) -> dict[str, Callable[[], list[Row]]]:
         "delays": delays.run,
         "coldstart": lambda: coldstart.run(repeats=5 if quick else 11),
         "memory": lambda: memory.run(large=20_000 if quick else memory.LARGE),
+        "pull": lambda: pullapi.run(seconds=1.0 if quick else 2.0),
     }
 
 

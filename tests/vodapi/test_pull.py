@@ -154,3 +154,38 @@ def test_fault_slow_pull_answers_late_once() -> None:
 
     assert run(scenario())[0] >= 0.2
     assert [m.step for m in queue.events[0].history][:3] == ["queued", "slow-pull", "handed"]
+
+
+def test_a_late_confirm_without_a_pull_between_hands_out_once_more() -> None:
+    clock = ManualClock()
+    queue = PullQueue(clock=clock, hold=0.0)
+
+    async def scenario() -> list[int]:
+        queue.put(event(1))
+        first = await queue.pull()
+        clock.advance(31)
+        with pytest.raises(ApiError):
+            queue.confirm([first[0].handle])
+        again = await queue.pull()
+        return [h.attempt for h in again] + [len(await queue.pull())]
+
+    assert run(scenario()) == [2, 0]
+
+
+def test_many_events_drain_in_order_16_at_a_time() -> None:
+    clock = ManualClock()
+    queue = PullQueue(clock=clock, hold=0.0)
+
+    async def scenario() -> list[str]:
+        for n in range(40):
+            queue.put(event(n), delay=(40 - n) * 0.001)  # queued last, due first
+        clock.advance(1)
+        seen: list[str] = []
+        for _ in range(4):
+            batch = await queue.pull()
+            assert len(batch) <= 16
+            queue.confirm([h.handle for h in batch])
+            seen += ids(batch)
+        return seen
+
+    assert run(scenario()) == [f"f{n}" for n in reversed(range(40))]
