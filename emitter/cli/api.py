@@ -203,7 +203,11 @@ def run_pull(
         if files.junit:
             reporters.reporters.append(JunitReport(files.junit))
         if files.journal:
-            reporters.reporters.append(Journal(files.journal, builtin_receiver=False))
+            # no target in the header (as for the built-in receiver): --resume re-queues the rest
+            journal = Journal(
+                files.journal, append=files.append_journal, builtin_receiver=True, carried=plan.skip
+            )
+            reporters.reporters.append(journal)
     except EmitterError as exc:
         fail(exc)
 

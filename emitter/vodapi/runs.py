@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 
@@ -134,10 +135,17 @@ async def play_pull(
         faults = {(s.name, step.name): step.pull for s in plan.scenarios for step in s.steps}
         sender = PullSender(account, f"PULL {server.url}", loop.time() + deadline, account.clock(), faults)
         runner = Runner(plan, sender, timing, renderer=renderer)  # type: ignore[arg-type]
-        async for outcome in runner.run():
-            if on_outcome is not None:
-                on_outcome(outcome)
-            if isinstance(outcome, RunFinished):
-                result = outcome.result
+        # at the deadline nothing more becomes pullable: later events count as not sent (exit 1)
+        stopper = loop.call_at(sender.deadline, runner.stop)
+        try:
+            async for outcome in runner.run():
+                if isinstance(outcome, RunFinished) and loop.time() >= sender.deadline:
+                    outcome = RunFinished(dataclasses.replace(outcome.result, interrupted=False))
+                if on_outcome is not None:
+                    on_outcome(outcome)
+                if isinstance(outcome, RunFinished):
+                    result = outcome.result
+        finally:
+            stopper.cancel()
     assert result is not None
     return PullRun(result, tuple(sender.entries), server.endpoint, account.secret_id)

@@ -77,12 +77,32 @@ def test_run_mode_pull_ends_when_every_event_is_confirmed(tmp_path: Path) -> Non
     assert [t for t in seen if not t.startswith("Client")] == [row["event_type"] for row in in_order]
 
 
+def test_nothing_becomes_pullable_after_the_deadline() -> None:
+    # delete's second step waits 500 ms (speed 1): past the 200 ms deadline it is never queued
+    result = CliRunner().invoke(
+        app, ["run", "delete", "--mode", "pull", "-f", "v3", "--pull-deadline", "200ms"]
+    )
+    assert result.exit_code == 1, result.output
+    assert "1 not sent" in result.output
+
+
 def test_run_mode_pull_fails_events_never_confirmed_by_the_deadline() -> None:
     args = ["run", "delete", "--mode", "pull", "--format", "v3", "--speed", "0",
             "--pull-deadline", "300ms"]  # fmt: skip
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 1
     assert "never handed out before the run's deadline" in result.output
+
+
+def test_a_pull_run_resumes_from_its_journal(tmp_path: Path) -> None:
+    journal = tmp_path / "pull.jsonl"
+    first = ["run", "delete", "--mode", "pull", "-f", "v3", "--speed", "0", "--pull-deadline", "200ms",
+             "--journal", str(journal)]  # fmt: skip
+    assert CliRunner().invoke(app, first).exit_code == 1
+    again = ["run", "--resume", str(journal), "--mode", "pull", "--pull-deadline", "200ms"]
+    resumed = CliRunner().invoke(app, again)
+    assert resumed.exit_code == 1, resumed.output  # nothing pulled either time, but no usage error
+    assert "never handed out" in resumed.output
 
 
 def test_run_mode_pull_refuses_a_target_half_a_key_pair_and_cdnetworks(tmp_path: Path) -> None:
