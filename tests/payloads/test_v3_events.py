@@ -14,13 +14,13 @@ from typer.testing import CliRunner
 
 from emitter.cli import app
 from emitter.errors import TemplateError
-from emitter.payloads.catalog import load_catalog
+from emitter.payloads.catalog import EventSpec, load_catalog
 from emitter.payloads.conformance import check
+from emitter.payloads.profiles import ERAS, sdk_structs
 from emitter.payloads.render import Renderer, RenderSession, encode_payload
 from emitter.scenarios.loader import parse_scenario
 from emitter.scenarios.plan import render_events
 from tests.conftest import NOW
-from tests.payloads import test_v3
 from tests.payloads.sdk_fields import (
     FIELDS_FILE,
     NEW_EVENTS,
@@ -31,12 +31,21 @@ from tests.payloads.sdk_fields import (
     section,
 )
 from tests.payloads.test_v3 import KEYS_2019, OBJECT_KEYS
-
-session = test_v3.session  # the docs-pinned sessions fixture
+from tests.payloads.test_wire import PRODUCTION_ONLY_KEYS
 
 CATALOG = load_catalog()
 SEEDS = (1, 2, 3)
 CASES = [(event, outcome) for event in NEW_EVENTS for outcome in CATALOG.events[event].outcomes]
+
+
+@pytest.fixture
+def session(renderer: Renderer) -> Callable[..., RenderSession]:
+    """Sessions of the docs profile: the shape the templates write (test_wire_* below checks wire's)."""
+
+    def make(seed: int = 7, fmt: str = "v3", **options: object) -> RenderSession:
+        return renderer.session(seed=seed, now=NOW, fmt=fmt, options={"profile": "docs", **options})
+
+    return make
 
 
 def deserialize(body: bytes) -> tuple[models.EventContent, list[str]]:
@@ -46,6 +55,11 @@ def deserialize(body: bytes) -> tuple[models.EventContent, list[str]]:
         warnings.simplefilter("always")
         content._deserialize(json.loads(body))
     return content, [str(w.message) for w in caught]
+
+
+def _draws(spec: EventSpec) -> bool:
+    """Whether an event carries values of the run (ids, the video), not only its parameters."""
+    return any(param.fact or param.draw for param in spec.params.values())
 
 
 def populated(node: Any) -> bool:
@@ -85,8 +99,7 @@ def test_every_outcome_is_sdk_clean_conformant_and_replays_per_seed(
             assert (result.format, result.event_type, result.problems) == ("v3", event_type, [])
             bodies.append(body)
         # another seed, another payload: unless the event carries no value of the run (configuration only)
-        drawn = any(param.fact or param.draw for param in spec.params.values())
-        assert len(set(bodies)) == (len(SEEDS) if drawn else 1)
+        assert len(set(bodies)) == (len(SEEDS) if _draws(spec) else 1)
 
 
 @pytest.mark.parametrize("event_type", list(NEW_EVENTS))
@@ -188,3 +201,61 @@ def test_events_lists_every_new_event_with_its_aliases() -> None:
         assert event_type in result.output and spec.kind in result.output
     shown = CliRunner().invoke(app, ["events", "show", "compose"])
     assert shown.exit_code == 0 and "ComposeMediaCompleteEvent.Input.Tracks" in shown.output
+
+
+# --- the wire profile ---------------------------------------------------------------------------
+def _cases(event_type: str) -> list[dict[str, Any]]:
+    outcomes = [{"status": outcome} for outcome in CATALOG.events[event_type].outcomes]
+    return outcomes + VARIANTS.get(event_type, [])
+
+
+@pytest.mark.parametrize("era", ERAS)
+@pytest.mark.parametrize("event_type", list(NEW_EVENTS))
+def test_wire_bodies_fill_the_sdk_struct_and_warn_only_of_production_keys(
+    event_type: str, era: str, renderer: Renderer
+) -> None:
+    key = NEW_EVENTS[event_type]
+    fields = [name for name, _ in sdk_structs().raw[sdk_structs().event_structs[key]]]
+    for params in _cases(event_type):
+        wire = renderer.session(seed=4, now=NOW, fmt="v3", options={"profile": "wire", "era": era})
+        payload = wire.render_event(event_type, params)
+        assert list(payload[key])[: len(fields)] == fields, (event_type, params)
+        assert [k for k, v in payload.items() if v is not None] == ["EventType", key]
+        body = encode_payload(payload)
+        content, caught = deserialize(body)
+        useless = {name for text in caught for name in text.removesuffix(" fileds are useless.").split(",")}
+        assert useless <= PRODUCTION_ONLY_KEYS, (event_type, params, caught)
+        assert populated(getattr(content, key))
+        assert check(body, CATALOG).problems == [], (event_type, params)
+
+
+_FACT_KEYS = {"TaskId", "FileId", "Status", "ErrCode", "ErrCodeExt", "Message", "CastId", "Suggestion"}
+
+
+def _facts(node: Any, path: str = "") -> dict[str, Any]:
+    """Ids, statuses and errors of a payload by path (what both profiles must agree on)."""
+    found: dict[str, Any] = {}
+    if isinstance(node, dict):
+        for name, value in node.items():
+            if name in _FACT_KEYS and not isinstance(value, (dict, list)):
+                found[f"{path}.{name}"] = value
+            found.update(_facts(value, f"{path}.{name}"))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            found.update(_facts(value, f"{path}[{index}]"))
+    return found
+
+
+@pytest.mark.parametrize("event_type", list(NEW_EVENTS))
+def test_one_seed_gives_docs_and_wire_the_same_ids_and_statuses(event_type: str, renderer: Renderer) -> None:
+    for params in _cases(event_type):
+        docs, wire = (
+            renderer.session(seed=9, now=NOW, fmt="v3", options={"profile": profile}).render_event(
+                event_type, params
+            )
+            for profile in ("docs", "wire")
+        )
+        expected = _facts(docs)
+        assert expected or not _draws(CATALOG.events[event_type]), event_type
+        found = _facts(wire)
+        assert {path: found.get(path) for path in expected} == expected, (event_type, params)
