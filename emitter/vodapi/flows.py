@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from emitter.clock import utc_stamp
+from emitter.clock import parse_moment, utc_stamp
 from emitter.errors import EmitterError
 from emitter.payloads.paths import file_id_of, task_id_of
 from emitter.payloads.render import Renderer, default_renderer
@@ -109,10 +109,9 @@ def _int(params: Params, name: str, default: int) -> int:
 
 def _stamp_of(text: Any, name: str) -> str:
     try:
-        moment = dt.datetime.fromisoformat(str(text).replace("Z", "+00:00"))
-    except ValueError:
+        return utc_stamp(parse_moment(str(text), location=name))
+    except EmitterError:
         raise ApiError("InvalidParameterValue", f"`{name}` must be an ISO 8601 time.") from None
-    return utc_stamp(moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc))
 
 
 def _in_range(stamp: str | None, bounds: Any, name: str) -> bool:
