@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
 
-from emitter.cli.common import SeedOption, app, fail
+from emitter.cli.common import SeedOption, SpeedOption, app, fail
 
 DEFAULT_PORT = 8766
 SecretIdOption = Annotated[
@@ -75,9 +76,22 @@ def api(
     no_rate_limit: Annotated[
         bool, typer.Option("--no-rate-limit", help="Lift the service's 100 requests/s per action.")
     ] = False,
+    speed: SpeedOption = 1.0,
+    rules: Annotated[
+        Path | None,
+        typer.Option("--rules", help="Rule file: outcomes, delays and task flows of the app's calls."),
+    ] = None,
+    state: Annotated[
+        Path | None,
+        typer.Option("--state", help="Keep the media library in this SQLite file (created when missing)."),
+    ] = None,
+    scenario: Annotated[
+        str | None,
+        typer.Option("--scenario", help="Play a scenario: its `on: ACTION` steps wait for the app's calls."),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not print each request.")] = False,
 ) -> None:
-    """Run the local VOD API that the Tencent Cloud SDKs talk to: PULL callbacks, event config.
+    """Run the local VOD API that the Tencent Cloud SDKs talk to: PULL callbacks, event config, media library.
 
     Listens on 127.0.0.1 only; API 3.0 at / (TC3-HMAC-SHA256 checked against the keys), the
     legacy v2 PullEvent/ConfirmEvent at /v2/index.php. Ctrl-C or SIGTERM stops it.
@@ -109,6 +123,12 @@ def api(
         account = Account(
             *pair, format=fmt, seed=chosen, config=config, rate_limit=None if no_rate_limit else 100
         )
+        from emitter.scenarios.loader import load_scenario
+        from emitter.vodapi.flows import attach
+        from emitter.vodapi.rules import load_rules
+
+        played = load_scenario(scenario) if scenario else None
+        flows = attach(account, speed=speed, rules=load_rules(rules) if rules else None, state=state)
         payloads = []
         if queue:
             from emitter.api import render_scenario
@@ -136,6 +156,16 @@ def api(
                 typer.echo(line, err=True)
             if payloads:
                 typer.echo(f"  queued {len(account.queue.events)} events for PullEvents", err=True)
+            if played is not None:
+                await flows.play(played)
+            library = flows.library
+            kept = f" kept in {state}" if state else ""
+            typer.echo(
+                f"  library     {len(library.media)} media, {len(library.tasks)} tasks{kept}; "
+                f"callbacks of the app's calls at speed {speed:g}"
+                + (f", scenario {played.name}" if played is not None else ""),
+                err=True,
+            )
             typer.echo("Ctrl-C to stop", err=True)
             await wait_for_signal()
 
@@ -151,6 +181,8 @@ def api(
                 hint="pick another port (--port 0 picks a free one)",
             )
         )
+    flows.cancel()
+    flows.library.close()
     events = account.queue.events
     confirmed = sum(1 for entry in events if entry.confirmed)
     typer.echo(f"stopped: {len(server.log)} requests, {len(events)} queued, {confirmed} confirmed", err=True)
