@@ -54,7 +54,7 @@ def cli(
     overrides = {**unset, "NO_PROXY": "127.0.0.1,localhost", **(env or {})}
     code = 0
     here = Path.cwd()
-    argv = sys.argv
+    argv, path, modules = sys.argv, list(sys.path), set(sys.modules)
     with runner.isolation(env=overrides) as (stdout, stderr, _):
         sys.argv = ["vod-emitter", *args]
         try:
@@ -64,8 +64,12 @@ def cli(
         except SystemExit as exit_:
             code = exit_.code if isinstance(exit_.code, int) else 0 if exit_.code is None else 1
         finally:
-            sys.argv = argv
+            sys.argv, sys.path[:] = argv, path
             os.chdir(here)
+            if cwd is not None:  # apps imported from `cwd` (app:MODULE:ATTR) are the run's own
+                for name in set(sys.modules) - modules:
+                    if Path(getattr(sys.modules[name], "__file__", None) or "/").is_relative_to(cwd):
+                        del sys.modules[name]
             sys.stdout.flush()
             sys.stderr.flush()
         out, err = stdout.getvalue().decode("utf-8"), stderr.getvalue().decode("utf-8")

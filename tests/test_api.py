@@ -22,6 +22,7 @@ from emitter.delivery.targets import AppTarget, app_interface, load_app, resolve
 from emitter.errors import EmitterError, ScenarioError, UsageError
 from emitter.outcomes import AttemptFinished, EventFinished, RunFinished, RunStarted
 from emitter.request import RunRequest
+from tests.helpers import cli, console_script
 
 NOW = "2024-05-01T12:00:00Z"
 SCRIPT = Path(sys.executable).parent / "vod-emitter"
@@ -272,12 +273,8 @@ def test_an_emitter_keeps_defaults_and_its_runs() -> None:
 
 
 def test_rendering_matches_the_cli_byte_for_byte() -> None:
-    rendered = subprocess.run(
-        [str(SCRIPT), "render", "happy-path", "--seed", "4", "--now", NOW, "-f", "v3"],
-        capture_output=True,
-        check=True,
-        timeout=60,
-    ).stdout.splitlines()
+    printed = cli("render", "happy-path", "--seed", "4", "--now", NOW, "-f", "v3", check_code=0).stdout
+    rendered = [line.encode() for line in printed.splitlines()]
     assert [e.body for e in emitter.render_scenario("happy-path", seed=4, now=NOW, fmt="v3")] == rendered
     args = [
         "render",
@@ -291,7 +288,7 @@ def test_rendering_matches_the_cli_byte_for_byte() -> None:
         "--set",
         "data.vodTaskId=T1",
     ]
-    single = subprocess.run([str(SCRIPT), *args], capture_output=True, check=True, timeout=60).stdout
+    single = cli(*args, check_code=0).stdout
     payload = emitter.render_event(
         "concat", params={"status": "fail"}, set={"data.vodTaskId": "T1"}, seed=4, now=NOW
     )
@@ -406,19 +403,6 @@ def test_an_object_that_is_not_an_app_is_refused() -> None:
 # --- the CLI runs through the same API ------------------------------------------------------
 
 
-def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run(
-        [str(SCRIPT), *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=cwd,
-        env={"PATH": str(SCRIPT.parent), "NO_PROXY": "127.0.0.1,localhost"},
-    )
-    assert "Traceback" not in done.stderr, done.stderr
-    return done
-
-
 RECORDING_MODULE = """
 import json
 import os
@@ -442,7 +426,7 @@ def test_the_cli_and_the_api_produce_the_same_outcomes(
 ) -> None:
     (tmp_path / "vod_recording_app.py").write_text(RECORDING_MODULE)
     report = tmp_path / "report.json"
-    done = cli(
+    done = console_script(
         "run",
         "happy-path",
         "--target",

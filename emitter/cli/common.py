@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -10,28 +11,51 @@ import typer
 
 from emitter.clock import utc_stamp
 
+# Every option of a command reads VOD_EMITTER_<OPTION> from the environment (click's
+# auto_envvar_prefix; `--help` names each variable), so shared options keep one name everywhere;
+# a command whose options are its own (receive) reads VOD_EMITTER_<COMMAND>_<OPTION>.
+ENVIRONMENT_PREFIX = "VOD_EMITTER"
+SHARED_ENVIRONMENT = {"auto_envvar_prefix": ENVIRONMENT_PREFIX}
+
+
+def own_environment(command: str) -> dict[str, str]:
+    return {"auto_envvar_prefix": f"{ENVIRONMENT_PREFIX}_{command.upper()}"}
+
+
 app = typer.Typer(
     name="vod-emitter",
     help="Play Tencent Cloud VOD event-notification callbacks against a receiver.",
     no_args_is_help=True,
-    add_completion=False,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 events_app = typer.Typer(
-    help="List the event catalog, or show one event's fields.", invoke_without_command=True
+    help="List the event catalog, or show one event's fields.",
+    invoke_without_command=True,
+    context_settings=SHARED_ENVIRONMENT,
 )
 app.add_typer(events_app, name="events")
 
+
+def env_lines(ctx: typer.Context, param: typer.CallbackParam, value: list[str] | None) -> list[str] | None:
+    """A repeatable option from the environment holds one value per line (values keep their spaces:
+    VOD_EMITTER_SET='data.fileName=My Video'), not one per word as click splits by default."""
+    source = ctx.get_parameter_source(param.name or "")
+    if not value or source is None or source.name != "ENVIRONMENT" or not param.name:
+        return value
+    envvar = param.envvar or f"{ctx.auto_envvar_prefix}_{param.name.upper()}"
+    names = [envvar] if isinstance(envvar, str) else list(envvar)
+    text = next((os.environ[name] for name in names if os.environ.get(name)), None)
+    return value if text is None else [line.strip() for line in text.splitlines() if line.strip()]
+
+
 SeedOption = Annotated[
     int | None,
-    typer.Option(
-        "--seed", envvar="VOD_EMITTER_SEED", help="Seed of the run (printed when not given).", min=0
-    ),
+    typer.Option("--seed", help="Seed of the run (printed when not given).", min=0),
 ]
 NowOption = Annotated[
     str | None,
-    typer.Option("--now", envvar="VOD_EMITTER_NOW", help="Moment of the run, ISO 8601 (default: now)."),
+    typer.Option("--now", help="Moment of the run, ISO 8601 (default: now)."),
 ]
 FormatOption = Annotated[
     str | None,
@@ -46,9 +70,9 @@ OptionOption = Annotated[
     list[str] | None,
     typer.Option(
         "--option",
-        envvar="VOD_EMITTER_OPTION",
         help="Format option NAME=VALUE, over the scenario's options (repeatable): "
         "keep_nulls=true, null_event_keys=true (2019-style v3), wechat_key=WechatPublishComplete.",
+        callback=env_lines,
     ),
 ]
 ProfileOption = Annotated[
@@ -72,7 +96,6 @@ EnvelopeOption = Annotated[
     str | None,
     typer.Option(
         "--envelope",
-        envvar="VOD_EMITTER_ENVELOPE",
         help="Wrap payloads as the reliable-callback API returns them: "
         "pull (responses of at most 16 events).",
     ),
@@ -83,21 +106,20 @@ SetOption = Annotated[
         "--set",
         envvar="VOD_EMITTER_SET",
         help="Override a payload path after rendering: PATH=VALUE (repeatable).",
+        callback=env_lines,
     ),
 ]
 UnsetOption = Annotated[
     list[str] | None,
-    typer.Option(
-        "--unset", envvar="VOD_EMITTER_UNSET", help="Remove a payload path after rendering (repeatable)."
-    ),
+    typer.Option("--unset", help="Remove a payload path after rendering (repeatable).", callback=env_lines),
 ]
 ParamOption = Annotated[
     list[str] | None,
     typer.Option(
         "--param",
         "-p",
-        envvar="VOD_EMITTER_PARAM",
         help="Semantic parameter NAME=VALUE, e.g. -p status=fail (repeatable).",
+        callback=env_lines,
     ),
 ]
 
@@ -181,7 +203,6 @@ TargetOption = Annotated[
     typer.Option(
         "--target",
         "-t",
-        envvar="VOD_EMITTER_TARGET",
         help="Receiver URL. Without one, the built-in receiver starts and shows what it gets.",
     ),
 ]
@@ -190,7 +211,6 @@ AppTargetOption = Annotated[
     typer.Option(
         "--target",
         "-t",
-        envvar="VOD_EMITTER_TARGET",
         help="Receiver URL, or app:MODULE:ATTR to call an ASGI or WSGI app in process, "
         "without a server (app:MODULE:ATTR/PATH for a route). Without one, the built-in "
         "receiver starts and shows what it gets.",
@@ -200,7 +220,6 @@ TimeoutOption = Annotated[
     str,
     typer.Option(
         "--timeout",
-        envvar="VOD_EMITTER_TIMEOUT",
         help="Seconds to wait for an answer: 5, 0.2, 200ms (the real service: 5 s).",
     ),
 ]
@@ -208,7 +227,6 @@ RetriesOption = Annotated[
     int,
     typer.Option(
         "--retries",
-        envvar="VOD_EMITTER_RETRIES",
         min=0,
         help="Retries after a timeout (the real service: 2, so 3 sends at most).",
     ),
@@ -217,7 +235,6 @@ RetryOnStatusOption = Annotated[
     bool,
     typer.Option(
         "--retry-on-status",
-        envvar="VOD_EMITTER_RETRY_ON_STATUS",
         help="Also retry when the status is not the expected one (default: 2xx).",
     ),
 ]
@@ -225,7 +242,6 @@ RetryOnConnectErrorOption = Annotated[
     bool,
     typer.Option(
         "--retry-on-connect-error",
-        envvar="VOD_EMITTER_RETRY_ON_CONNECT_ERROR",
         help="Also retry on refused and dropped connections.",
     ),
 ]
@@ -233,7 +249,6 @@ BackoffOption = Annotated[
     str,
     typer.Option(
         "--backoff",
-        envvar="VOD_EMITTER_BACKOFF",
         help="Wait before the first retry: 0.5, 500ms; multiplied by --backoff-factor after each.",
     ),
 ]
@@ -241,7 +256,6 @@ BackoffFactorOption = Annotated[
     float,
     typer.Option(
         "--backoff-factor",
-        envvar="VOD_EMITTER_BACKOFF_FACTOR",
         min=1.0,
         help="Growth of the wait between retries.",
     ),
@@ -249,22 +263,21 @@ BackoffFactorOption = Annotated[
 HeaderOption = Annotated[
     list[str] | None,
     typer.Option(
-        "--header", "-H", envvar="VOD_EMITTER_HEADER", help="Extra request header 'Name: value' (repeatable)."
+        "--header", "-H", help="Extra request header 'Name: value' (repeatable).", callback=env_lines
     ),
 ]
 CaBundleOption = Annotated[
     Path | None,
-    typer.Option("--ca-bundle", envvar="VOD_EMITTER_CA_BUNDLE", help="PEM file of CAs to trust for https."),
+    typer.Option("--ca-bundle", help="PEM file of CAs to trust for https."),
 ]
 InsecureOption = Annotated[
     bool,
-    typer.Option("--insecure", envvar="VOD_EMITTER_INSECURE", help="Do not verify the https certificate."),
+    typer.Option("--insecure", help="Do not verify the https certificate."),
 ]
 SignKeyOption = Annotated[
     str | None,
     typer.Option(
         "--sign-key",
-        envvar="VOD_EMITTER_SIGN_KEY",
         help="Sign like VOD's SignKey: T = Unix expiry, Sign = md5(KEY + T). Off by default.",
     ),
 ]
@@ -272,36 +285,33 @@ SignInOption = Annotated[
     str,
     typer.Option(
         "--sign-in",
-        envvar="VOD_EMITTER_SIGN_IN",
         help="Where Sign and T travel: body (top-level JSON keys), query or header.",
     ),
 ]
 SignTtlOption = Annotated[
     int,
-    typer.Option("--sign-ttl", envvar="VOD_EMITTER_SIGN_TTL", min=1, help="Seconds from now to T."),
+    typer.Option("--sign-ttl", min=1, help="Seconds from now to T."),
 ]
 SignCaseOption = Annotated[
     str,
     typer.Option(
         "--sign-case",
-        envvar="VOD_EMITTER_SIGN_CASE",
         help="valid, or a negative case: expired, wrong, missing (T without Sign), none. "
         "A step's 'sign:' wins.",
     ),
 ]
 ReportOption = Annotated[
     Path | None,
-    typer.Option("--report", envvar="VOD_EMITTER_REPORT", help="Write a JSON report: one row per send."),
+    typer.Option("--report", help="Write a JSON report: one row per send."),
 ]
 JunitOption = Annotated[
     Path | None,
-    typer.Option("--junit", envvar="VOD_EMITTER_JUNIT", help="Write JUnit XML: one testcase per send."),
+    typer.Option("--junit", help="Write JUnit XML: one testcase per send."),
 ]
 SpeedOption = Annotated[
     float,
     typer.Option(
         "--speed",
-        envvar="VOD_EMITTER_SPEED",
         min=0.0,
         help="Time factor for delays: 2 = twice as fast, 0 = no waiting.",
     ),
@@ -311,7 +321,6 @@ ConcurrencyOption = Annotated[
     typer.Option(
         "--concurrency",
         "-c",
-        envvar="VOD_EMITTER_CONCURRENCY",
         min=1,
         help="Sends in flight at once (1 = one after another, like the real service).",
     ),
@@ -320,7 +329,6 @@ ShuffleWindowOption = Annotated[
     int,
     typer.Option(
         "--shuffle-window",
-        envvar="VOD_EMITTER_SHUFFLE_WINDOW",
         min=0,
         help="Shuffle the order within windows of N sends (seeded by --seed).",
     ),
@@ -329,7 +337,6 @@ ReverseWindowOption = Annotated[
     int,
     typer.Option(
         "--reverse-window",
-        envvar="VOD_EMITTER_REVERSE_WINDOW",
         min=0,
         help="Reverse the order within windows of N sends.",
     ),
@@ -338,7 +345,6 @@ JitterOption = Annotated[
     str,
     typer.Option(
         "--jitter",
-        envvar="VOD_EMITTER_JITTER",
         help="Add a random wait of up to this before each send: 200ms (seeded by --seed).",
     ),
 ]
@@ -346,7 +352,6 @@ JournalOption = Annotated[
     Path | None,
     typer.Option(
         "--journal",
-        envvar="VOD_EMITTER_JOURNAL",
         help="Write JSON lines as it goes: a header, every attempt, every result (for --resume).",
     ),
 ]
@@ -354,7 +359,6 @@ ResumeOption = Annotated[
     Path | None,
     typer.Option(
         "--resume",
-        envvar="VOD_EMITTER_RESUME",
         help="Re-send what a --journal run did not deliver (its seed, now, format and scenarios).",
     ),
 ]

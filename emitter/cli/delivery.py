@@ -15,6 +15,7 @@ from emitter.cli.api import (
     run_pull,
 )
 from emitter.cli.common import (
+    SHARED_ENVIRONMENT,
     AppTargetOption,
     BackoffFactorOption,
     BackoffOption,
@@ -130,7 +131,7 @@ def _deliver(plan: Any, request: Any, renderer: Any) -> NoReturn:
     raise typer.Exit(code)
 
 
-@app.command()
+@app.command(context_settings=SHARED_ENVIRONMENT)
 def run(
     scenarios: Annotated[list[str] | None, typer.Argument(help="Scenario files or built-in names.")] = None,
     target: AppTargetOption = None,
@@ -258,7 +259,7 @@ def run(
     _deliver(plan, request, renderer)
 
 
-@app.command()
+@app.command(context_settings=SHARED_ENVIRONMENT)
 def send(
     event: Annotated[str, typer.Argument(help="Alias (upload) or EventType (NewFileUpload).")],
     target: AppTargetOption = None,

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from emitter.cli.common import (
+    SHARED_ENVIRONMENT,
     CaBundleOption,
     FormatOption,
     HeaderOption,
@@ -28,7 +29,7 @@ from emitter.cli.common import (
 )
 
 
-@app.command()
+@app.command(context_settings=SHARED_ENVIRONMENT)
 def load(
     scenarios: Annotated[list[str], typer.Argument(help="Scenario files or built-in names, cycled.")],
     rate: Annotated[

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from emitter.cli.common import (
+    SHARED_ENVIRONMENT,
     EnvelopeOption,
     EraOption,
     FormatOption,
@@ -152,7 +153,7 @@ def _write_out(out: Path, index: int, label: str, event_type: str, body: bytes) 
         ) from None
 
 
-@app.command()
+@app.command(context_settings=SHARED_ENVIRONMENT)
 def render(
     target: Annotated[
         str,
@@ -169,7 +170,6 @@ def render(
         typer.Option(
             "--out",
             "-o",
-            envvar="VOD_EMITTER_OUT",
             help="Write one file per payload into this folder instead of JSON lines on stdout.",
         ),
     ] = None,
@@ -269,7 +269,7 @@ def _enveloped(payloads: Any, fmt: str, seed: int) -> Any:
         yield index, f"pull-{index + 1}", name, body_bytes(response)
 
 
-@app.command()
+@app.command(context_settings=SHARED_ENVIRONMENT)
 def validate(
     scenarios: Annotated[list[str], typer.Argument(help="Scenario files or built-in names.")],
     fmt: FormatOption = None,
@@ -299,7 +299,7 @@ def validate(
         raise typer.Exit(2)
 
 
-@app.command()
+@app.command(context_settings=SHARED_ENVIRONMENT)
 def scenarios() -> None:
     """List the built-in scenarios with their descriptions."""
     from emitter.errors import EmitterError

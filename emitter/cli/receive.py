@@ -10,16 +10,16 @@ import typer
 from emitter.cli.common import (
     app,
     fail,
+    own_environment,
 )
 
 
-@app.command()
+@app.command(context_settings=own_environment("receive"))
 def receive(
     host: Annotated[
         str,
         typer.Option(
             "--host",
-            envvar="VOD_EMITTER_RECEIVE_HOST",
             help="Address to listen on (loopback by default).",
         ),
     ] = "127.0.0.1",
@@ -27,7 +27,6 @@ def receive(
         int,
         typer.Option(
             "--port",
-            envvar="VOD_EMITTER_RECEIVE_PORT",
             min=0,
             max=65535,
             help="Port; 0 picks a free one (printed).",
@@ -37,7 +36,6 @@ def receive(
         Path | None,
         typer.Option(
             "--journal",
-            envvar="VOD_EMITTER_RECEIVE_JOURNAL",
             help="Append every request as a JSON line to this file.",
         ),
     ] = None,
@@ -45,7 +43,6 @@ def receive(
         int,
         typer.Option(
             "--status",
-            envvar="VOD_EMITTER_RECEIVE_STATUS",
             min=200,
             max=599,
             help="HTTP status to answer.",
@@ -55,7 +52,6 @@ def receive(
         int,
         typer.Option(
             "--fail-first",
-            envvar="VOD_EMITTER_RECEIVE_FAIL_FIRST",
             min=0,
             help="Answer --fail-status to the first N requests.",
         ),
@@ -64,7 +60,6 @@ def receive(
         int,
         typer.Option(
             "--fail-status",
-            envvar="VOD_EMITTER_RECEIVE_FAIL_STATUS",
             min=200,
             max=599,
             help="Status of the failed requests.",
@@ -74,7 +69,6 @@ def receive(
         str,
         typer.Option(
             "--delay",
-            envvar="VOD_EMITTER_RECEIVE_DELAY",
             help="Wait before answering: 250ms, 6s (VOD gives up after 5 s).",
         ),
     ] = "0",
@@ -82,7 +76,6 @@ def receive(
         int,
         typer.Option(
             "--drop-first",
-            envvar="VOD_EMITTER_RECEIVE_DROP_FIRST",
             min=0,
             help="Close the connection without answering for the first N requests.",
         ),
@@ -91,7 +84,6 @@ def receive(
         bool,
         typer.Option(
             "--drop",
-            envvar="VOD_EMITTER_RECEIVE_DROP",
             help="Close every connection without answering.",
         ),
     ] = False,
@@ -99,7 +91,6 @@ def receive(
         str,
         typer.Option(
             "--body",
-            envvar="VOD_EMITTER_RECEIVE_BODY",
             help="Response body (VOD ignores it).",
         ),
     ] = "",
@@ -123,7 +114,6 @@ def receive(
         int,
         typer.Option(
             "--sign-status",
-            envvar="VOD_EMITTER_RECEIVE_SIGN_STATUS",
             min=200,
             max=599,
             help="Status for a bad, missing or expired signature.",
@@ -134,7 +124,6 @@ def receive(
         typer.Option(
             "--quiet",
             "-q",
-            envvar="VOD_EMITTER_RECEIVE_QUIET",
             help="No line per request; only the summary.",
         ),
     ] = False,
@@ -143,7 +132,6 @@ def receive(
         typer.Option(
             "--verbose",
             "-v",
-            envvar="VOD_EMITTER_RECEIVE_VERBOSE",
             help="Also print each request's headers and body.",
         ),
     ] = False,

@@ -1,29 +1,25 @@
-"""The offline commands through the installed console script: output, files, errors, exit codes."""
+"""The offline commands (in process; once through the console script): output, files, errors, exit codes."""
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests.helpers import cli, console_script
+
 BROKEN = Path(__file__).parent.parent / "data" / "broken"
-EXE = Path(sys.executable).with_name("vod-emitter")
 
 
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
-    env.pop("VOD_EMITTER_SEED", None)
-    return subprocess.run(
-        [str(EXE), *args], capture_output=True, text=True, encoding="utf-8", timeout=60, cwd=cwd, env=env
-    )
+    return cli(*args, cwd=cwd)
 
 
 def test_render_scenario_prints_json_lines_and_the_seed() -> None:
-    result = run("render", "happy-path", "--seed", "9", "--now", "2024-05-01T12:00:00Z")
+    result = console_script("render", "happy-path", "--seed", "9", "--now", "2024-05-01T12:00:00Z")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert [json.loads(line)["eventType"] for line in lines] == [

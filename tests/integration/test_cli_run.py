@@ -1,13 +1,12 @@
-"""`vod-emitter run` and `send` through the installed console script, against loopback receivers."""
+"""`vod-emitter run` and `send` against loopback receivers: in process (typer's runner), the
+console script for the end-to-end and Ctrl-C cases."""
 
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,26 +14,9 @@ from pathlib import Path
 import pytest
 
 from emitter.receiver.server import Behaviour, Receiver
+from tests.helpers import SCRIPT, TIMEOUT, cli, console_script, environment, wait_until
 
-SCRIPT = Path(sys.executable).parent / "vod-emitter"
 NOW = "2024-05-01T12:00:00Z"
-TIMEOUT = 60
-
-
-def environment() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VOD_EMITTER_")}
-    env["NO_PROXY"] = "127.0.0.1,localhost"
-    return env
-
-
-def cli(*args: str, check_code: int | None = None) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run(
-        [str(SCRIPT), *args], capture_output=True, text=True, timeout=TIMEOUT, env=environment()
-    )
-    assert "Traceback" not in done.stderr, done.stderr
-    if check_code is not None:
-        assert done.returncode == check_code, (done.stdout, done.stderr)
-    return done
 
 
 @pytest.fixture
@@ -44,7 +26,7 @@ def receiver() -> Iterator[Receiver]:
 
 
 def test_run_happy_path_without_a_target_uses_the_builtin_receiver() -> None:
-    done = cli("run", "happy-path", "--speed", "0", check_code=0)
+    done = console_script("run", "happy-path", "--speed", "0", check_code=0)
     received = [line for line in done.stdout.splitlines() if " -> 200" in line]
     assert len(received) == 4
     assert [line.split()[2] for line in received] == [
@@ -170,13 +152,6 @@ steps:
   - event: transcode
     delay: 1s
 """
-
-
-def wait_until(condition: object, seconds: float = 20.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():  # type: ignore[operator]
-        assert time.monotonic() < deadline, "timed out waiting"
-        time.sleep(0.02)
 
 
 def test_ctrl_c_stops_writes_everything_and_resume_sends_the_rest(tmp_path: Path, receiver: Receiver) -> None:

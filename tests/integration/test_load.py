@@ -1,4 +1,4 @@
-"""`vod-emitter load` through the console script against loopback receivers, for a second or two each."""
+"""`vod-emitter load` (in process; Ctrl-C through the console script) against loopback receivers."""
 
 from __future__ import annotations
 
@@ -7,12 +7,9 @@ import datetime as dt
 import io
 import itertools
 import json
-import os
 import signal
 import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,34 +20,10 @@ from emitter.delivery.targets import resolve_target
 from emitter.load.engine import Cycles, LoadProfile, play
 from emitter.receiver.server import Behaviour, Receiver
 from emitter.scenarios.loader import load_scenario
+from tests.helpers import SCRIPT, TIMEOUT, cli, environment, wait_until
 
-SCRIPT = Path(sys.executable).parent / "vod-emitter"
 NOW = "2024-05-01T12:00:00Z"
 MOMENT = dt.datetime(2024, 5, 1, 12, tzinfo=dt.timezone.utc)
-TIMEOUT = 60
-
-
-def environment() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VOD_EMITTER_")}
-    env["NO_PROXY"] = "127.0.0.1,localhost"
-    return env
-
-
-def cli(*args: str, check_code: int | None = None) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run(
-        [str(SCRIPT), *args], capture_output=True, text=True, timeout=TIMEOUT, env=environment()
-    )
-    assert "Traceback" not in done.stderr, done.stderr
-    if check_code is not None:
-        assert done.returncode == check_code, (done.stdout, done.stderr)
-    return done
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out waiting"
-        time.sleep(0.02)
 
 
 def check_totals(summary: dict[str, Any]) -> None:

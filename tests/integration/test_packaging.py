@@ -34,8 +34,10 @@ def test_wheel_ships_resources_and_renders_like_the_checkout(tmp_path: Path) -> 
         "emitter/_data/templates/v2/fields.yaml",
         "emitter/_data/templates/v2/ConcatComplete.json.j2",
         "emitter/_data/scenarios/happy-path.yaml",
+        "emitter/py.typed",
     ):
         assert name in names
+    assert any(name.endswith(".dist-info/licenses/LICENSE") for name in names)
     site = tmp_path / "site"
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(site), str(wheel)],

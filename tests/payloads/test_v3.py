@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
-import sys
 import uuid
 import warnings
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,6 +23,7 @@ from emitter.payloads.render import Renderer, RenderSession, encode_payload
 from emitter.scenarios.loader import builtin_scenarios, load_scenario, parse_scenario
 from emitter.scenarios.plan import render_events
 from tests.conftest import NOW
+from tests.helpers import cli
 
 CATALOG = load_catalog()
 SEEDS = (1, 2, 3)
@@ -632,19 +630,8 @@ def test_v3_field_types_are_the_sdk_model_types() -> None:
 
 
 # --- the command line ---------------------------------------------------------------------------
-EXE = Path(sys.executable).with_name("vod-emitter")
-
-
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
-    return subprocess.run(
-        [str(EXE), *args, "--now", "2024-05-01T12:00:00Z"],
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=60,
-        env=env,
-    )
+    return cli(*args, "--now", "2024-05-01T12:00:00Z")
 
 
 def test_cli_edit_in_v2_is_one_clean_line() -> None:
