@@ -1,13 +1,14 @@
-"""Shared fixtures: one renderer, a fixed `now`, and seeded sessions."""
+"""Shared fixtures: one renderer, a fixed `now`, seeded sessions, a fresh receiver."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 
 from emitter.payloads.render import Renderer, RenderSession
+from emitter.receiver.server import Receiver
 
 NOW = dt.datetime(2024, 5, 1, 12, 0, 0, tzinfo=dt.timezone.utc)
 
@@ -23,3 +24,10 @@ def session(renderer: Renderer) -> Callable[..., RenderSession]:
         return renderer.session(seed=seed, now=NOW, fmt=fmt, options=options)
 
     return make
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A built-in receiver of the test's own on a free loopback port."""
+    with Receiver().running_in_thread() as running:
+        yield running

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import heapq
+import itertools
 import os
 import subprocess
 import sys
@@ -86,3 +89,47 @@ def wait_until(condition: Callable[[], object], seconds: float = 20.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "timed out waiting"
         time.sleep(0.02)
+
+
+class FakeTime:
+    """A clock that only moves when something sleeps; every sleep is recorded (to the microsecond)."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(round(seconds, 6))
+        self.now += seconds
+        await asyncio.sleep(0)
+
+
+class VirtualTime:
+    """Time that jumps to the next sleeper's wake-up once every task is blocked (no real I/O here)."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
+        self.order = itertools.count()
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        future = asyncio.get_running_loop().create_future()
+        heapq.heappush(self.sleepers, (self.now + max(seconds, 0.0), next(self.order), future))
+        await future
+
+    async def drive(self) -> None:
+        while True:
+            for _ in range(50):
+                await asyncio.sleep(0)
+            while self.sleepers and self.sleepers[0][2].done():
+                heapq.heappop(self.sleepers)
+            if self.sleepers:
+                wake, _, future = heapq.heappop(self.sleepers)
+                self.now = max(self.now, wake)
+                future.set_result(None)

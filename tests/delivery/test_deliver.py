@@ -25,26 +25,11 @@ from emitter.errors import DeliveryError, UsageError
 from emitter.outcomes import AttemptFinished, EventFinished, EventRef
 from emitter.payloads.render import encode_payload
 from emitter.scenarios.loader import parse_expectation
+from tests.helpers import FakeTime
 
 TARGET = "http://127.0.0.1:9/callback?app=1"
 WALL = 1_700_000_000.0
 PAYLOAD = {"version": "4.0", "eventType": "NewFileUpload", "data": {"fileName": "视频 ünïcode"}}
-
-
-class FakeTime:
-    """A clock that only moves when something sleeps; every sleep is recorded."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-        await asyncio.sleep(0)
 
 
 def delivery(payload: Any = PAYLOAD, **changes: Any) -> Delivery:

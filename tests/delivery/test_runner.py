@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import heapq
 import json
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -18,6 +17,7 @@ from emitter.errors import ScenarioError, UsageError
 from emitter.outcomes import AttemptFinished, EventFinished, EventRef, Outcome, RunFinished, RunStarted
 from emitter.payloads.render import Renderer
 from emitter.scenarios.loader import Scenario, load_scenario, parse_scenario
+from tests.helpers import FakeTime, VirtualTime
 
 NOW = dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.timezone.utc)
 TARGET = "http://127.0.0.1:9/cb"
@@ -35,25 +35,6 @@ steps:
   - event: delete
     delay: 2s
 """
-
-
-class FakeTime:
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(round(seconds, 6))
-        self.now += seconds
-        await asyncio.sleep(0)
-
-
-@pytest.fixture(scope="module")
-def renderer() -> Renderer:
-    return Renderer()
 
 
 @pytest.fixture(scope="module")
@@ -157,33 +138,6 @@ def test_delays_are_waits_after_the_previous_send_scaled_by_speed(
 def test_speed_zero_never_waits(six: Scenario, renderer: Renderer) -> None:
     _, bodies, fake = play(RunPlan((six,), 5, NOW), Timing(speed=0, jitter=0.3), renderer=renderer)
     assert fake.sleeps == [] and len(bodies) == 7
-
-
-class VirtualTime:
-    """Time that jumps to the next sleeper's wake-up once every task is blocked (no real I/O here)."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        future = asyncio.get_running_loop().create_future()
-        heapq.heappush(self.sleepers, (self.now + seconds, len(self.sleepers) + id(future), future))
-        await future
-
-    async def drive(self) -> None:
-        while True:
-            for _ in range(50):
-                await asyncio.sleep(0)
-            while self.sleepers and self.sleepers[0][2].done():
-                heapq.heappop(self.sleepers)
-            if self.sleepers:
-                wake, _, future = heapq.heappop(self.sleepers)
-                self.now = max(self.now, wake)
-                future.set_result(None)
 
 
 @pytest.mark.parametrize(("answer_after", "sent_at"), [(0.75, [0.0, 2.0]), (3.0, [0.0, 3.0])])

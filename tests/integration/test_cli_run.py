@@ -8,7 +8,6 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,12 +16,6 @@ from emitter.receiver.server import Behaviour, Receiver
 from tests.helpers import SCRIPT, TIMEOUT, cli, console_script, environment, wait_until
 
 NOW = "2024-05-01T12:00:00Z"
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    with Receiver().running_in_thread() as running:
-        yield running
 
 
 def test_run_happy_path_without_a_target_uses_the_builtin_receiver() -> None:

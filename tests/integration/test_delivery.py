@@ -29,11 +29,6 @@ FAST = Timing(speed=0)
 
 
 @pytest.fixture(scope="module")
-def renderer() -> Renderer:
-    return Renderer()
-
-
-@pytest.fixture(scope="module")
 def happy(renderer: Renderer) -> Scenario:
     return load_scenario("happy-path", renderer.catalog)
 

@@ -9,7 +9,6 @@ import itertools
 import json
 import signal
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,12 +31,6 @@ def check_totals(summary: dict[str, Any]) -> None:
         summary["answered"]["total"] + summary["errors"]["total"] + summary["interrupted_in_flight"]
     )
     assert sum(row["count"] for row in summary["histogram_ms"]) == summary["latency_ms"]["count"]
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    with Receiver().running_in_thread() as running:
-        yield running
 
 
 def test_load_sends_the_seeds_stream_on_schedule_and_the_totals_add_up(

@@ -22,6 +22,7 @@ from emitter.delivery.signing import make_signature
 from emitter.payloads.render import Renderer, encode_payload
 from emitter.receiver.server import Behaviour, ReceivedRequest, Receiver, load_journal
 from tests.conftest import NOW
+from tests.helpers import cli
 
 EXE = Path(sys.executable).with_name("vod-emitter")
 JSON = {"content-type": "application/json"}
@@ -395,7 +396,7 @@ def test_receive_command_options_from_the_environment() -> None:
     ],
 )
 def test_receive_command_usage_errors(args: list[str], message: str) -> None:
-    result = subprocess.run([str(EXE), "receive", *args], capture_output=True, text=True, timeout=30)
+    result = cli("receive", *args)
     assert result.returncode == 2
     assert message in result.stderr
     assert "Traceback" not in result.stderr
@@ -406,9 +407,7 @@ def test_receive_command_on_a_busy_port() -> None:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        result = subprocess.run(
-            [str(EXE), "receive", "--port", str(port)], capture_output=True, text=True, timeout=30
-        )
+        result = cli("receive", "--port", str(port))
     assert result.returncode == 2
     [line] = result.stderr.splitlines()
     assert line.startswith(f"error: --host 127.0.0.1 --port {port}: cannot listen: ")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import heapq
 import io
 import itertools
 import json
@@ -33,42 +32,10 @@ from emitter.load.engine import (
 )
 from emitter.payloads.render import Renderer
 from emitter.scenarios.loader import Scenario, load_scenario
+from tests.helpers import VirtualTime
 
 NOW = dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.timezone.utc)
 TARGET = "http://127.0.0.1:9/cb"
-
-
-class VirtualTime:
-    """Time that jumps to the next sleeper's wake-up once every task is blocked (no real I/O here)."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
-        self.order = itertools.count()
-
-    def clock(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        future = asyncio.get_running_loop().create_future()
-        heapq.heappush(self.sleepers, (self.now + max(seconds, 0.0), next(self.order), future))
-        await future
-
-    async def drive(self) -> None:
-        while True:
-            for _ in range(50):
-                await asyncio.sleep(0)
-            while self.sleepers and self.sleepers[0][2].done():
-                heapq.heappop(self.sleepers)
-            if self.sleepers:
-                wake, _, future = heapq.heappop(self.sleepers)
-                self.now = max(self.now, wake)
-                future.set_result(None)
-
-
-@pytest.fixture(scope="module")
-def renderer() -> Renderer:
-    return Renderer()
 
 
 @pytest.fixture(scope="module")
