@@ -76,6 +76,29 @@ def load(
             help="Exit 1 above this share of errors (unexpected status, no answer, dropped): 0, 0.01, 1%.",
         ),
     ] = "0",
+    connections: Annotated[
+        int | None,
+        typer.Option(
+            "--connections",
+            envvar="VOD_EMITTER_LOAD_CONNECTIONS",
+            min=1,
+            max=10_000,
+            help="With --rate: keep-alive connections, reused by every arrival; arrivals beyond them "
+            "wait for one (in their latency) rather than open more (default 64, at most --max-in-flight).",
+        ),
+    ] = None,
+    processes: Annotated[
+        int | None,
+        typer.Option(
+            "--processes",
+            "-P",
+            envvar="VOD_EMITTER_LOAD_PROCESSES",
+            min=1,
+            max=64,
+            help="Load processes sharing the rate or senders, merged into one summary (default: one "
+            "per core with a URL --target; one otherwise, the built-in receiver or an app in process).",
+        ),
+    ] = None,
     json_file: Annotated[
         Path | None,
         typer.Option(
@@ -107,9 +130,12 @@ def load(
     import asyncio
 
     from emitter.api import plan_run
+    from emitter.cli.load_view import LiveView
     from emitter.delivery.targets import resolve_target
     from emitter.errors import EmitterError, UsageError
     from emitter.load import engine
+    from emitter.load import processes as load_processes
+    from emitter.load import profile as load_profile
     from emitter.payloads.render import Renderer
     from emitter.request import RunRequest, delivery_options
 
@@ -120,12 +146,28 @@ def load(
                 location="--max-in-flight",
                 hint="leave it out: --concurrency N never has more than N in flight",
             )
-        profile = engine.LoadProfile(
+        if connections is not None and concurrency is not None:
+            raise UsageError(
+                "--connections applies to --rate (open model)",
+                location="--connections",
+                hint="leave it out: --concurrency N keeps N connections",
+            )
+        in_process = target is None or target.startswith("app:")
+        if processes is not None and processes > 1 and in_process:
+            raise UsageError(
+                "--processes needs a URL --target",
+                location="--processes",
+                hint="the built-in receiver and app targets run in this process; give --target http://...",
+            )
+        count = processes or (1 if in_process else load_processes.default_processes())
+        profile = load_profile.LoadProfile(
             duration=parse_seconds(duration, "duration"),
-            rate=engine.parse_rate(rate) if rate is not None else None,
+            rate=load_profile.parse_rate(rate) if rate is not None else None,
             concurrency=concurrency,
-            max_in_flight=max_in_flight or engine.DEFAULT_MAX_IN_FLIGHT,
-            max_error_rate=engine.parse_fraction(max_error_rate),
+            max_in_flight=max_in_flight or load_profile.DEFAULT_MAX_IN_FLIGHT,
+            max_error_rate=load_profile.parse_fraction(max_error_rate),
+            connections=connections,
+            processes=count,
         )
         request = RunRequest(
             target=target or None,
@@ -146,22 +188,47 @@ def load(
         )
         renderer = Renderer()
         plan = plan_run(scenarios, request, renderer=renderer)
-        cycles = engine.Cycles(plan.scenarios, seed=plan.seed, now=plan.now, fmt=plan.fmt, renderer=renderer)
+        cycles = engine.Cycles(
+            plan.scenarios,
+            seed=plan.seed,
+            now=plan.now,
+            fmt=plan.fmt,
+            renderer=renderer,
+            options=plan.options,
+        )
         out = engine.open_json(json_file) if json_file is not None else None
     except EmitterError as exc:
         fail(exc)
     announce_seed(plan.seed, plan.now)
     try:
-        report = asyncio.run(
-            engine.play(
-                cycles,
+        if profile.processes > 1:
+            job = load_processes.LoadJob(
+                tuple(scenarios),
+                plan.seed,
+                plan.now,
+                plan.fmt,
                 profile,
                 request.delivery,
-                resolve_target(request.target) if request.target else None,
+                target or "",
                 ca_bundle=request.ca_bundle,
                 insecure=request.insecure,
+                options=tuple(plan.options.items()),
             )
-        )
+            report = load_processes.play_processes(
+                job, profile.processes, note=lambda text: typer.echo(text, err=True)
+            )
+        else:
+            report = asyncio.run(
+                engine.play(
+                    cycles,
+                    profile,
+                    request.delivery,
+                    resolve_target(request.target) if request.target else None,
+                    ca_bundle=request.ca_bundle,
+                    insecure=request.insecure,
+                    view=LiveView,
+                )
+            )
     except EmitterError as exc:
         fail(exc)
     except KeyboardInterrupt:

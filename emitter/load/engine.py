@@ -8,13 +8,11 @@ import datetime as dt
 import itertools
 import json
 import math
-import re
 import time
-from bisect import bisect_left
 from collections.abc import Callable, Coroutine, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from emitter._version import __version__
 from emitter.clock import utc_stamp
@@ -22,6 +20,17 @@ from emitter.delivery.deliver import Clock, Delivery, DeliveryOptions, Sender, S
 from emitter.delivery.runner import RunPlan, expand
 from emitter.errors import EmitterError, UsageError
 from emitter.interrupts import trap
+from emitter.load.profile import LoadProfile
+from emitter.load.stats import (
+    ERROR_KINDS,
+    HISTOGRAM_EDGES,
+    PERCENTILES,
+    LoadStats,
+    Window,
+    edge_label,
+    format_latency,
+    format_rate,
+)
 from emitter.outcomes import AttemptFinished, EventFinished
 from emitter.payloads.render import Renderer, default_renderer
 from emitter.reports.files import OutputFile
@@ -30,199 +39,16 @@ from emitter.scenarios.loader import Scenario
 if TYPE_CHECKING:
     from emitter.delivery.targets import Endpoint
 
-DEFAULT_MAX_IN_FLIGHT = 1000
-DEFAULT_DURATION = "10s"
-# upper bounds of the summary's histogram rows, in seconds; one more row holds what is over
-HISTOGRAM_EDGES = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
-PERCENTILES = (50.0, 90.0, 99.0)
-ERROR_KINDS = ("timeout", "connect", "closed", "tls", "other")
-_SUB_BUCKETS = 128  # log buckets per power of two: under 0.4 % error on any percentile
 _BURST = 256  # arrivals fired at most before answers get a turn, when the schedule runs behind
 LATE_GRACE = 1.0  # seconds past the end during which arrivals still due are sent late, not counted late
 BUSY_LAG = 0.010  # a schedule lag p99 above this means this process, not the target, sets the pace
-_RATE = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(?:/(s|sec|m|min|h))?")
-_PER_SECOND = {"s": 1.0, "sec": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
-_FRACTION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(%?)")
-
-
-def parse_rate(text: str, *, location: str = "--rate") -> float:
-    """Arrivals per second from `500/s`, `500` (per second), `30000/m`, `10/h`."""
-    match = _RATE.fullmatch(text.strip().replace(" ", "").lower())
-    if match is None:
-        raise UsageError(
-            f"{text!r} is not a rate",
-            location=location,
-            hint=f"write e.g. {location} 500/s, {location} 500 or {location} 30000/m",
-        )
-    rate = float(match.group(1)) / _PER_SECOND[match.group(2) or "s"]
-    if rate <= 0:
-        raise UsageError(
-            f"{text!r} must be more than 0", location=location, hint=f"write e.g. {location} 100/s"
-        )
-    return rate
-
-
-def parse_fraction(text: str, *, location: str = "--max-error-rate") -> float:
-    """A share from `0`, `0.01` or `1%`, between 0 and 1."""
-    match = _FRACTION.fullmatch(text.strip().replace(" ", ""))
-    value = float(match.group(1)) / (100 if match.group(2) else 1) if match else -1.0
-    if not 0 <= value <= 1:
-        raise UsageError(
-            f"{text!r} is not a share between 0 and 1",
-            location=location,
-            hint=f"write e.g. {location} 0.01 or {location} 1%",
-        )
-    return value
-
-
-def format_rate(rate: float) -> str:
-    return f"{rate:.0f}/s" if rate >= 100 else f"{rate:.3g}/s"
-
-
-def format_latency(seconds: float) -> str:
-    if seconds >= 1:
-        return f"{seconds:.2f} s"
-    millis = seconds * 1000
-    return f"{millis:.0f} ms" if millis >= 100 else f"{millis:.1f} ms" if millis >= 10 else f"{millis:.2f} ms"
-
-
-def _edge_label(edge: float) -> str:
-    return f"{edge:g} s" if edge >= 1 else f"{edge * 1000:g} ms"
-
-
-class LatencyHistogram:
-    """Latencies in O(1) memory: log buckets (HDR-like) for percentiles, fixed buckets for the summary."""
-
-    __slots__ = ("buckets", "count", "fixed", "maximum", "minimum", "total")
-
-    def __init__(self) -> None:
-        self.buckets: dict[int, int] = {}
-        self.fixed = [0] * (len(HISTOGRAM_EDGES) + 1)
-        self.count = 0
-        self.total = 0.0
-        self.minimum = math.inf
-        self.maximum = 0.0
-
-    def record(self, seconds: float) -> None:
-        seconds = max(seconds, 0.0)
-        micros = seconds * 1e6
-        if micros < 1:
-            index = 0
-        else:
-            mantissa, exponent = math.frexp(micros)  # micros = mantissa * 2**exponent, mantissa in [0.5, 1)
-            index = exponent * _SUB_BUCKETS + int((mantissa - 0.5) * 2 * _SUB_BUCKETS)
-        self.buckets[index] = self.buckets.get(index, 0) + 1
-        self.fixed[bisect_left(HISTOGRAM_EDGES, seconds)] += 1
-        self.count += 1
-        self.total += seconds
-        self.minimum = min(self.minimum, seconds)
-        self.maximum = max(self.maximum, seconds)
-
-    @staticmethod
-    def _middle(index: int) -> float:
-        """Seconds in the middle of a log bucket."""
-        if index == 0:
-            return 0.0
-        exponent, sub = divmod(index, _SUB_BUCKETS)
-        width = 2.0**exponent / (2 * _SUB_BUCKETS)
-        low = 2.0 ** (exponent - 1) + sub * width
-        return (low + width / 2) / 1e6
-
-    def percentile(self, percent: float) -> float:
-        """The latency at or under which `percent` % of the samples lie (0 when there are none)."""
-        if not self.count:
-            return 0.0
-        if percent >= 100:
-            return self.maximum
-        rank = max(math.ceil(percent / 100 * self.count), 1)
-        seen = 0
-        for index in sorted(self.buckets):
-            seen += self.buckets[index]
-            if seen >= rank:
-                return min(max(self._middle(index), self.minimum), self.maximum)
-        return self.maximum
-
-    @property
-    def mean(self) -> float:
-        return self.total / self.count if self.count else 0.0
-
-    def rows(self) -> list[tuple[float | None, int]]:
-        """(upper bound in seconds, or None for the rest; count) for the summary's histogram."""
-        return [*zip(HISTOGRAM_EDGES, self.fixed, strict=False), (None, self.fixed[-1])]
-
-    def to_json(self) -> dict[str, Any]:
-        def ms(seconds: float) -> float:
-            return round(seconds * 1000, 3)
-
-        return {
-            "count": self.count,
-            **{f"p{p:g}": ms(self.percentile(p)) for p in (*PERCENTILES, 99.9)},
-            "min": ms(self.minimum if self.count else 0.0),
-            "max": ms(self.maximum),
-            "mean": ms(self.mean),
-        }
-
-
-@dataclass(frozen=True)
-class LoadProfile:
-    """How hard to push: an arrival rate (open model) or N senders (closed model), for how long."""
-
-    duration: float
-    rate: float | None = None
-    concurrency: int | None = None
-    max_in_flight: int = DEFAULT_MAX_IN_FLIGHT
-    max_error_rate: float = 0.0
-
-    def __post_init__(self) -> None:
-        if self.rate is not None and self.concurrency is not None:
-            raise UsageError(
-                "--rate and --concurrency exclude each other",
-                location="--concurrency",
-                hint="use --rate N/s for an arrival rate (open model) "
-                "or --concurrency N for N senders (closed model)",
-            )
-        if self.rate is None and self.concurrency is None:
-            raise UsageError(
-                "no load given",
-                location="load",
-                hint="add --rate N/s (open model) or --concurrency N (closed model)",
-            )
-        if self.duration <= 0:
-            raise UsageError(
-                f"{self.duration:g} s must be more than 0",
-                location="--duration",
-                hint="write e.g. --duration 60s or --duration 1m30s",
-            )
-        if self.concurrency is not None and self.concurrency < 1:
-            raise UsageError(
-                f"{self.concurrency} must be at least 1",
-                location="--concurrency",
-                hint="write e.g. --concurrency 8",
-            )
-        if self.max_in_flight < 1:
-            raise UsageError(
-                f"{self.max_in_flight} must be at least 1",
-                location="--max-in-flight",
-                hint=f"write e.g. --max-in-flight {DEFAULT_MAX_IN_FLIGHT}",
-            )
-
-    @property
-    def model(self) -> str:
-        return "open" if self.rate is not None else "closed"
-
-    @property
-    def arrivals(self) -> int:
-        """Arrivals of the open model: one at t0 + i/rate for every i with i/rate < duration."""
-        return math.ceil(round((self.rate or 0.0) * self.duration, 9))
-
-    def describe(self) -> str:
-        if self.rate is not None:
-            return f"open model, {format_rate(self.rate)} for {self.duration:g} s"
-        return f"closed model, {self.concurrency} senders for {self.duration:g} s"
 
 
 class Cycles:
-    """The scenarios' sends over and over; cycle k renders with seed + k (fresh ids, replayable)."""
+    """The scenarios' sends over and over; cycle k renders with seed + k (fresh ids, replayable).
+
+    Process p of N takes the cycles k = p, p + N, p + 2N...: together they send what one would.
+    """
 
     def __init__(
         self,
@@ -233,6 +59,8 @@ class Cycles:
         fmt: str | None = None,
         renderer: Renderer | None = None,
         options: Mapping[str, Any] | None = None,
+        first: int = 0,
+        stride: int = 1,
     ):
         self.scenarios = scenarios
         self.seed = seed
@@ -240,11 +68,13 @@ class Cycles:
         self.fmt = fmt
         self.options = dict(options or {})
         self.renderer = renderer or default_renderer()
+        self.first = first
+        self.stride = stride
         self.cycles = 0
 
     def __iter__(self) -> Iterator[Delivery]:
-        for offset in itertools.count():
-            self.cycles = offset + 1
+        for offset in itertools.count(self.first, self.stride):
+            self.cycles += 1
             plan = RunPlan(self.scenarios, self.seed + offset, self.now, self.fmt, options=self.options)
             empty = True
             for delivery in expand(plan, self.renderer):
@@ -256,54 +86,6 @@ class Cycles:
                     location="load",
                     hint="give a scenario with at least one step",
                 )
-
-
-@dataclass
-class LoadStats:
-    """Running totals; `sent` = answered + errors + interrupted once every send has finished."""
-
-    sent: int = 0
-    dropped: int = 0
-    late: int = 0
-    answered: dict[str, int] = field(default_factory=dict)
-    unexpected: int = 0
-    errors: dict[str, int] = field(default_factory=lambda: dict.fromkeys(ERROR_KINDS, 0))
-    interrupted: int = 0
-    peak_in_flight: int = 0
-    latency: LatencyHistogram = field(default_factory=LatencyHistogram)
-    lag: LatencyHistogram = field(default_factory=LatencyHistogram)
-
-    @property
-    def answered_total(self) -> int:
-        return sum(self.answered.values())
-
-    @property
-    def failed(self) -> int:
-        """Sends without an answer: timeouts and connection errors."""
-        return sum(self.errors.values())
-
-    @property
-    def arrivals(self) -> int:
-        return self.sent + self.dropped + self.late
-
-    @property
-    def error_count(self) -> int:
-        """What the error rate counts: unexpected statuses, sends without an answer, dropped arrivals."""
-        return self.unexpected + self.failed + self.dropped
-
-    @property
-    def error_rate(self) -> float:
-        decided = self.sent + self.dropped
-        return self.error_count / decided if decided else 0.0
-
-
-@dataclass
-class Window:
-    """What happened since the last look, for the live view."""
-
-    started: float
-    sent: int = 0
-    latency: LatencyHistogram = field(default_factory=LatencyHistogram)
 
 
 class LoadEngine:
@@ -620,7 +402,7 @@ class LoadReport:
             top = max(count for _, count in latency.rows())
             last = HISTOGRAM_EDGES[-1]
             for edge, count in latency.rows():
-                label = f"<= {_edge_label(edge)}" if edge is not None else f"> {_edge_label(last)}"
+                label = f"<= {edge_label(edge)}" if edge is not None else f"> {edge_label(last)}"
                 bar = "#" * math.ceil(40 * count / top) if count else ""
                 lines.append(f"  {label:>9} {count:>{width}} {bar}".rstrip())
         if profile.rate is not None and stats.lag.count:
@@ -656,85 +438,28 @@ class LoadReport:
         return notes
 
 
-class LiveView:
-    """Progress on stderr: a rich Live on a terminal, else one plain line per interval."""
-
-    def __init__(
-        self,
-        engine: LoadEngine,
-        *,
-        live: bool | None = None,
-        interval: float | None = None,
-        console: Any = None,
-    ):
-        from rich.console import Console
-
-        self.engine = engine
-        self.console = console or Console(stderr=True, highlight=False)
-        self.live_mode = self.console.is_terminal if live is None else live
-        self.interval = interval or (0.5 if self.live_mode else 1.0)
-        self._live: Any = None
-
-    def parts(self, window: Window, now: float) -> tuple[str, str, str]:
-        """(progress and rate, latency of the window's answers, totals) for one look."""
-        engine, stats, profile = self.engine, self.engine.stats, self.engine.profile
-        span = max(now - window.started, 1e-9)
-        latency = window.latency
-        rate = f"{engine.elapsed:5.1f}/{profile.duration:g} s  sent {format_rate(window.sent / span)}"
-        if profile.rate is not None:
-            rate += f" (target {format_rate(profile.rate)})"
-        points = (
-            (
-                " ".join(f"p{p:g} {format_latency(latency.percentile(p))}" for p in PERCENTILES)
-                + f" max {format_latency(latency.maximum)}"
-            )
-            if latency.count
-            else "no answers"
-        )
-        classes = " ".join(f"{name} {count}" for name, count in sorted(stats.answered.items()))
-        totals = f"{classes + '  ' if classes else ''}errors {stats.error_count}"
-        totals += f" (dropped {stats.dropped})" if stats.dropped else ""
-        return f"{rate}  in flight {engine.in_flight}", points, totals
-
-    def line(self, window: Window, now: float) -> str:
-        return "  ".join(self.parts(window, now))
-
-    def show(self) -> None:
-        window = self.engine.take_window()
-        if not self.live_mode:
-            self.console.print(
-                self.line(window, self.engine.clock()), markup=False, highlight=False, soft_wrap=True
-            )
-            return
-        from rich.live import Live
-        from rich.text import Text
-
-        progress, points, totals = self.parts(window, self.engine.clock())
-        text = Text(f"{progress}\n        latency {points}\n        {totals}")
-        if self._live is None:
-            self._live = Live(text, console=self.console, auto_refresh=False, transient=True)
-            self._live.start()
-        self._live.update(text, refresh=True)
-
-    async def run(self) -> None:
-        started = time.monotonic()
-        for tick in itertools.count(1):
-            await asyncio.sleep(max(started + tick * self.interval - time.monotonic(), 0))
-            self.show()
-
-    def note(self, text: str) -> None:
-        """A plain line on stderr (above the live view when there is one)."""
-        self.console.print(text, markup=False, highlight=False, soft_wrap=True)
-
-    def close(self) -> None:
-        if self._live is not None:
-            self._live.stop()
-            self._live = None
-
-
 def open_json(path: Path) -> OutputFile:
     """The --json file, opened before the run so a bad path costs no sends (renamed into place at close)."""
     return OutputFile(path, "--json")
+
+
+class View(Protocol):
+    """What play() shows while running (emitter.cli.load_view.LiveView on the console)."""
+
+    async def run(self) -> None: ...
+    def note(self, text: str) -> None: ...
+    def close(self) -> None: ...
+
+
+class _NoView:
+    async def run(self) -> None:
+        return None
+
+    def note(self, text: str) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
 
 
 async def play(
@@ -745,10 +470,13 @@ async def play(
     *,
     ca_bundle: Path | None = None,
     insecure: bool = False,
-    live: bool | None = None,
-    console: Any = None,
+    view: Callable[[LoadEngine], View] | None = None,
+    ready: Callable[[], None] | None = None,
 ) -> LoadReport:
-    """Run the load against a resolved target (None: the built-in receiver, in process); Ctrl-C stops it."""
+    """Run the load against a resolved target (None: the built-in receiver, in process); Ctrl-C stops it.
+
+    `ready` is called once everything is set up, just before the first send (processes line up there).
+    """
     from emitter.api import builtin_receiver
     from emitter.receiver.server import Receiver
 
@@ -759,35 +487,36 @@ async def play(
             await stack.enter_async_context(receiver)
         target = receiver.url if receiver else endpoint.name if endpoint else ""
         url = receiver.url if receiver else endpoint.url if endpoint else ""
-        pool = profile.max_in_flight if profile.rate is not None else profile.concurrency or 1
         client = await stack.enter_async_context(
             make_client(
                 timeout=options.timeout,
-                concurrency=pool,
+                concurrency=profile.pool,
                 ca_bundle=ca_bundle,
                 insecure=insecure,
                 transport=endpoint.transport if endpoint else None,
             )
         )
         engine = LoadEngine(iter(cycles), Sender(client, target, options, url=url), profile)
-        view = LiveView(engine, live=live, console=console)
+        shown = view(engine) if view is not None else _NoView()
         if receiver is not None:
-            view.note(
+            shown.note(
                 f"no --target: sending to the built-in receiver at {target} "
                 "(in this process: it shares the CPU with the load)"
             )
         stack.enter_context(
-            trap(engine.stop, engine.abort, view.note, lambda: engine.in_flight, "no more arrivals")
+            trap(engine.stop, engine.abort, shown.note, lambda: engine.in_flight, "no more arrivals")
         )
-        viewer = asyncio.create_task(view.run())
+        if ready is not None:
+            ready()
+        viewer = asyncio.create_task(shown.run())
         try:
             stats = await engine.run()
         finally:
             viewer.cancel()
             await asyncio.gather(viewer, return_exceptions=True)
-            view.close()
+            shown.close()
     if receiver is not None:
-        view.note(f"built-in receiver: {receiver.summary()}")
+        shown.note(f"built-in receiver: {receiver.summary()}")
     assert engine.finished is not None and engine.started is not None
     return LoadReport(
         profile,

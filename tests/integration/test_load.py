@@ -14,9 +14,11 @@ from typing import Any
 
 import pytest
 
+from emitter.cli.load_view import LiveView
 from emitter.delivery.deliver import DeliveryOptions
 from emitter.delivery.targets import resolve_target
-from emitter.load.engine import Cycles, LoadProfile, play
+from emitter.load.engine import Cycles, play
+from emitter.load.profile import LoadProfile
 from emitter.receiver.server import Behaviour, Receiver
 from emitter.scenarios.loader import load_scenario
 from tests.helpers import SCRIPT, TIMEOUT, cli, environment, wait_until
@@ -209,8 +211,7 @@ def test_an_asgi_app_in_process_is_a_target_like_for_run() -> None:
             LoadProfile(duration=0.5, rate=20),
             DeliveryOptions(retries=0),
             endpoint,
-            live=False,
-            console=Console(file=out),
+            view=lambda engine: LiveView(engine, live=False, console=Console(file=out)),
         )
     )
     summary = report.to_json()
@@ -241,3 +242,21 @@ def test_usage_errors_are_one_line_and_exit_2(args: tuple[str, ...], message: st
 def test_help_says_that_delays_are_ignored() -> None:
     done = cli("load", "--help", check_code=0)
     assert "Delays in the scenarios are ignored" in done.stdout and "--max-in-flight" in done.stdout
+
+
+def test_two_processes_give_one_merged_summary(tmp_path: Path, receiver: Receiver) -> None:
+    out = tmp_path / "load.json"
+    done = cli(
+        "load", "delete", "--rate", "40/s", "--duration", "1s", "--processes", "2",
+        "--target", receiver.url, "--seed", "3", "--now", NOW, "--json", str(out),
+        check_code=0,
+    )  # fmt: skip
+    summary = json.loads(out.read_text())
+    check_totals(summary)
+    assert summary["arrivals"] == 40 and summary["answered"] == {"total": 40, "2xx": 40}
+    assert receiver.received == 40 and "in 2 processes" in done.stdout
+
+
+def test_processes_need_a_url_target() -> None:
+    done = cli("load", "delete", "--rate", "10", "--processes", "2", check_code=2)
+    assert done.stderr.startswith("error: --processes: --processes needs a URL --target")

@@ -15,21 +15,13 @@ from collections.abc import Awaitable, Callable, Iterator
 import httpx
 import pytest
 
+from emitter.cli.load_view import LiveView
 from emitter.delivery.deliver import Delivery, DeliveryOptions, Sender, make_client
 from emitter.delivery.runner import RunPlan, expand
 from emitter.errors import ScenarioError, UsageError
-from emitter.load.engine import (
-    HISTOGRAM_EDGES,
-    LATE_GRACE,
-    Cycles,
-    LatencyHistogram,
-    LiveView,
-    LoadEngine,
-    LoadProfile,
-    LoadReport,
-    parse_fraction,
-    parse_rate,
-)
+from emitter.load.engine import LATE_GRACE, Cycles, LoadEngine, LoadReport
+from emitter.load.profile import LoadProfile, parse_fraction, parse_rate
+from emitter.load.stats import HISTOGRAM_EDGES, LatencyHistogram
 from emitter.payloads.render import Renderer
 from emitter.scenarios.loader import Scenario, load_scenario
 from tests.helpers import VirtualTime

@@ -1,0 +1,95 @@
+"""Load across processes: shares of a profile, interleaved cycles, merged histograms and reports."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import random
+
+import pytest
+
+from emitter.delivery.deliver import DeliveryOptions
+from emitter.errors import UsageError
+from emitter.load.engine import Cycles, LoadReport
+from emitter.load.processes import LoadJob, merge_reports
+from emitter.load.profile import DEFAULT_CONNECTIONS, LoadProfile
+from emitter.load.stats import LatencyHistogram, LoadStats
+from emitter.payloads.render import Renderer
+from emitter.scenarios.loader import load_scenario
+
+NOW = dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.timezone.utc)
+
+
+def test_merged_histograms_equal_one_histogram_of_every_sample() -> None:
+    draw = random.Random(5)
+    samples = [draw.lognormvariate(-6, 1.5) for _ in range(3000)]
+    whole, parts = LatencyHistogram(), [LatencyHistogram() for _ in range(3)]
+    for index, seconds in enumerate(samples):
+        whole.record(seconds)
+        parts[index % 3].record(seconds)
+    merged = LatencyHistogram()
+    for part in parts:
+        merged.merge(part)
+    assert merged.to_json() == whole.to_json() and merged.rows() == whole.rows()
+
+
+@pytest.mark.parametrize("count", [2, 3, 7])
+def test_shares_add_up_to_the_whole(count: int) -> None:
+    open_model = LoadProfile(duration=10, rate=5000, max_in_flight=1000, connections=100, processes=count)
+    shares = [open_model.share(index, count) for index in range(count)]
+    assert sum(share.rate or 0 for share in shares) == pytest.approx(5000)
+    assert sum(share.max_in_flight for share in shares) == 1000
+    assert sum(share.pool for share in shares) == 100
+    assert all(share.processes == 1 and share.duration == 10 for share in shares)
+    closed = LoadProfile(duration=1, concurrency=32, processes=count)
+    assert sum(closed.share(index, count).concurrency or 0 for index in range(count)) == 32
+
+
+def test_the_open_model_keeps_its_own_pool_within_the_cap() -> None:
+    assert LoadProfile(duration=1, rate=10).pool == DEFAULT_CONNECTIONS
+    assert LoadProfile(duration=1, rate=10, max_in_flight=8).pool == 8
+    assert LoadProfile(duration=1, rate=10, connections=200).pool == 200
+    assert LoadProfile(duration=1, concurrency=5).pool == 5
+    with pytest.raises(UsageError, match="--processes"):
+        LoadProfile(duration=1, rate=10, processes=0)
+    with pytest.raises(UsageError, match="--connections"):
+        LoadProfile(duration=1, rate=10, connections=0)
+
+
+def test_processes_take_interleaved_cycles_that_together_are_one_processs() -> None:
+    renderer = Renderer()
+    delete = load_scenario("delete", renderer.catalog)
+    per_cycle = len(delete.steps)
+
+    def bodies(cycles: Cycles, count: int) -> list[bytes]:
+        return [d.body for d in itertools.islice(iter(cycles), count * per_cycle)]
+
+    one = bodies(Cycles((delete,), seed=9, now=NOW, renderer=renderer), 4)
+    shares = [
+        bodies(Cycles((delete,), seed=9, now=NOW, renderer=renderer, first=p, stride=2), 2) for p in (0, 1)
+    ]
+    in_order = [
+        body for k in range(4) for body in shares[k % 2][(k // 2) * per_cycle : (k // 2 + 1) * per_cycle]
+    ]
+    assert in_order == one
+
+
+def _report(sent: int, latencies: list[float], elapsed: float, *, error: str | None = None) -> LoadReport:
+    stats = LoadStats(sent=sent, answered={"2xx": sent})
+    for seconds in latencies:
+        stats.latency.record(seconds)
+    return LoadReport(
+        LoadProfile(duration=1, rate=sent), stats, elapsed, elapsed + 0.1, error=error, cycles=sent, seed=4
+    )
+
+
+def test_one_report_and_one_verdict_from_the_processes() -> None:
+    job = LoadJob(
+        ("delete",), 4, NOW, None, LoadProfile(duration=1, rate=30, processes=2), DeliveryOptions(), ""
+    )
+    merged = merge_reports(job, [_report(10, [0.001] * 10, 1.0), _report(20, [0.003] * 20, 1.2)])
+    assert merged.stats.sent == 30 and merged.stats.answered == {"2xx": 30} and merged.cycles == 30
+    assert merged.stats.latency.count == 30 and merged.elapsed == 1.2 and merged.exit_code == 0
+    assert merged.to_json()["target_rate"] == 30 and "in 2 processes" in merged.lines()[0]
+    failed = merge_reports(job, [_report(10, [], 1.0)], errors=["load process 2: OSError: boom"])
+    assert failed.exit_code == 2 and "process 2" in (failed.error or "")
