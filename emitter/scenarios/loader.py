@@ -644,9 +644,32 @@ def find_scenario(reference: str) -> Path:
     )
 
 
+_PARSED_LIMIT = 256  # scenarios kept parsed per process
+_parsed: dict[tuple[str, str, int, int, int], tuple[Catalog | None, Scenario]] = {}
+
+
 def load_scenario(reference: str | Path, catalog: Catalog | None = None) -> Scenario:
-    """Load a scenario by path or built-in name."""
+    """Load a scenario by path or built-in name; parsed once per process while the file is unchanged.
+
+    (A Scenario is frozen, so one parse serves every run: tests call this per test, load per process.)
+    """
     path = find_scenario(str(reference))
+    try:
+        stat = path.stat()
+    except OSError:
+        return _read_scenario(reference, path, catalog)
+    key = (str(path), str(reference), stat.st_mtime_ns, stat.st_size, id(catalog))
+    found = _parsed.get(key)
+    if found is not None and found[0] is catalog:
+        return found[1]
+    scenario = _read_scenario(reference, path, catalog)
+    if len(_parsed) >= _PARSED_LIMIT:
+        _parsed.clear()
+    _parsed[key] = (catalog, scenario)
+    return scenario
+
+
+def _read_scenario(reference: str | Path, path: Path, catalog: Catalog | None) -> Scenario:
     try:
         with path.open("rb") as file:
             data = file.read(MAX_FILE_BYTES + 1)
