@@ -76,16 +76,27 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> _LineDict:
         key = str(key) if not isinstance(key, str) else key
         if key in result:
             raise _DuplicateKey(key, key_node.start_mark.line + 1)
-        result[key] = loader.construct_object(value_node, deep=True)
+        result[key] = _construct_value(loader, value_node)
         result.key_lines[key] = key_node.start_mark.line + 1
     return result
 
 
 def _construct_sequence(loader: _Loader, node: yaml.SequenceNode) -> _LineList:
-    result = _LineList(loader.construct_object(child, deep=True) for child in node.value)
+    result = _LineList(_construct_value(loader, child) for child in node.value)
     result.line = node.start_mark.line + 1
     result.item_lines = [child.start_mark.line + 1 for child in node.value]
     return result
+
+
+def _construct_value(loader: _Loader, node: yaml.Node) -> Any:
+    try:
+        return loader.construct_object(node, deep=True)
+    except (ValueError, OverflowError) as exc:  # a value the YAML resolver took for a date or number
+        raise ScenarioError(
+            f"a value YAML cannot read: {exc}",
+            location=f"line {node.start_mark.line + 1}",
+            hint="quote values that are text",
+        ) from None
 
 
 class _DuplicateKey(Exception):

@@ -48,7 +48,7 @@ def scenario(body: str, tmp_path: Path, name: str = "s.yaml") -> Path:
         ),
         ("  - event: upload\n    set: {data.x: " + "[" * 70 + "]" * 70 + "}\n", 4, "nesting deeper than 64"),
         ("  - event: upload\n    name: " + "a" * 300 + "\n", 4, "bad step name"),
-        ("  - event: upload\n    file_name: 2024-13-45\n", None, "a value YAML cannot read"),
+        ("  - event: upload\n    file_name: 2024-13-45\n", 4, "a value YAML cannot read"),
         ("  - event: upload\n    repeat: 100000\n" * 11, 23, "more than 1000000 events"),
     ],
 )
