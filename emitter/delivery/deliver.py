@@ -18,9 +18,11 @@ from emitter._version import __version__
 from emitter.delivery.signing import CASES, DEFAULT_TTL, PLACEMENTS, Signature, make_signature
 from emitter.delivery.transport import (
     FastHTTPTransport,
+    bounded,
     direct_transport,
     post_request,
     send_direct,
+    serves_every_url,
     with_host,
     within,
 )
@@ -242,13 +244,14 @@ def make_client(
             ) from None
     size = max(concurrency, 1)
     limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
-    if transport is None and not (trust_env and _proxies_in_environment()):
+    proxied = trust_env and _proxies_in_environment()
+    if transport is None and not proxied:
         # httpx's own pool collapses at high concurrency; keep httpx for TLS (the fallback).
         transport = FastHTTPTransport(
             max_connections=size,
             fallback=httpx.AsyncHTTPTransport(verify=verify, limits=limits, trust_env=trust_env),
         )
-    return httpx.AsyncClient(
+    client = httpx.AsyncClient(
         # the total deadline is enforced per attempt by Sender; the pool waits as long as needed
         timeout=httpx.Timeout(timeout, pool=None),
         verify=verify,
@@ -257,6 +260,14 @@ def make_client(
         limits=limits,
         follow_redirects=False,
     )
+    if transport is not None and not proxied:  # no proxy mounts: this transport serves every URL
+        serves_every_url(client, transport)
+    return client
+
+
+async def _bounded_send(client: httpx.AsyncClient, request: httpx.Request) -> httpx.Response:
+    """client.send, reading at most a bounded prefix of the answer (a 300 MB body is not kept)."""
+    return await bounded(await client.send(request, stream=True))
 
 
 def _proxies_in_environment() -> bool:
@@ -383,8 +394,8 @@ class Sender:
         transport = direct_transport(client, url)
         seconds = self.options.timeout  # for the whole attempt, as VOD counts it
         if transport is None:
-            posting = client.post(url, content=body, headers=headers, timeout=self.timeout)
-            return await within(seconds, posting)
+            request = client.build_request("POST", url, content=body, headers=headers, timeout=self.timeout)
+            return await within(seconds, _bounded_send(client, request))
         # the request client.post would build (it has nothing to add), sent through its transport
         if headers is self.headers and url.netloc == self.url.netloc:
             if self._client_headers is not client.headers:

@@ -12,14 +12,17 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import weakref
 from collections import deque
 from collections.abc import Awaitable
 from typing import Any, TypeVar
 
+import h11
 import httpx
 
-_HEADER_END = b"\r\n\r\n"
-_NO_BODY_STATUSES = frozenset((204, 304))
+MAX_RESPONSE_BYTES = 64 * 1024
+"""The prefix of a response body kept for the report; the rest is not read (the connection closes)."""
+MAX_HEAD_BYTES = 64 * 1024
 
 
 class _Response:
@@ -35,20 +38,29 @@ class _Response:
         self.keep_alive = keep_alive
 
 
-class _Connection(asyncio.Protocol):
-    """One keep-alive connection; parses exactly one response per request it sends."""
+class StaleConnection(httpx.RemoteProtocolError):
+    """A kept-alive connection the server had closed: nothing was answered, so the request may go again."""
 
-    def __init__(self) -> None:
+
+class _Connection(asyncio.Protocol):
+    """One keep-alive connection; h11 frames each request and its response.
+
+    A connection is reused only when h11 says both sides are done and no byte is left over:
+    bytes after a response (a broken server, or a second response) would otherwise be read as
+    the answer to the next request.
+    """
+
+    def __init__(self, max_body: int = MAX_RESPONSE_BYTES) -> None:
         self.transport: asyncio.Transport | None = None
-        self.buffer = bytearray()
+        self.h11 = h11.Connection(h11.CLIENT, max_incomplete_event_size=MAX_HEAD_BYTES)
         self.waiter: asyncio.Future[_Response] | None = None
         self.closed = False
-        self.used = False
-        self._head: tuple[int, bytes, list[tuple[bytes, bytes]], bool] | None = None
-        self._length: int | None = None
-        self._chunked = False
-        self._until_close = False
-        self._expect_body = True
+        self.used = False  # served an exchange before this one (a stale one may be retried)
+        self.answered = False  # a byte of the current exchange's answer arrived
+        self.max_body = max_body
+        self._head: h11.Response | None = None
+        self._body = bytearray()
+        self._eof = False
 
     # asyncio.Protocol -------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -56,36 +68,51 @@ class _Connection(asyncio.Protocol):
         self.transport = transport
 
     def data_received(self, data: bytes) -> None:
-        self.buffer += data
-        if self.waiter is not None and not self.waiter.done():
-            self._parse()
+        if self.waiter is None or self.waiter.done():
+            self.close()  # bytes nobody asked for: this connection cannot be trusted again
+            return
+        self.answered = True
+        self.h11.receive_data(data)
+        self._next_events()
+
+    def eof_received(self) -> bool | None:
+        # an answer framed by the end of the connection ends here; anything else is a disconnect
+        if self.answered and self.waiter is not None and not self.waiter.done():
+            self._eof = True
+            self.h11.receive_data(b"")
+            self._next_events()
+        return None
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         waiter = self.waiter
         if waiter is None or waiter.done():
             return
-        if self._head is not None and self._until_close:
-            status, reason, headers, _ = self._head
-            waiter.set_result(_Response(status, reason, headers, bytes(self.buffer), False))
-            return
-        message = "Server disconnected without sending a response."
-        if self._head is not None or self.buffer:
-            message = "Server disconnected in the middle of a response."
-        waiter.set_exception(httpx.RemoteProtocolError(message))
+        if not self.answered:
+            error: httpx.RemoteProtocolError = (StaleConnection if self.used else httpx.RemoteProtocolError)(
+                "Server disconnected without sending a response."
+            )
+        else:
+            error = httpx.RemoteProtocolError("Server disconnected in the middle of a response.")
+        waiter.set_exception(error)
 
     # one exchange -------------------------------------------------------------------------
-    def send(self, data: bytes, *, expect_body: bool) -> asyncio.Future[_Response]:
+    def send(self, request: h11.Request, body: bytes) -> asyncio.Future[_Response]:
         assert self.transport is not None
-        self.used = True
-        self._head = None
-        self._length = None
-        self._chunked = self._until_close = False
-        self._expect_body = expect_body
         self.waiter = asyncio.get_running_loop().create_future()
+        self.answered = False
+        self._head = None
+        self._body = bytearray()
+        try:
+            data = self.h11.send(request)
+            if body:
+                data += self.h11.send(h11.Data(data=body))
+            data += self.h11.send(h11.EndOfMessage())
+        except h11.LocalProtocolError as exc:
+            self.waiter.set_exception(httpx.LocalProtocolError(str(exc)))
+            self.close()
+            return self.waiter
         self.transport.write(data)
-        if self.buffer:
-            self._parse()
         return self.waiter
 
     def close(self) -> None:
@@ -93,100 +120,56 @@ class _Connection(asyncio.Protocol):
         if self.transport is not None:
             self.transport.close()
 
-    def _parse(self) -> None:
-        assert self.waiter is not None
-        try:
-            if self._head is None and not self._parse_head():
-                return
-            self._parse_body()
-        except httpx.RemoteProtocolError as exc:
-            self.waiter.set_exception(exc)
-            self.close()
-
-    def _parse_head(self) -> bool:
-        end = self.buffer.find(_HEADER_END)
-        if end < 0:
-            if len(self.buffer) > 65536:
-                raise httpx.RemoteProtocolError("Response headers are too long.")
-            return False
-        lines = bytes(self.buffer[:end]).split(b"\r\n")
-        del self.buffer[: end + 4]
-        version, _, rest = lines[0].partition(b" ")
-        code, _, reason = rest.partition(b" ")
-        if not version.startswith(b"HTTP/1.") or not code.isdigit():
-            raise httpx.RemoteProtocolError(f"Malformed response status line: {lines[0][:80]!r}")
-        status = int(code)
-        headers: list[tuple[bytes, bytes]] = []
-        keep_alive = version == b"HTTP/1.1"
-        for line in lines[1:]:
-            name, sep, value = line.partition(b":")
-            if not sep:
-                raise httpx.RemoteProtocolError(f"Malformed response header: {line[:80]!r}")
-            name, value = name.strip(), value.strip()
-            headers.append((name, value))
-            lowered = name.lower()
-            if lowered == b"content-length":
-                if not value.isdigit():
-                    raise httpx.RemoteProtocolError(f"Bad Content-Length: {value[:40]!r}")
-                self._length = int(value)
-            elif lowered == b"transfer-encoding" and b"chunked" in value.lower():
-                self._chunked = True
-            elif lowered == b"connection":
-                token = value.lower()
-                keep_alive = b"close" not in token and (keep_alive or b"keep-alive" in token)
-        if 100 <= status < 200:
-            return self._parse_head() if self.buffer else False
-        if not self._expect_body or status in _NO_BODY_STATUSES:
-            self._length, self._chunked = 0, False
-        elif self._length is None and not self._chunked:
-            self._until_close, keep_alive = True, False
-        self._head = (status, reason, headers, keep_alive)
-        return True
-
-    def _parse_body(self) -> None:
-        assert self._head is not None and self.waiter is not None
-        status, reason, headers, keep_alive = self._head
-        if self._until_close:
-            return
-        if self._chunked:
-            body = self._take_chunked()
-            if body is None:
-                return
-        else:
-            assert self._length is not None
-            if len(self.buffer) < self._length:
-                return
-            body = bytes(self.buffer[: self._length])
-            del self.buffer[: self._length]
-        self.waiter.set_result(_Response(status, reason, headers, body, keep_alive))
-
-    def _take_chunked(self) -> bytes | None:
-        body = bytearray()
-        position = 0
-        buffer = self.buffer
-        while True:
-            line_end = buffer.find(b"\r\n", position)
-            if line_end < 0:
-                return None
-            size_text = bytes(buffer[position:line_end]).split(b";", 1)[0].strip()
+    def _next_events(self) -> None:
+        waiter = self.waiter
+        assert waiter is not None
+        while not waiter.done():
             try:
-                size = int(size_text, 16)
-            except ValueError:
-                raise httpx.RemoteProtocolError(f"Bad chunk size: {size_text[:20]!r}") from None
-            start = line_end + 2
-            if size == 0:
-                trailer_end = buffer.find(b"\r\n", start)
-                while trailer_end > start:
-                    start = trailer_end + 2
-                    trailer_end = buffer.find(b"\r\n", start)
-                if trailer_end < 0:
-                    return None
-                del buffer[: trailer_end + 2]
-                return bytes(body)
-            if len(buffer) < start + size + 2:
-                return None
-            body += buffer[start : start + size]
-            position = start + size + 2
+                event = self.h11.next_event()
+            except h11.RemoteProtocolError as exc:
+                message = (
+                    "Server disconnected in the middle of a response."
+                    if self._eof
+                    else f"Malformed response: {exc}"
+                )
+                waiter.set_exception(httpx.RemoteProtocolError(message))
+                self.close()
+                return
+            if event is h11.NEED_DATA or event is h11.PAUSED:
+                return
+            if isinstance(event, h11.Response):
+                self._head = event
+            elif isinstance(event, h11.Data):
+                room = self.max_body - len(self._body)
+                self._body += event.data[:room]
+                if len(event.data) > room:  # enough for the report: the rest is not read
+                    self._finish(keep_alive=False)
+            elif isinstance(event, h11.EndOfMessage):
+                self._finish(keep_alive=True)
+            elif isinstance(event, h11.ConnectionClosed):
+                waiter.set_exception(
+                    httpx.RemoteProtocolError("Server disconnected without sending a response.")
+                )
+            # InformationalResponse (100 Continue): wait for the final one
+
+    def _finish(self, *, keep_alive: bool) -> None:
+        assert self.waiter is not None and self._head is not None
+        connection = self.h11
+        reusable = (
+            keep_alive
+            and connection.our_state is h11.DONE
+            and connection.their_state is h11.DONE
+            and not connection.trailing_data[0]
+        )
+        if reusable:
+            connection.start_next_cycle()
+        head = self._head
+        headers = [(bytes(name), bytes(value)) for name, value in head.headers.raw_items()]
+        self.waiter.set_result(
+            _Response(head.status_code, bytes(head.reason), headers, bytes(self._body), reusable)
+        )
+        if not reusable:
+            self.close()
 
 
 TOTAL_TIMEOUT = "vod_emitter.total_timeout"
@@ -245,10 +228,10 @@ class FastHTTPTransport(httpx.AsyncBaseTransport):
         loop = asyncio.get_running_loop()
         deadline = _Deadline(request, loop)
         body = request.content if isinstance(request.stream, httpx.ByteStream) else await request.aread()
-        head = [request.method.encode(), b" ", url.raw_path, b" HTTP/1.1\r\n"]
-        for name, value in request.headers.raw:
-            head += (name, b": ", value, b"\r\n")
-        head += (b"\r\n", body)
+        try:
+            head = h11.Request(method=request.method, target=url.raw_path, headers=request.headers.raw)
+        except h11.LocalProtocolError as exc:  # a header that would split the request
+            raise httpx.LocalProtocolError(str(exc), request=request) from None
         origin = (url.host, url.port or 80)
         if self._busy < self._max and not self._queued:
             self._busy += 1
@@ -256,12 +239,16 @@ class FastHTTPTransport(httpx.AsyncBaseTransport):
             await self._wait_for_slot(deadline, loop)
         try:
             connection = await self._checkout(origin, deadline, loop)
-            response = await self._exchange(
-                connection, b"".join(head), request.method != "HEAD", deadline, loop
-            )
+            try:
+                response = await self._exchange(connection, head, body, deadline, loop)
+            except StaleConnection:
+                # the server closed a kept-alive connection as we sent: nothing was answered, send again
+                connection = await self._connect(origin, deadline, loop)
+                response = await self._exchange(connection, head, body, deadline, loop)
         finally:
             self._release_slot()
         if response.keep_alive and not connection.closed:
+            connection.used = True
             idle = self._idle.get(origin)
             if idle is None:
                 idle = self._idle[origin] = deque()
@@ -307,12 +294,12 @@ class FastHTTPTransport(httpx.AsyncBaseTransport):
     async def _exchange(
         self,
         connection: _Connection,
-        data: bytes,
-        expect_body: bool,
+        head: h11.Request,
+        body: bytes,
         deadline: _Deadline,
         loop: asyncio.AbstractEventLoop,
     ) -> _Response:
-        waiter = connection.send(data, expect_body=expect_body)
+        waiter = connection.send(head, body)
         limit = deadline.limit("read", loop)
         timer = (
             loop.call_later(limit, _expire, waiter, deadline.request, httpx.ReadTimeout)
@@ -382,8 +369,8 @@ def direct_transport(client: httpx.AsyncClient, url: httpx.URL) -> httpx.AsyncBa
     That is when the client has nothing of its own to apply per request: no auth (nor user:password
     in the URL), no event hooks, no redirects to follow, no cookies or query params to merge.
     Then the client's per-request machinery (auth flow, hooks, redirect loop, cookie jar) costs
-    more than the HTTP exchange itself. None when it has something to apply, or when this httpx
-    does not say which transport serves a URL; the caller then goes through the client.
+    more than the HTTP exchange itself. None when it has something to apply, or when it was not
+    noted (serves_every_url) which transport serves every URL; the caller then goes through the client.
     """
     hooks = client.event_hooks
     if (
@@ -398,9 +385,20 @@ def direct_transport(client: httpx.AsyncClient, url: httpx.URL) -> httpx.AsyncBa
         or not url.is_absolute_url
     ):
         return None
-    pick = getattr(client, "_transport_for_url", None)  # httpx's own mount lookup (proxies, apps)
-    transport = pick(url) if callable(pick) else None
-    return transport if isinstance(transport, httpx.AsyncBaseTransport) else None
+    return _DIRECT.get(client)
+
+
+_DIRECT: weakref.WeakKeyDictionary[httpx.AsyncClient, httpx.AsyncBaseTransport] = weakref.WeakKeyDictionary()
+
+
+def serves_every_url(client: httpx.AsyncClient, transport: httpx.AsyncBaseTransport) -> httpx.AsyncClient:
+    """Remember that `client` sends every request through `transport` (built with it, no proxy mounts).
+
+    direct_transport() answers from this note instead of asking httpx which transport serves a URL
+    (that lookup is private to httpx).
+    """
+    _DIRECT[client] = transport
+    return client
 
 
 def with_host(url: httpx.URL, headers: httpx.Headers) -> httpx.Headers | None:
@@ -446,11 +444,33 @@ async def send_direct(
 async def _exchange_and_read(transport: httpx.AsyncBaseTransport, request: httpx.Request) -> httpx.Response:
     response = await transport.handle_async_request(request)
     response.request = request
-    try:
+    if isinstance(response.stream, httpx.ByteStream):  # already in memory, already bounded (ours)
         await response.aread()
+        await response.aclose()
+        return response
+    return await bounded(response)
+
+
+async def bounded(response: httpx.Response, limit: int = MAX_RESPONSE_BYTES) -> httpx.Response:
+    """The response with at most `limit` bytes of its body read; the rest is left unread (closed)."""
+    prefix = bytearray()
+    try:
+        if response.is_stream_consumed:  # a transport that read it already (httpx.MockTransport)
+            prefix += response.content[:limit]
+        else:
+            async for chunk in response.aiter_raw():
+                prefix += chunk[: limit - len(prefix)]
+                if len(prefix) >= limit:
+                    break
     finally:
         await response.aclose()
-    return response
+    return httpx.Response(
+        response.status_code,
+        headers=response.headers,
+        content=bytes(prefix),
+        extensions=response.extensions,
+        request=response.request,
+    )
 
 
 _T = TypeVar("_T")
