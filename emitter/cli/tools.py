@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from emitter.cli.common import FormatOption, app, fail
+from emitter.cli.common import FormatOption, ProfileOption, SeedOption, app, choose_seed, fail
 
 OutOption = Annotated[
     Path | None,
@@ -99,3 +99,81 @@ def schema(
     except EmitterError as exc:
         fail(exc)
     _write(text, out)
+
+
+@app.command("fuzz")
+def fuzz_command(
+    target: Annotated[
+        str,
+        typer.Option(
+            "--target",
+            "-t",
+            envvar="VOD_EMITTER_TARGET",
+            help="Receiver URL, or app:MODULE:ATTR[/path] in process.",
+        ),
+    ],
+    fmt: FormatOption = None,
+    profile: ProfileOption = None,
+    events: Annotated[
+        str | None,
+        typer.Option("--events", help="Comma-separated events to fuzz (default: every event of the format)."),
+    ] = None,
+    seed: SeedOption = None,
+    max_examples: Annotated[
+        int,
+        typer.Option(
+            "--max-examples", min=1, max=100_000, help="Examples per phase (sweep, then hypothesis)."
+        ),
+    ] = 200,
+    budget: Annotated[
+        str, typer.Option("--budget", help="Time budget of the whole run: 60s, 5m ...")
+    ] = "60s",
+    timeout: Annotated[str, typer.Option("--timeout", help="Deadline of one request.")] = "2s",
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Folder for the reproducer scenarios of failures.")
+    ] = Path("fuzz-findings"),
+) -> None:
+    """Fuzz a receiver with mutated real payloads; failures (5xx, timeout, dropped) become scenario files.
+
+    Exit 1 when the receiver failed on any case; each failure is shrunk to a minimal body and
+    written as a scenario: 'vod-emitter run FILE --target ...' replays it.
+    """
+    from emitter.clock import parse_duration
+    from emitter.errors import EmitterError, UsageError
+    from emitter.fuzz import fuzz
+
+    chosen = choose_seed(seed)
+    try:
+        seconds = {
+            flag: parse_duration(value, location=flag)
+            for flag, value in (("--budget", budget), ("--timeout", timeout))
+        }
+        names = [e.strip() for e in events.split(",") if e.strip()] if events else None
+        typer.echo(
+            f"fuzzing {target}: format {fmt or 'v3'}, seed {chosen} (replay: --seed {chosen})", err=True
+        )
+        report = fuzz(
+            target,
+            events=names,
+            fmt=fmt or "v3",
+            profile=profile,
+            seed=chosen,
+            max_examples=max_examples,
+            budget=seconds["--budget"],
+            timeout=seconds["--timeout"],
+            out=out,
+        )
+    except EmitterError as exc:
+        flags = {"events": "--events", "format": "--format", "profile": "--profile", "target": "--target"}
+        flags.update({"budget": "--budget", "timeout": "--timeout", "out": "--out"})
+        fail(UsageError(exc.message, location=flags.get(exc.location or "", exc.location), hint=exc.hint))
+    for line in report.table():
+        typer.echo(line)
+    for finding in report.findings:
+        answer = finding.answer
+        typer.echo(
+            f"FAIL {finding.case.describe()} -> {answer.status or answer.klass}: {answer.detail[:120]}"
+        )
+        typer.echo(f"     reproduce: vod-emitter run {finding.path} --target {target}")
+    typer.echo(report.summary())
+    raise typer.Exit(report.exit_code)
