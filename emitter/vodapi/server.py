@@ -22,6 +22,7 @@ from emitter.vodapi.protocol import MAX_BODY, envelope, error_envelope, optional
 DEFAULT_HOST = "127.0.0.1"
 READ_CHUNK = 65536
 LEGACY_PATH = "/v2/index.php"
+IDLE_TIMEOUT = 300.0  # seconds a connection may wait for (the rest of) a request
 
 
 @dataclass(frozen=True)
@@ -180,7 +181,11 @@ class VodApiServer:
         while True:
             event = conn.next_event()
             if event is h11.NEED_DATA:
-                conn.receive_data(await reader.read(READ_CHUNK))
+                try:
+                    data = await asyncio.wait_for(reader.read(READ_CHUNK), IDLE_TIMEOUT)
+                except asyncio.TimeoutError:
+                    return None  # an idle or stalled connection is closed, not kept forever
+                conn.receive_data(data)
             elif isinstance(event, h11.Request):
                 request = event
             elif isinstance(event, h11.Data):

@@ -210,3 +210,14 @@ def test_legacy_v2_pull_and_confirm() -> None:
         forged = {"Action": "PullEvent", "SecretId": vod.secret_id, "Timestamp": "1", "Nonce": "1",
                   "Signature": base64.b64encode(b"x").decode()}  # fmt: skip
         assert httpx.get(url, params=forged, timeout=10).json()["code"] == 4200
+
+
+def test_a_stalled_request_is_closed(vod: LocalVod, monkeypatch: pytest.MonkeyPatch) -> None:
+    from emitter.vodapi import server
+
+    monkeypatch.setattr(server, "IDLE_TIMEOUT", 0.1)
+    host, port = vod.endpoint.split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as raw:
+        raw.sendall(b"POST / HTTP/1.1\r\nHost: x\r\n")  # never finished
+        assert raw.recv(1024) == b""  # closed by the endpoint, not held
+    assert "Error" not in call(vod, "DescribeEventConfig")
