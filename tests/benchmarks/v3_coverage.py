@@ -13,6 +13,7 @@ from tencentcloud.vod.v20180717 import models
 from emitter.payloads.catalog import load_catalog
 from emitter.payloads.providers import PROCESS_TASK_TYPES
 from emitter.payloads.render import Renderer
+from tests.payloads.sdk_fields import VARIANTS
 
 NOW = dt.datetime(2024, 5, 1, 12, tzinfo=dt.timezone.utc)
 SEEDS = (1, 2, 3)
@@ -43,6 +44,7 @@ FULL_PARAMS: dict[str, list[dict[str, Any]]] = {
         {"procedure_task_id": "p", "review_task_id": "r", "session_id": "s1", "session_context": "{}"},
         {"input_type": "Stream"},
     ],
+    **{event_type: [{}, *variants] for event_type, variants in VARIANTS.items()},
 }
 
 
@@ -93,7 +95,8 @@ def coverage() -> list[tuple[str, str, int, int, int, int]]:
         for seed in SEEDS:
             for params in FULL_PARAMS.get(event_type, [{}]):
                 for outcome in spec.outcomes:
-                    session = renderer.session(seed=seed, now=NOW, fmt="v3")
+                    # the templates' own output (wire adds every SDK field with its zero value)
+                    session = renderer.session(seed=seed, now=NOW, fmt="v3", options={"profile": "docs"})
                     payload = session.render_event(spec, {**params, "status": outcome})
                     key = next(k for k in payload if k != "EventType")
                     produced |= set(payload_paths(payload[key]))

@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 from tencentcloud.vod.v20180717 import models
 
+from emitter.payloads.catalog import load_catalog
 from emitter.payloads.render import Renderer
 from tests.payloads.test_v3 import doc_paths
 
@@ -69,6 +70,20 @@ VARIANTS: dict[str, list[dict[str, Any]]] = {
     "SceneAigcImageCompleteEvent": [{"storage_mode": "Temporary"}],
     "AigcHunyuan3DTaskComplete": [{"result_format": "FBX", "generate_type": "Geometry"}],
 }
+
+
+def _with_sessions(variants: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+    """Every event that takes session_id gets a variant that sets it (so its field docs list it)."""
+    catalog = load_catalog()
+    session = {"session_id": "a1b2c3d4", "session_context": '{"userId":42}'}
+    result = {event: list(variants.get(event, [])) for event in NEW_EVENTS}
+    for event, cases in result.items():
+        if "session_id" in catalog.events[event].params and not any("session_id" in c for c in cases):
+            cases.append(dict(session))
+    return {event: cases for event, cases in result.items() if cases}
+
+
+VARIANTS = _with_sessions(VARIANTS)
 SEEDS = (1, 2, 3)
 NOW = dt.datetime(2024, 5, 1, 12, 0, 0, tzinfo=dt.timezone.utc)
 FIELDS_FILE = Path(__file__).resolve().parents[2] / "templates" / "v3" / "fields.yaml"
