@@ -919,9 +919,7 @@ class Flows:
         if "metaData" in wanted:
             info["MetaData"] = copied(media.meta_data)
         if "transcodeInfo" in wanted:
-            info["TranscodeInfo"] = (
-                {"TranscodeSet": copied({"s": media.transcodes})["s"]} if media.transcodes else None
-            )
+            info["TranscodeInfo"] = {"TranscodeSet": copied(media.transcodes)} if media.transcodes else None
         return info
 
     async def describe_media_infos(self, params: Params) -> dict[str, Any]:

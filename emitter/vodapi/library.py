@@ -12,7 +12,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from faker import Generator
 
@@ -24,6 +24,7 @@ from emitter.payloads.providers import VodProvider
 MAX_MEDIA = 10_000
 MAX_TASKS = 50_000
 _SCHEMA = 1
+T = TypeVar("T")
 
 
 class LibraryError(EmitterError):
@@ -228,6 +229,6 @@ class Library:
         return iter(list(self.media.values()))
 
 
-def copied(value: dict[str, Any]) -> dict[str, Any]:
+def copied(value: T) -> T:
     """A deep copy of a stored SDK shape, so an answer never aliases the library's state."""
     return copy.deepcopy(value)

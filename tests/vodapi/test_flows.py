@@ -197,3 +197,27 @@ def test_edit_compose_delete_publish_search_and_tasks(vod: Callable[..., Harness
     assert len(rest["TaskSet"]) == 1 and rest["ScrollToken"] == ""
     for p in h.published:
         sdk_event(p)
+
+
+@pytest.mark.parametrize(
+    ("mode", "states"), [("Finish", ["FINISH"]), ("Change", ["PROCESSING", "FINISH"]), ("None", [])]
+)
+def test_tasks_notify_mode_decides_the_posts_not_the_work(
+    vod: Callable[..., Harness], mode: str, states: list[str]
+) -> None:
+    h = vod()
+    file_id = h.upload()
+    h.published.clear()
+    task_id = h.call(
+        "ProcessMediaByProcedure", FileId=file_id, ProcedureName="ShortVideoPreset", TasksNotifyMode=mode
+    )["TaskId"]
+    assert [p["ProcedureStateChangeEvent"]["Status"] for p in h.published] == states
+    assert h.call("DescribeTaskDetail", TaskId=task_id)["Status"] == "FINISH"
+    with pytest.raises(ApiError) as err:
+        h.call(
+            "ProcessMediaByProcedure",
+            FileId=file_id,
+            ProcedureName="ShortVideoPreset",
+            TasksNotifyMode="Often",
+        )
+    assert err.value.code == "InvalidParameterValue.TasksNotifyMode"
