@@ -21,16 +21,17 @@ from typing import Any
 
 from tests.benchmarks.common import CHECKOUT, Row, format_value, pin_self, two_cores
 
-SECTIONS = ("render", "delivery", "delays", "coldstart", "memory", "pull")
+SECTIONS = ("render", "delivery", "load", "delays", "coldstart", "memory", "pull")
 
 
 def _sections(args: argparse.Namespace) -> dict[str, Callable[[], list[Row]]]:
-    from tests.benchmarks import coldstart, delays, delivery, memory, pullapi, render
+    from tests.benchmarks import coldstart, delays, delivery, load, memory, pullapi, render
 
     quick = args.quick
     return {
         "render": lambda: render.run(seconds=0.15 if quick else 0.3),
         "delivery": lambda: delivery.run(seconds=0.5 if quick else 1.0, repeats=1 if quick else 2),
+        "load": lambda: load.run(seconds=3.0 if quick else load.DURATION),
         "delays": delays.run,
         "coldstart": lambda: coldstart.run(repeats=5 if quick else 11),
         "memory": lambda: memory.run(large=20_000 if quick else memory.LARGE),
