@@ -21,6 +21,7 @@ from typing import Any
 
 from emitter.clock import utc_stamp
 from emitter.delivery.deliver import DeliveryOptions
+from emitter.interrupts import Interrupted
 from emitter.load.engine import Cycles, LoadReport, play
 from emitter.load.profile import LoadProfile
 from emitter.load.stats import LoadStats
@@ -125,16 +126,17 @@ def play_processes(
                 errors.append("a load process ended without a report")
                 break
             continue
-        except KeyboardInterrupt:  # passed on: the processes stop scheduling (then abort) and report
+        except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (Interrupted): passed on to every process
             if not interrupted:
                 note(
                     "interrupted: no more arrivals; waiting for the sends in flight "
                     "(Ctrl-C again to abort them)"
                 )
             interrupted = True
+            passed_on = signal.SIGTERM if isinstance(exc, Interrupted) else signal.SIGINT
             for process in processes:
                 if process.is_alive() and process.pid is not None:
-                    os.kill(process.pid, signal.SIGINT)
+                    os.kill(process.pid, passed_on)
             continue
         if isinstance(result, LoadReport):
             reports[index] = result
