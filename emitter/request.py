@@ -26,6 +26,7 @@ class ReportFiles:
     junit: Path | None = None
     journal: Path | None = None
     append_journal: bool = False
+    html: Path | None = None
 
 
 @dataclass(frozen=True)

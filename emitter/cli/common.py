@@ -304,6 +304,10 @@ ReportOption = Annotated[
     Path | None,
     typer.Option("--report", help="Write a JSON report: one row per send."),
 ]
+HtmlOption = Annotated[
+    Path | None,
+    typer.Option("--html", help="Write a self-contained HTML report: summary, failures, timeline, bodies."),
+]
 JunitOption = Annotated[
     Path | None,
     typer.Option("--junit", help="Write JUnit XML: one testcase per send."),

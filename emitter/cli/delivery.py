@@ -24,6 +24,7 @@ from emitter.cli.common import (
     EraOption,
     FormatOption,
     HeaderOption,
+    HtmlOption,
     InsecureOption,
     JitterOption,
     JournalOption,
@@ -77,6 +78,10 @@ async def _play(plan: Any, request: Any, renderer: Any) -> int:
         reporters.reporters.append(JsonReport(files.json))
     if files.junit:
         reporters.reporters.append(JunitReport(files.junit))
+    if files.html:
+        from emitter.reports.html import HtmlReport
+
+        reporters.reporters.append(HtmlReport(files.html))
     if files.journal:
         reporters.reporters.append(
             Journal(
@@ -161,6 +166,7 @@ def run(
     jitter: JitterOption = "0",
     report: ReportOption = None,
     junit: JunitOption = None,
+    html: HtmlOption = None,
     journal: JournalOption = None,
     resume: ResumeOption = None,
     mode: ModeOption = "push",
@@ -237,7 +243,7 @@ def run(
             ),
             ca_bundle=ca_bundle,
             insecure=insecure,
-            reports=ReportFiles(report, junit, journal, append),
+            reports=ReportFiles(report, junit, journal, append, html=html),
         )
         renderer = Renderer()
         plan = plan_run(scenarios or [], request, renderer=renderer, skip=skip)
@@ -287,6 +293,7 @@ def send(
     sign_case: SignCaseOption = "valid",
     report: ReportOption = None,
     junit: JunitOption = None,
+    html: HtmlOption = None,
 ) -> None:
     """Send one event (the body 'render EVENT' prints for the same seed) and report the answer.
 
@@ -322,7 +329,7 @@ def send(
             timing=Timing(speed=0),
             ca_bundle=ca_bundle,
             insecure=insecure,
-            reports=ReportFiles(report, junit),
+            reports=ReportFiles(report, junit, html=html),
         )
         renderer = Renderer()
         plan = plan_send(

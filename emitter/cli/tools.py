@@ -132,6 +132,7 @@ def fuzz_command(
     out: Annotated[
         Path, typer.Option("--out", "-o", help="Folder for the reproducer scenarios of failures.")
     ] = Path("fuzz-findings"),
+    html: Annotated[Path | None, typer.Option("--html", help="Write a self-contained HTML report.")] = None,
 ) -> None:
     """Fuzz a receiver with mutated real payloads; failures (5xx, timeout, dropped) become scenario files.
 
@@ -143,6 +144,14 @@ def fuzz_command(
     from emitter.fuzz import fuzz
 
     chosen = choose_seed(seed)
+    page_file = None
+    if html is not None:
+        from emitter.reports.files import OutputFile
+
+        try:
+            page_file = OutputFile(html, "--html")  # opened first: a bad path costs no requests
+        except EmitterError as exc:
+            fail(exc)
     try:
         seconds = {
             flag: parse_duration(value, location=flag)
@@ -176,4 +185,12 @@ def fuzz_command(
         )
         typer.echo(f"     reproduce: vod-emitter run {finding.path} --target {target}")
     typer.echo(report.summary())
+    if page_file is not None:
+        from emitter.reports.html import fuzz_page
+
+        page_file.write(fuzz_page(report))
+        try:
+            page_file.close()
+        except EmitterError as exc:
+            fail(exc)
     raise typer.Exit(report.exit_code)
