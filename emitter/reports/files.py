@@ -15,6 +15,7 @@ from typing import IO, Any, Protocol
 from xml.sax.saxutils import escape, quoteattr
 
 from emitter._version import __version__
+from emitter.clock import parse_moment
 from emitter.errors import UsageError
 from emitter.outcomes import (
     AttemptFinished,
@@ -390,7 +391,7 @@ def read_journal(path: Path) -> JournalState:
             kind = record["type"]
             if kind == "run" and header is None:
                 int(record["seed"])
-                dt.datetime.fromisoformat(str(record["now"]).replace("Z", "+00:00"))
+                parse_moment(str(record["now"]))
                 if not record["scenarios"] or not isinstance(record["scenarios"], list):
                     raise ValueError("no list of scenarios")
                 record["format"]
@@ -399,7 +400,7 @@ def read_journal(path: Path) -> JournalState:
                 delivered.add(int(record["index"]))
             elif kind == "delivered-before":
                 delivered.update(int(index) for index in record["indexes"])
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        except (ValueError, KeyError, TypeError, AttributeError, UsageError) as exc:
             if number == len(lines) and header is not None:
                 continue  # a last line cut short by a crash; everything before it counts
             raise UsageError(
