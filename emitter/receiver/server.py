@@ -20,6 +20,7 @@ from urllib.parse import parse_qsl, urlsplit
 import h11
 
 from emitter.delivery.signing import PLACEMENTS, verify
+from emitter.delivery.transport import within
 from emitter.outcomes import plural
 from emitter.payloads.catalog import Catalog, load_catalog
 from emitter.payloads.conformance import Checker, checker_for
@@ -28,6 +29,9 @@ from emitter.payloads.paths import file_id_of, task_id_of
 DEFAULT_HOST = "127.0.0.1"
 MAX_BODY = 16 * 1024 * 1024
 READ_CHUNK = 65536
+REQUEST_TIMEOUT = 10.0  # seconds for a request's head and body to arrive once it started (slowloris)
+IDLE_TIMEOUT = 30.0  # seconds a connection may wait for its next request
+MAX_CONNECTIONS = 512  # open at once; more are closed at once (each costs a file descriptor)
 SIGN_FIELD = "Sign"
 TIME_FIELD = "T"
 
@@ -229,6 +233,14 @@ class _Drop(Exception):
     """Close the connection without answering."""
 
 
+class _Refused(Exception):
+    """A request the receiver cannot take: answered with `status` and the reason, then closed."""
+
+    def __init__(self, status: int, reason: str, request: h11.Request | None = None, body: bytes = b""):
+        super().__init__(reason)
+        self.status, self.reason, self.request, self.body = status, reason, request, body
+
+
 class Receiver:
     """An HTTP/1.1 server (asyncio + h11) that records, checks and answers VOD callbacks.
 
@@ -251,6 +263,9 @@ class Receiver:
         clock: Callable[[], float] = time.time,
         max_body: int = MAX_BODY,
         keep_records: bool | int = True,
+        request_timeout: float = REQUEST_TIMEOUT,
+        idle_timeout: float = IDLE_TIMEOUT,
+        max_connections: int = MAX_CONNECTIONS,
     ):
         if sign_in not in PLACEMENTS:
             raise ValueError(f"sign_in must be one of {', '.join(PLACEMENTS)}, not {sign_in!r}")
@@ -264,6 +279,10 @@ class Receiver:
         self.on_request = on_request
         self.clock = clock
         self.max_body = max_body
+        self.request_timeout = request_timeout
+        self.idle_timeout = idle_timeout
+        self.max_connections = max_connections
+        self.refused_connections = 0  # closed at once: over max_connections
         # True keeps every record, False none (counts only: flat memory for long runs), N the first N
         self.keep_records = keep_records
         self.records: list[ReceivedRequest] = []
@@ -432,6 +451,10 @@ class Receiver:
     # --- HTTP ------------------------------------------------------------------------------
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if len(self._connections) >= self.max_connections:
+            self.refused_connections += 1  # a file descriptor is worth more than this client
+            writer.close()
+            return
         task = asyncio.current_task()
         if task is not None:
             self._connections.add(task)
@@ -440,16 +463,18 @@ class Receiver:
         client = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer or "")
         try:
             while True:
-                received = await self._read_request(conn, reader, writer)
-                if received is None:
+                try:
+                    received = await self._read_request(conn, reader, writer)
+                    if received is None:
+                        break
+                    await self._answer(conn, writer, *received, client)
+                except _Refused as refused:
+                    self._refuse(refused, client)
+                    await self._send_error(conn, writer, refused.status, refused.reason)
                     break
-                request, body = received
-                await self._answer(conn, writer, request, body, client)
                 if conn.our_state is not h11.DONE or conn.their_state is not h11.DONE:
                     break
                 conn.start_next_cycle()
-        except h11.RemoteProtocolError as exc:
-            await self._send_error(conn, writer, exc.error_status_hint, str(exc))
         except (_Drop, ConnectionError, asyncio.CancelledError):
             pass
         except Exception as exc:  # a bug here must cost one connection, not the server
@@ -462,26 +487,79 @@ class Receiver:
     async def _read_request(
         self, conn: h11.Connection, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> tuple[h11.Request, bytes] | None:
+        """The next request, or None when the client is done (or idle too long); _Refused for the rest."""
+        loop = asyncio.get_running_loop()
         request: h11.Request | None = None
         body = bytearray()
+        deadline: float | None = None  # set by the request's first byte
         while True:
-            event = conn.next_event()
+            try:
+                event = conn.next_event()
+            except h11.RemoteProtocolError as exc:
+                raise _Refused(exc.error_status_hint, f"bad request: {exc}", request, bytes(body)) from None
             if event is h11.NEED_DATA:
-                conn.receive_data(await reader.read(READ_CHUNK))
+                wait = self.idle_timeout if deadline is None else deadline - loop.time()
+                try:
+                    data = await within(max(wait, 0.0), reader.read(READ_CHUNK))
+                except (asyncio.TimeoutError, TimeoutError):
+                    if deadline is None:
+                        return None  # idle: close quietly
+                    seconds = f"{self.request_timeout:g} s"
+                    raise _Refused(
+                        408, f"request not complete within {seconds}", request, bytes(body)
+                    ) from None
+                if deadline is None:
+                    deadline = loop.time() + self.request_timeout
+                conn.receive_data(data)
             elif isinstance(event, h11.Request):
                 request = event
+                self._check_framing(request)
                 if conn.they_are_waiting_for_100_continue:
                     writer.write(conn.send(h11.InformationalResponse(status_code=100, headers=[])))
             elif isinstance(event, h11.Data):
                 body += event.data
                 if len(body) > self.max_body:
-                    await self._send_error(conn, writer, 413, f"body over {self.max_body} bytes")
-                    raise _Drop
+                    raise _Refused(413, f"body over {self.max_body} bytes", request, bytes(body[:READ_CHUNK]))
             elif isinstance(event, h11.EndOfMessage):
                 assert request is not None
                 return request, bytes(body)
             else:  # ConnectionClosed (PAUSED cannot happen: a cycle ends before the next read)
                 return None
+
+    def _check_framing(self, request: h11.Request) -> None:
+        """Refuse what could smuggle a request past a proxy, and bodies announced over the limit."""
+        names = {name.lower() for name, _ in request.headers}
+        if b"content-length" in names and b"transfer-encoding" in names:
+            raise _Refused(400, "Content-Length and Transfer-Encoding together (request smuggling)", request)
+        length = next((value for name, value in request.headers if name.lower() == b"content-length"), None)
+        if length is not None and (len(length) > 18 or int(length) > self.max_body):
+            shown = length.decode("ascii")[:20]
+            raise _Refused(413, f"body of {shown} bytes is over {self.max_body}", request)
+
+    def _refuse(self, refused: _Refused, client: str) -> None:
+        """Record a request the receiver refused (when it got far enough to be one)."""
+        request = refused.request
+        target = request.target.decode("latin-1") if request is not None else ""
+        split = urlsplit(target)
+        record = ReceivedRequest(
+            method=request.method.decode("ascii", "replace") if request is not None else "",
+            path=split.path or "/",
+            query=dict(parse_qsl(split.query, keep_blank_values=True)),
+            headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers]
+            if request
+            else [],
+            body=refused.body,
+            payload=None,
+            arrived_at=self.clock(),
+            format="unknown",
+            event_type=None,
+            problems=[refused.reason],
+            status=refused.status,
+            client=client,
+        )
+        record.answered_at = record.arrived_at
+        self._count(record)
+        self._complete(record)
 
     async def _send_error(
         self, conn: h11.Connection, writer: asyncio.StreamWriter, status: int, text: str
@@ -546,15 +624,11 @@ class Receiver:
         client: str,
     ) -> None:
         behaviour = self.behaviour
-        record = self._inspect(request, body, client, self.clock())
-        with self._changed:
-            record.seq = self._arrived
-            self._arrived += 1
-            self._counts["non_conforming"] += bool(record.problems)
-            self._counts["bad_signature"] += bool(record.signature_problem)
-            keep = self.keep_records
-            if keep is True or (keep is not False and len(self.records) < keep):
-                self.records.append(record)
+        try:
+            record = self._inspect(request, body, client, self.clock())
+        except RecursionError:  # JSON nested deeper than Python parses: recorded and answered 400
+            raise _Refused(400, "body is JSON nested too deeply to read", request, body) from None
+        self._count(record)
         if behaviour.drops(record.seq):
             record.dropped = True
             self._complete(record)
@@ -575,6 +649,17 @@ class Receiver:
             writer.write(conn.send(h11.Data(data=content)))
         writer.write(conn.send(h11.EndOfMessage()))
         await writer.drain()
+
+    def _count(self, record: ReceivedRequest) -> None:
+        """Number the request, count it, keep it (as far as keep_records says)."""
+        with self._changed:
+            record.seq = self._arrived
+            self._arrived += 1
+            self._counts["non_conforming"] += bool(record.problems)
+            self._counts["bad_signature"] += bool(record.signature_problem)
+            keep = self.keep_records
+            if keep is True or (keep is not False and len(self.records) < keep):
+                self.records.append(record)
 
     def _complete(self, record: ReceivedRequest) -> None:
         """Journal, callback and waiters: all done before the sender can see the answer."""
