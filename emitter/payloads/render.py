@@ -517,7 +517,7 @@ class RenderSession:
         self.era = str(self.options.get("era", DEFAULT_ERA))
         self.facts = self.fake.video()
         # the same video in each profile: wire facts are derived from the docs facts, drawing nothing
-        self._facts = {"docs": self.facts, "wire": self.fake.wire_facts(self.facts)}
+        self._facts = {"docs": self.facts}  # "wire" derived on first use (a docs run never pays for it)
         self._names: dict[str, Any] = {
             "fake": self.fake,
             "facts": self.facts,
@@ -531,7 +531,10 @@ class RenderSession:
         chosen = self.profile if profile is None else check_profile(profile)
         self.fake.profile = chosen
         self._names["profile"] = chosen
-        self._names["facts"] = self._facts[chosen]
+        facts = self._facts.get(chosen)
+        if facts is None:
+            facts = self._facts[chosen] = self.fake.wire_facts(self.facts)
+        self._names["facts"] = facts
         return chosen
 
     def resolve(
