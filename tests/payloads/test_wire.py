@@ -22,6 +22,7 @@ from emitter.scenarios.loader import builtin_scenarios, load_scenario, parse_sce
 from emitter.scenarios.plan import render_events
 from tests.conftest import NOW
 from tests.payloads.sdk_structs import render_file
+from tests.payloads.v2_docs import doc_paths
 
 CATALOG = load_catalog()
 CAPTURES = Path(__file__).resolve().parents[2] / ".." / "shared" / "reference" / "captures"
@@ -253,3 +254,74 @@ def test_cli_profile_and_era_flags() -> None:
 def test_the_shipped_struct_tables_match_the_installed_sdk() -> None:
     shipped = (Path(__file__).resolve().parents[2] / "templates" / "data" / "sdk-structs.json").read_text()
     assert shipped == render_file(), "run python -m tests.payloads.sdk_structs"
+
+
+# --- the full task-flow scenarios -----------------------------------------------------------------
+@pytest.mark.parametrize("profile", ["docs", "wire"])
+def test_the_full_task_flow_reaches_every_documented_v2_field(profile: str, renderer: Renderer) -> None:
+    events = list(
+        render_events(
+            load_scenario("full-task-flow"),
+            seed=2,
+            now=NOW,
+            fmt="v2",
+            renderer=renderer,
+            options={"profile": profile},
+        )
+    )
+    for event_type in ("NewFileUpload", "ProcedureStateChanged"):
+        documented = {
+            doc.path
+            for doc in CATALOG.events[event_type].fields["v2"]
+            if profile == "wire" or not doc.description.startswith("Wire profile only")
+        }
+        produced = {path for e in events if e.event_type == event_type for path in doc_paths(e.payload)}
+        assert documented - produced == set(), event_type
+
+
+def test_the_full_v3_scenario_reaches_every_task_review_analysis_and_recognition_type(
+    renderer: Renderer,
+) -> None:
+    structs = sdk_structs()
+    for profile in ("docs", "wire"):
+        *_, finished = render_events(
+            load_scenario("full-task-flow-v3"),
+            seed=2,
+            now=NOW,
+            renderer=renderer,
+            options={"profile": profile},
+        )
+        event = finished.payload["ProcedureStateChangeEvent"]
+        for key, struct in (
+            ("MediaProcessResultSet", "MediaProcessTaskResult"),
+            ("AiContentReviewResultSet", "AiContentReviewResult"),
+            ("AiAnalysisResultSet", "AiAnalysisResult"),
+            ("AiRecognitionResultSet", "AiRecognitionResult"),
+        ):
+            task_keys = [name for name, _ in structs.raw[struct] if name != "Type"]
+            found = {next(k for k in item if k != "Type" and item[k] is not None) for item in event[key]}
+            assert found == set(task_keys), (profile, key)
+            for item in event[key]:
+                task = next(v for k, v in item.items() if k != "Type" and v is not None)
+                assert task["Status"] == "SUCCESS" and task["Progress"] == 100 and task["Output"]
+        reviews = {item["Type"]: item for item in event["AiContentReviewResultSet"]}
+        assert reviews["Terrorism"]["TerrorismTask"]["Output"]["Label"]
+        content, useless = _deserialize(finished.payload)
+        assert useless == set() and content.ProcedureStateChangeEvent.AiRecognitionResultSet
+
+
+def test_wire_task_flows_review_the_seven_types_of_a_real_flow(session: Callable[..., RenderSession]) -> None:
+    event = wire(session, 5, "v3").render_event("procedure", {"review": "pass"})["ProcedureStateChangeEvent"]
+    assert [item["Type"] for item in event["AiContentReviewResultSet"]] == [
+        "Porn",
+        "Terrorism",
+        "Political",
+        "Porn.Asr",
+        "Porn.Ocr",
+        "Political.Asr",
+        "Political.Ocr",
+    ]
+    docs = session(5, "v3", profile="docs").render_event("procedure", {"review": "pass"})
+    assert [item["Type"] for item in docs["ProcedureStateChangeEvent"]["AiContentReviewResultSet"]] == [
+        "Porn"
+    ]

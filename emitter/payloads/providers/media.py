@@ -36,8 +36,20 @@ TRANSCODE_PRESETS = {
     100020: (540, 512_000),
     100030: (720, 1_024_000),
     100040: (1080, 2_500_000),
+    100210: (360, 256_000),
+    100220: (540, 512_000),
+    100230: (720, 1_024_000),
+    100240: (1080, 2_500_000),
 }
 
+
+# Transcoding templates a task flow's Transcode sub-tasks use, in order: the docs' samples use
+# 10/20/30/40; production's preset family is 1000x0 (MP4) then 1002x0 (HLS).
+_DOCS_TEMPLATES = (10, 20, 30, 40, 100010, 100020, 100030)
+_WIRE_TEMPLATES = (100010, 100020, 100030, 100040, 100210, 100220, 100230)
+# On the wire a template of production's family stands for the docs' one at the same place,
+# so one seed gives both profiles renditions of the same size.
+_DOCS_PRESET_OF = dict(zip(_WIRE_TEMPLATES, _DOCS_TEMPLATES, strict=True))
 
 _PROBE_CONTAINERS = {
     "mp4": "mov,mp4,m4a,3gp,3g2,mj2",
@@ -115,14 +127,15 @@ class MediaProvider(IdsProvider):
     def rendition(self, media: dict[str, Any], definition: int) -> dict[str, Any]:
         """A transcoded output of `media` at a preset `definition`, aspect ratio kept."""
         random = self.generator.random
-        height, vbitrate = TRANSCODE_PRESETS.get(definition, (media["height"], media["video_bitrate"]))
+        preset = _DOCS_PRESET_OF.get(definition, definition) if self.profile == "wire" else definition
+        height, vbitrate = TRANSCODE_PRESETS.get(preset, (media["height"], media["video_bitrate"]))
         if definition == 0:
             height, vbitrate = media["height"], media["video_bitrate"]
         height = min(height, media["height"])
         width = round(media["width"] * height / media["height"] / 2) * 2
         vbitrate = int(vbitrate * random.uniform(0.9, 1.1))
         abitrate = min(media["audio_bitrate"], 64_000) if definition else media["audio_bitrate"]
-        return {
+        item = {
             "definition": definition,
             "width": width,
             "height": height,
@@ -138,6 +151,9 @@ class MediaProvider(IdsProvider):
             "sampling_rate": media["sampling_rate"],
             "md5": self._hex(32),
         }
+        if "float_duration" in media:  # the probe finds an output a few ms off its source
+            item["float_duration"] = _float32(media["float_duration"] + (definition % 7 - 3) / 1000)
+        return item
 
     def wire_media(self, media: dict[str, Any]) -> dict[str, Any]:
         """`media` with the probe's float durations (audio and video streams differ by some ms), derived.

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from emitter.payloads.providers.media import MediaProvider
+from emitter.payloads.providers.ai import WIRE_REVIEW_TYPES
+from emitter.payloads.providers.media import _DOCS_TEMPLATES, _WIRE_TEMPLATES, MediaProvider
 
 PROCESS_TASK_TYPES = (
     "Transcode",
@@ -47,8 +48,13 @@ class TaskProvider(MediaProvider):
         return "" if code == 0 else _ERR_CODE_EXT.get(code, "InternalError")
 
     # --- composite results shared by every format's templates --------------------------------
-    def play_set(self, media: dict[str, Any], file_id: str, definitions: list[int]) -> list[dict[str, Any]]:
-        """Transcoded renditions with their URLs (definition 0 is the source)."""
+    def play_set(
+        self, media: dict[str, Any], file_id: str, definitions: list[int] | None
+    ) -> list[dict[str, Any]]:
+        """Transcoded renditions with their URLs (definition 0 is the source); by default the
+        preset templates of the profile (10/20/30 in the docs, 100010/100020/100030 on the wire)."""
+        if definitions is None:
+            definitions = [0, *(_WIRE_TEMPLATES if self.profile == "wire" else _DOCS_TEMPLATES)[:3]]
         result = []
         for definition in definitions:
             item = self.rendition(media, int(definition))
@@ -139,8 +145,11 @@ class TaskProvider(MediaProvider):
         }
 
     def ai_results(self, kinds: list[str]) -> list[dict[str, Any]]:
+        """Classification and Tag, the analyses the docs show (ai.py makes the others)."""
         results = []
         for kind in kinds:
+            if kind not in ("Classification", "Tag"):
+                continue
             item: dict[str, Any] = {
                 "type": kind,
                 "status": "SUCCESS",
@@ -158,6 +167,12 @@ class TaskProvider(MediaProvider):
                 item["tags"] = [{"tag": t, "confidence": self.confidence(40, 99)} for t in self.tags(3)]
             results.append(item)
         return results
+
+    def review_types(self, types: list[str] | None) -> list[str]:
+        """The content-review types of a flow: Porn in the docs, a real flow's seven on the wire."""
+        if types is not None:
+            return list(types)
+        return list(WIRE_REVIEW_TYPES) if self.profile == "wire" else ["Porn"]
 
     def drm_info(self) -> dict[str, Any]:
         return {
@@ -189,7 +204,7 @@ class TaskProvider(MediaProvider):
         for SUCCESS, as the docs say.
         """
         random = self.generator.random
-        transcode_definitions = iter((10, 20, 30, 40, 100010, 100020, 100030))
+        transcode_definitions = iter(_WIRE_TEMPLATES if self.profile == "wire" else _DOCS_TEMPLATES)
         results = []
         for index, raw in enumerate(tasks):
             spec = raw if isinstance(raw, dict) else {"type": str(raw)}
