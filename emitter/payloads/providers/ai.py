@@ -62,7 +62,9 @@ def _segments(
     rng: random.Random, spans: list[tuple[float, float]], *, area: bool = True
 ) -> list[dict[str, Any]]:
     """Time segments; seen in a picture (area: its coordinates) or heard (no area)."""
-    items = [{"StartTimeOffset": s, "EndTimeOffset": e, "Confidence": _confidence(rng)} for s, e in spans]
+    items: list[dict[str, Any]] = [
+        {"StartTimeOffset": s, "EndTimeOffset": e, "Confidence": _confidence(rng)} for s, e in spans
+    ]
     for item in items if area else ():
         item["AreaCoordSet"] = []
     return items
