@@ -97,7 +97,7 @@ async def _play(plan: Any, request: Any, renderer: Any) -> int:
         if request.target is None:
 
             def show(record: ReceivedRequest) -> None:
-                console.line(record.console_line())
+                console.line(f"{record.console_line()}  [built-in receiver]")
                 console.line(f"    {record.body_excerpt(BODY_EXCERPT)}")
 
             # each request is shown as it comes: keep counts, not records

@@ -417,6 +417,24 @@ def read_journal(path: Path) -> JournalState:
     return JournalState(header, delivered)
 
 
+RESPONSE_EXCERPT = 200
+_FORMAT_NOTES = {
+    "v2": "format v2 (legacy); --format v3 for accounts registered after 2019",
+    "v3": "format v3 (current); --format v2 for accounts registered before 2019",
+    "cdnetworks": "format cdnetworks (CDNetworks upload callback)",
+}
+
+
+def format_header(fmt: str | None) -> str:
+    """The run header's format line: which format is sent and how to switch."""
+    if fmt is None:
+        return (
+            "format: each scenario's own (v2 unless it names one); "
+            "--format v3 for accounts registered after 2019"
+        )
+    return _FORMAT_NOTES.get(fmt, f"format {fmt}")
+
+
 class ConsoleReport:
     """A live progress bar on stderr (only on a terminal), then a table and a summary on stdout."""
 
@@ -452,6 +470,7 @@ class ConsoleReport:
     def handle(self, outcome: Outcome) -> None:
         if isinstance(outcome, RunStarted):
             self.several = len(outcome.scenarios) > 1
+            self.note(format_header(outcome.format))
         if isinstance(outcome, RunStarted) and self.show_progress:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -523,6 +542,8 @@ class ConsoleReport:
             if row.reason:
                 what = f"delivered {row.reason}" if row.ok else row.reason
                 lines.append(f"#{row.ref.index} {self._name(row)}: {what}")
+            if not row.ok and row.response:  # what the receiver said, apart from what was sent
+                lines.append(f"    answered: {' '.join(row.response.split())[:RESPONSE_EXCERPT]}")
         return lines
 
     def close(self) -> None:
