@@ -19,6 +19,7 @@ from emitter.delivery.targets import resolve_target
 from emitter.errors import UsageError
 from emitter.interrupts import trap
 from emitter.outcomes import AttemptFinished, EventFinished, Outcome, RunFinished, RunResult
+from emitter.payloads.options import with_profile
 from emitter.payloads.render import Overrides, Renderer, check_params, default_renderer
 from emitter.receiver.server import ReceivedRequest, Receiver
 from emitter.request import RUN_KEYWORDS, SEND_KEYWORDS, RunRequest, request_from
@@ -167,6 +168,8 @@ def render_scenario(
     now: dt.datetime | str | None = None,
     fmt: str | None = None,
     options: Mapping[str, Any] | None = None,
+    profile: str | None = None,
+    era: str | None = None,
     renderer: Renderer | None = None,
 ) -> list[RenderedEvent]:
     """A scenario's payloads without sending them (seed: the given, else the scenario's, else 0).
@@ -179,6 +182,7 @@ def render_scenario(
     loaded = _scenario(scenario, renderer)
     chosen = seed if seed is not None else loaded.seed or 0
     moment = parse_moment(now)
+    options = with_profile(options, profile, era=era)
     return list(render_events(loaded, seed=chosen, now=moment, fmt=fmt, renderer=renderer, options=options))
 
 
@@ -192,6 +196,8 @@ def render_event(
     now: dt.datetime | str | None = None,
     fmt: str | None = None,
     options: Mapping[str, Any] | None = None,
+    profile: str | None = None,
+    era: str | None = None,
     renderer: Renderer | None = None,
 ) -> Any:
     """One event's payload: semantic `params`, then raw `set`/`unset` payload paths.
@@ -202,6 +208,7 @@ def render_event(
     renderer = renderer or default_renderer()
     spec = renderer.catalog.event(event, location="event")
     event_fmt = fmt or spec.default_format
+    options = with_profile(options, profile, era=era)
     session = renderer.session(seed=seed, now=parse_moment(now), fmt=event_fmt, options=options)
     overrides = Overrides(set=dict(set or {}), unset=tuple(unset))
     return session.render_event(spec, dict(params or {}), overrides, location="params")
@@ -418,9 +425,10 @@ async def run_async(
 
     `target`: a URL, an ASGI/WSGI app, `AppTarget(app, path=...)`, `"app:module:attr/path"`, a
     running Receiver, or None for a built-in receiver started for the run (`.received`).
-    `seed`: the given, else the first scenario's, else a fresh one (`.seed`); `now`, `fmt` and
-    `options` (format options) shape the payloads. `speed=0` skips the scenarios' delays; `timeout`
-    (seconds or `"200ms"`) and `delivery` (retries, signing, headers) shape every send, `timing`
+    `seed`: the given, else the first scenario's, else a fresh one (`.seed`); `now`, `fmt`,
+    `options` (format options), `profile` (wire, docs) and `era` shape the payloads. `speed=0`
+    skips the scenarios' delays; `timeout` (seconds or `"200ms"`) and `delivery` (retries,
+    signing, headers) shape every send, `timing`
     the order and concurrency; `ca_bundle`/`insecure` for https. `check=True` raises
     DeliveryFailed on any failure. `run` is the same for synchronous code (an in-process ASGI app
     runs on the caller's loop with `run_async`).
@@ -517,7 +525,7 @@ class Emitter:
     """
 
     _RUN_ONLY = frozenset({"speed", "timing"})
-    _RENDER = frozenset({"seed", "now", "fmt", "options"})
+    _RENDER = frozenset({"seed", "now", "fmt", "options", "profile", "era"})
 
     def __init__(
         self,

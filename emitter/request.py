@@ -15,7 +15,7 @@ from emitter.delivery.deliver import DeliveryOptions, Signing, check_tls, parse_
 from emitter.delivery.runner import Timing
 from emitter.delivery.targets import Target, resolve_target
 from emitter.errors import UsageError
-from emitter.payloads.options import check_options
+from emitter.payloads.options import check_options, with_profile
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,8 @@ class _Shaping(TypedDict, total=False):
     now: dt.datetime | str | None
     fmt: str | None
     options: Mapping[str, Any] | None
+    profile: str | None  # payload profile (wire, docs) over `options`
+    era: str | None  # wire v3: which sibling event keys are null (current, 2021)
     timeout: float | str | None
     delivery: DeliveryOptions | None
     ca_bundle: Path | str | None
@@ -115,7 +117,7 @@ def request_from(settings: Mapping[str, Any], *, caller: str, accepted: frozense
         seed=settings.get("seed"),
         now=parse_moment(now) if (now := settings.get("now")) is not None else None,
         fmt=settings.get("fmt"),
-        options=settings.get("options") or {},
+        options=with_profile(settings.get("options"), settings.get("profile"), era=settings.get("era")),
         delivery=delivery,
         timing=timing,
         ca_bundle=Path(bundle) if (bundle := settings.get("ca_bundle")) is not None else None,

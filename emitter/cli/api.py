@@ -237,7 +237,11 @@ def run_pull(
         if files.journal:
             # no target in the header (as for the built-in receiver): --resume re-queues the rest
             journal = Journal(
-                files.journal, append=files.append_journal, builtin_receiver=True, carried=plan.skip
+                files.journal,
+                append=files.append_journal,
+                builtin_receiver=True,
+                carried=plan.skip,
+                options=plan.options,
             )
             reporters.reporters.append(journal)
     except EmitterError as exc:

@@ -89,6 +89,7 @@ async def _play(plan: Any, request: Any, renderer: Any) -> int:
                 append=files.append_journal,
                 builtin_receiver=request.target is None,
                 carried=plan.skip,
+                options=plan.options,
             )
         )
     receiver: Receiver | None = None
@@ -193,6 +194,7 @@ def run(
     try:
         skip: frozenset[int] = frozenset()
         append = False
+        recorded_options: dict[str, Any] = {}
         if resume is not None:
             if scenarios:
                 raise UsageError(
@@ -201,16 +203,19 @@ def run(
                     hint="--resume takes the scenarios from the journal",
                 )
             state = read_journal(resume)
+            recorded_options = dict(state.header.get("options") or {})
+            pairs = (("profile", profile), ("era", era))
             for flag, given, recorded in (
                 ("--seed", seed, state.header["seed"]),
                 ("--now", now and parse_now(now), parse_now(state.header["now"])),
                 ("--format", fmt, state.header["format"]),
+                *((f"--{name}", value, recorded_options.get(name, value)) for name, value in pairs),
             ):
                 if given is not None and given != recorded:
                     raise UsageError(
                         f"the journal's run used {recorded}",
                         location=flag,
-                        hint="leave it out: --resume replays the journal's seed, now and format",
+                        hint="leave it out: --resume replays the journal's seed, now, format and profile",
                     )
             scenarios = list(state.header["scenarios"])
             seed, now, fmt = int(state.header["seed"]), str(state.header["now"]), state.header["format"]
@@ -224,7 +229,7 @@ def run(
             seed=seed,
             now=parse_now(now) if now else None,
             fmt=fmt,
-            options=render_options(option, profile, era),
+            options={**recorded_options, **render_options(option, profile, era)},
             delivery=delivery_options(
                 timeout=timeout,
                 retries=retries,

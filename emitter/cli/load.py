@@ -10,10 +10,12 @@ import typer
 from emitter.cli.common import (
     SHARED_ENVIRONMENT,
     CaBundleOption,
+    EraOption,
     FormatOption,
     HeaderOption,
     InsecureOption,
     NowOption,
+    ProfileOption,
     SeedOption,
     SignCaseOption,
     SignInOption,
@@ -26,6 +28,7 @@ from emitter.cli.common import (
     fail,
     parse_now,
     parse_seconds,
+    render_options,
 )
 
 
@@ -117,6 +120,8 @@ def load(
     sign_in: SignInOption = "body",
     sign_ttl: SignTtlOption = 600,
     sign_case: SignCaseOption = "valid",
+    payload_profile: ProfileOption = None,
+    era: EraOption = None,
 ) -> None:
     """Load a receiver: cycle scenarios at a rate (open model) or with N senders (closed model).
 
@@ -174,6 +179,7 @@ def load(
             seed=seed,
             now=parse_now(now) if now else None,
             fmt=fmt,
+            options=render_options(None, payload_profile, era),
             delivery=delivery_options(
                 timeout=timeout,
                 retries=0,

@@ -96,18 +96,25 @@ def check_options(options: Mapping[str, Any], *, location: str | None = None) ->
 
 
 def with_profile(
-    options: Mapping[str, Any] | None, profile: str | None, *, location: str = "profile"
+    options: Mapping[str, Any] | None,
+    profile: str | None,
+    *,
+    era: str | None = None,
+    location: str = "profile",
 ) -> dict[str, Any]:
-    """Render options with the `profile` keyword (or --profile) over them, checked."""
+    """Render options with the `profile`/`era` keywords (or --profile/--era) over them, checked;
+    a bad profile or era names its keyword."""
     merged = dict(options or {})
-    if profile is not None:
-        merged["profile"] = profile
-    try:
-        return check_options(merged, location=location)
-    except UsageError as exc:
-        raise UsageError(
-            exc.message.replace("option 'profile'", "profile"), location=location, hint=exc.hint
-        ) from None
+    for name, value, where in (("profile", profile, location), ("era", era, "era")):
+        if value is None:
+            continue
+        try:
+            check_options({name: value}, location=where)
+        except UsageError as exc:
+            message = exc.message.replace(f"option '{name}'", name)
+            raise UsageError(message, location=where, hint=exc.hint) from None
+        merged[name] = value
+    return check_options(merged, location="options")
 
 
 def parse_assignments(items: Iterable[str], *, flag: str, strings: Collection[str] = ()) -> dict[str, Any]:

@@ -8,7 +8,7 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Protocol
@@ -300,7 +300,9 @@ class Journal:
         append: bool = False,
         builtin_receiver: bool = False,
         carried: frozenset[int] = frozenset(),
+        options: Mapping[str, Any] | None = None,
     ):
+        self.options = dict(options or {})  # the render options (profile, era...): --resume renders alike
         # written in place and flushed per record: a journal is read back after a crash
         self.file = OutputFile(path, "--journal", mode="a" if append else "w", in_place=True)
         self.ended = False
@@ -318,6 +320,7 @@ class Journal:
                     "type": "run",
                     "journal": JOURNAL_VERSION,
                     **run_record(outcome),
+                    "options": self.options,
                     "target": None if self.builtin_receiver else outcome.target,
                     "started_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                 }
