@@ -23,7 +23,7 @@ from emitter.payloads.options import with_profile
 from emitter.payloads.render import Overrides, Renderer, check_params, default_renderer
 from emitter.receiver.server import ReceivedRequest, Receiver
 from emitter.request import RUN_KEYWORDS, SEND_KEYWORDS, RunRequest, request_from
-from emitter.scenarios.loader import Scenario, Step, builtin_scenarios, parse_expectation
+from emitter.scenarios.loader import Scenario, Step, builtin_scenarios, parse_expectation, subscription
 from emitter.scenarios.loader import load_scenario as _load_scenario
 from emitter.scenarios.plan import RenderedEvent, render_events
 
@@ -81,7 +81,12 @@ class CompletedRun:
 
     @property
     def failures(self) -> tuple[SentEvent, ...]:
-        return tuple(item for item in self.sent if not item.delivered)
+        return tuple(item for item in self.sent if not item.delivered and not _filtered(item))
+
+    @property
+    def filtered(self) -> tuple[SentEvent, ...]:
+        """The sends an event filter (`events=`, `subscribe:`) kept back: planned, not sent."""
+        return tuple(item for item in self.sent if _filtered(item))
 
     @property
     def payloads(self) -> list[Any]:
@@ -126,6 +131,10 @@ class CompletedRun:
         if not self.ok:
             raise DeliveryFailed(self)
         return self
+
+
+def _filtered(item: SentEvent) -> bool:
+    return item.finished is not None and item.finished.filtered
 
 
 class DeliveryFailed(AssertionError):
@@ -229,6 +238,13 @@ def _source(reference: ScenarioRef) -> str:
     return str(path.resolve()) if path.is_file() else str(reference)
 
 
+def _events(request: RunRequest, renderer: Renderer) -> frozenset[str] | None:
+    """The run's event filter as EventTypes (None: each scenario's subscribe:, else everything)."""
+    if request.events is None:
+        return None
+    return subscription(request.events, renderer.catalog, location="events")
+
+
 def plan_run(
     scenarios: Sequence[ScenarioRef],
     request: RunRequest | None = None,
@@ -258,6 +274,7 @@ def plan_run(
         skip,
         tuple(_source(reference) for reference in scenarios),
         request.options,
+        events=_events(request, renderer),
     )
     return preflight(plan, renderer)
 
@@ -302,6 +319,7 @@ def plan_send(
         request.fmt,
         sources=(f"send {event}",),
         options=request.options,
+        events=_events(request, renderer),
     )
     return preflight(plan, renderer)
 
@@ -429,7 +447,9 @@ async def run_async(
     `options` (format options), `profile` (wire, docs) and `era` shape the payloads. `speed=0`
     skips the scenarios' delays; `timeout` (seconds or `"200ms"`) and `delivery` (retries,
     signing, headers) shape every send, `timing`
-    the order and concurrency; `ca_bundle`/`insecure` for https. `check=True` raises
+    the order and concurrency; `ca_bundle`/`insecure` for https. `events` (EventTypes or aliases,
+    a list or `"upload,procedure"`) sends only those types, as an account's subscription does
+    (over the scenarios' `subscribe:`): the others finish as "filtered", not failed. `check=True` raises
     DeliveryFailed on any failure. `run` is the same for synchronous code (an in-process ASGI app
     runs on the caller's loop with `run_async`).
 

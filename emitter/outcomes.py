@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-Result = Literal["delivered", "unexpected", "failed"]
+Result = Literal["delivered", "unexpected", "failed", "filtered"]
+FILTERED_REASON = "not subscribed (--events / subscribe:)"
 
 
 def plural(count: int, noun: str) -> str:
@@ -64,7 +65,8 @@ class AttemptFinished:
 
 @dataclass(frozen=True)
 class EventFinished:
-    """The end of one send with all its attempts: delivered (answer accepted), unexpected, or failed."""
+    """The end of one send with all its attempts: delivered (answer accepted), unexpected, failed, or
+    filtered (its EventType is not among the run's subscribed ones: not sent, not a failure)."""
 
     ref: EventRef
     result: Result
@@ -80,6 +82,15 @@ class EventFinished:
     def ok(self) -> bool:
         return self.result == "delivered"
 
+    @property
+    def filtered(self) -> bool:
+        return self.result == "filtered"
+
+    @property
+    def problem(self) -> bool:
+        """Unexpected or failed: what makes a run fail (filtered is not)."""
+        return self.result in ("unexpected", "failed")
+
 
 @dataclass(frozen=True)
 class RunResult:
@@ -93,10 +104,11 @@ class RunResult:
     duration: float = 0.0
     interrupted: bool = False
     error: str | None = None
+    filtered: int = 0  # not subscribed: planned, not sent, not a failure
 
     @property
     def finished(self) -> int:
-        return self.delivered + self.unexpected + self.failed
+        return self.delivered + self.unexpected + self.failed + self.filtered
 
     @property
     def not_sent(self) -> int:
@@ -116,6 +128,8 @@ class RunResult:
             parts.append(f"{self.unexpected} unexpected status")
         if self.failed:
             parts.append(f"{self.failed} failed")
+        if self.filtered:
+            parts.append(f"{self.filtered} filtered (not subscribed)")
         if self.not_sent:
             parts.append(f"{self.not_sent} not sent")
         text = ", ".join(parts) + f" ({plural(self.attempts, 'attempt')}, {self.duration:.2f} s)"

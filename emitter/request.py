@@ -48,6 +48,7 @@ class RunRequest:
     ca_bundle: Path | None = None
     insecure: bool = False
     reports: ReportFiles = field(default_factory=ReportFiles)
+    events: str | tuple[str, ...] | None = None  # the event filter (aliases or EventTypes), over subscribe:
 
     def __post_init__(self) -> None:
         check_tls(self.ca_bundle, self.insecure)
@@ -72,6 +73,7 @@ class _Shaping(TypedDict, total=False):
     delivery: DeliveryOptions | None
     ca_bundle: Path | str | None
     insecure: bool
+    events: str | Iterable[str] | None
 
 
 class RunSettings(_Shaping, total=False):
@@ -122,6 +124,7 @@ def request_from(settings: Mapping[str, Any], *, caller: str, accepted: frozense
         timing=timing,
         ca_bundle=Path(bundle) if (bundle := settings.get("ca_bundle")) is not None else None,
         insecure=bool(settings.get("insecure", False)),
+        events=events if isinstance(events := settings.get("events"), str | None) else tuple(events),
     )
 
 

@@ -300,6 +300,14 @@ SignCaseOption = Annotated[
         "A step's 'sign:' wins.",
     ),
 ]
+EventsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--events",
+        help="Send only these event types, as an account's subscription does (aliases or EventTypes, "
+        "comma-separated; over a scenario's 'subscribe:'). The others are reported as filtered.",
+    ),
+]
 ReportOption = Annotated[
     Path | None,
     typer.Option("--report", help="Write a JSON report: one row per send."),

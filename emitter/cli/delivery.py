@@ -22,6 +22,7 @@ from emitter.cli.common import (
     CaBundleOption,
     ConcurrencyOption,
     EraOption,
+    EventsOption,
     FormatOption,
     HeaderOption,
     HtmlOption,
@@ -175,6 +176,7 @@ def run(
     secret_id: SecretIdOption = None,
     secret_key: SecretKeyOption = None,
     pull_deadline: PullDeadlineOption = "60s",
+    events: EventsOption = None,
 ) -> None:
     """Send scenarios' callbacks to a receiver (or the built-in one) and report every send.
 
@@ -249,6 +251,7 @@ def run(
             ca_bundle=ca_bundle,
             insecure=insecure,
             reports=ReportFiles(report, junit, journal, append, html=html),
+            events=events,
         )
         renderer = Renderer()
         plan = plan_run(scenarios or [], request, renderer=renderer, skip=skip)
@@ -299,6 +302,7 @@ def send(
     report: ReportOption = None,
     junit: JunitOption = None,
     html: HtmlOption = None,
+    events: EventsOption = None,
 ) -> None:
     """Send one event (the body 'render EVENT' prints for the same seed) and report the answer.
 
@@ -335,6 +339,7 @@ def send(
             ca_bundle=ca_bundle,
             insecure=insecure,
             reports=ReportFiles(report, junit, html=html),
+            events=events,
         )
         renderer = Renderer()
         plan = plan_send(

@@ -11,6 +11,7 @@ from emitter.cli.common import (
     SHARED_ENVIRONMENT,
     CaBundleOption,
     EraOption,
+    EventsOption,
     FormatOption,
     HeaderOption,
     InsecureOption,
@@ -122,6 +123,7 @@ def load(
     sign_case: SignCaseOption = "valid",
     payload_profile: ProfileOption = None,
     era: EraOption = None,
+    events: EventsOption = None,
 ) -> None:
     """Load a receiver: cycle scenarios at a rate (open model) or with N senders (closed model).
 
@@ -191,6 +193,7 @@ def load(
             ),
             ca_bundle=ca_bundle,
             insecure=insecure,
+            events=events,
         )
         renderer = Renderer()
         plan = plan_run(scenarios, request, renderer=renderer)
@@ -201,6 +204,7 @@ def load(
             fmt=plan.fmt,
             renderer=renderer,
             options=plan.options,
+            events=plan.events,
         )
         out = engine.open_json(json_file) if json_file is not None else None
     except EmitterError as exc:
@@ -219,6 +223,7 @@ def load(
                 ca_bundle=request.ca_bundle,
                 insecure=request.insecure,
                 options=tuple(plan.options.items()),
+                events=tuple(sorted(plan.events)) if plan.events is not None else None,
             )
             report = load_processes.play_processes(
                 job, profile.processes, note=lambda text: typer.echo(text, err=True)

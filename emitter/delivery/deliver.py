@@ -119,6 +119,7 @@ class Delivery:
     expect: Expectation = field(default_factory=Expectation)
     sign_case: str | None = None
     wait: float = 0.0
+    filtered: bool = False  # its EventType is not subscribed: the runner reports it, sends nothing
     attempts: tuple[AttemptFinished, ...] = field(default=(), init=False, compare=False, repr=False)
     finished: EventFinished | None = field(default=None, init=False, compare=False)
 

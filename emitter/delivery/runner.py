@@ -19,6 +19,7 @@ from emitter.clock import utc_stamp
 from emitter.delivery.deliver import Clock, Delivery, Sender, Sleep
 from emitter.errors import EmitterError, UsageError
 from emitter.outcomes import (
+    FILTERED_REASON,
     AttemptFinished,
     EventFinished,
     EventRef,
@@ -59,6 +60,11 @@ class RunPlan:
     sources: tuple[str, ...] = ()
     options: Mapping[str, Any] = field(default_factory=dict)
     primed: Primed | None = field(default=None, compare=False, repr=False)
+    events: frozenset[str] | None = None  # the subscribed EventTypes (over each scenario's subscribe:)
+
+    def subscribed(self, scenario: Scenario) -> frozenset[str] | None:
+        """The EventTypes a scenario's sends go out for (None: all): the run's filter, else its own."""
+        return self.events if self.events is not None else scenario.subscribe
 
     @functools.cached_property
     def planned(self) -> int:
@@ -141,11 +147,13 @@ def expand(plan: RunPlan, renderer: Renderer | None = None) -> Iterator[Delivery
 def _render(plan: RunPlan, renderer: Renderer) -> Iterator[Delivery]:
     index = 0
     for scenario in plan.scenarios:
+        subscribed = plan.subscribed(scenario)
         events = render_events(
             scenario, seed=plan.seed, now=plan.now, fmt=plan.fmt, renderer=renderer, options=plan.options
         )
         for event in events:
             step = event.step
+            filtered = subscribed is not None and event.event_type not in subscribed
             for copy in range(step.duplicate):
                 ref = EventRef(
                     index,
@@ -157,9 +165,8 @@ def _render(plan: RunPlan, renderer: Renderer) -> Iterator[Delivery]:
                     copy,
                     step.duplicate,
                 )
-                yield Delivery(
-                    ref, event.body, event.payload, step.expect, step.sign, event.delay if copy == 0 else 0.0
-                )
+                wait = event.delay if copy == 0 else 0.0
+                yield Delivery(ref, event.body, event.payload, step.expect, step.sign, wait, filtered)
                 index += 1
 
 
@@ -245,6 +252,10 @@ def schedule_steps(
 
 
 Progress = AttemptFinished | EventFinished
+
+
+def _filtered(ref: EventRef) -> EventFinished:
+    return EventFinished(ref, "filtered", FILTERED_REASON, 0, None, 0.0, 0.0, "", "")
 
 
 def _interrupted(ref: EventRef, attempts: int) -> EventFinished:
@@ -371,6 +382,11 @@ class Runner:
                 if self._stop.is_set():
                     self._interrupted = True
                     break
+                if delivery.filtered:  # not sent, so neither waited for nor queued (PULL)
+                    outcome = _filtered(delivery.ref)
+                    delivery.record(outcome)
+                    queue.put_nowait(outcome)
+                    continue
                 if waits and delivery.wait > 0:
                     deadline = previous + delivery.wait / timing.speed
                     ahead.fill_until(deadline)
@@ -419,7 +435,7 @@ class Runner:
             resumed=len(plan.skip),
         )
         started = self.clock()
-        counts = {"delivered": 0, "unexpected": 0, "failed": 0}
+        counts = {"delivered": 0, "unexpected": 0, "failed": 0, "filtered": 0}
         attempts = 0
         queue: asyncio.Queue[Progress | None] = asyncio.Queue()
         scheduler = asyncio.create_task(self._schedule(queue))
@@ -465,6 +481,7 @@ class Runner:
             self.clock() - started,
             interrupted=self._interrupted and self._error is None,
             error=self._error,
+            filtered=counts["filtered"],
         )
         yield RunFinished(result)
 

@@ -61,8 +61,10 @@ class Cycles:
         options: Mapping[str, Any] | None = None,
         first: int = 0,
         stride: int = 1,
+        events: frozenset[str] | None = None,
     ):
         self.scenarios = scenarios
+        self.events = events  # the run's event filter: unsubscribed sends are rendered, not sent
         self.seed = seed
         self.now = now
         self.fmt = fmt
@@ -75,16 +77,24 @@ class Cycles:
     def __iter__(self) -> Iterator[Delivery]:
         for offset in itertools.count(self.first, self.stride):
             self.cycles += 1
-            plan = RunPlan(self.scenarios, self.seed + offset, self.now, self.fmt, options=self.options)
+            plan = RunPlan(
+                self.scenarios,
+                self.seed + offset,
+                self.now,
+                self.fmt,
+                options=self.options,
+                events=self.events,
+            )
             empty = True
             for delivery in expand(plan, self.renderer):
-                empty = False
-                yield delivery
+                if not delivery.filtered:
+                    empty = False
+                    yield delivery
             if empty:
                 raise UsageError(
-                    "the scenarios send nothing",
+                    "the scenarios send nothing (every step filtered, or no steps)",
                     location="load",
-                    hint="give a scenario with at least one step",
+                    hint="give a scenario with at least one step of a subscribed event type",
                 )
 
 

@@ -50,6 +50,7 @@ class LoadJob:
     ca_bundle: Path | None = None
     insecure: bool = False
     options: tuple[tuple[str, Any], ...] = ()  # format options (a plain tuple: it is pickled)
+    events: tuple[str, ...] | None = None  # the event filter's EventTypes
 
 
 def _process(job: LoadJob, index: int, count: int, barrier: Any, results: Any) -> None:
@@ -72,6 +73,7 @@ def _process(job: LoadJob, index: int, count: int, barrier: Any, results: Any) -
             delivery=job.delivery,
             ca_bundle=job.ca_bundle,
             insecure=job.insecure,
+            events=job.events,
         )
         plan = plan_run(list(job.scenarios), request, renderer=renderer)
         cycles = Cycles(
@@ -83,6 +85,7 @@ def _process(job: LoadJob, index: int, count: int, barrier: Any, results: Any) -
             options=plan.options,
             first=index,
             stride=count,
+            events=plan.events,
         )
         report = asyncio.run(
             play(

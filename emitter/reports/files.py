@@ -67,6 +67,7 @@ def summary_record(result: RunResult) -> dict[str, Any]:
         "delivered": result.delivered,
         "unexpected": result.unexpected,
         "failed": result.failed,
+        "filtered": result.filtered,
         "not_sent": result.not_sent,
         "attempts": result.attempts,
         "duration_s": round(result.duration, 3),
@@ -238,7 +239,7 @@ class JunitReport:
         self.cases: IO[str] = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115 - closed in close()
         self.started: RunStarted | None = None
         self.result: RunResult | None = None
-        self.tests = self.failures = 0
+        self.tests = self.failures = self.skipped = 0
         self.time = 0.0
 
     def handle(self, outcome: Outcome) -> None:
@@ -255,6 +256,11 @@ class JunitReport:
             )
             if outcome.ok:
                 self.cases.write("/>\n")
+                return
+            if outcome.filtered:
+                self.skipped += 1
+                skipped = f"<skipped message={quoteattr(outcome.reason)}/>"
+                self.cases.write(f">\n      {skipped}\n    </testcase>\n")
                 return
             self.failures += 1
             details = (
@@ -279,7 +285,7 @@ class JunitReport:
             out.write('<?xml version="1.0" encoding="UTF-8"?>\n<testsuites>\n')
             out.write(
                 f'  <testsuite name={quoteattr(xml_text(name))} tests="{self.tests}" '
-                f'failures="{self.failures}" errors="0" skipped="0" time="{self.time:.3f}">\n'
+                f'failures="{self.failures}" errors="0" skipped="{self.skipped}" time="{self.time:.3f}">\n'
             )
             self.cases.seek(0)
             for line in self.cases:
@@ -498,10 +504,10 @@ class ConsoleReport:
 
     def _keep(self, outcome: EventFinished) -> None:
         """Bounded memory: the first rows, plus up to as many failures after them."""
-        self.failed += 0 if outcome.ok else 1
-        if len(self.rows) < self.limit or (not outcome.ok and self.kept_failures < self.limit):
+        self.failed += outcome.problem
+        if len(self.rows) < self.limit or (outcome.problem and self.kept_failures < self.limit):
             self.rows.append(outcome)
-            self.kept_failures += 0 if outcome.ok else 1
+            self.kept_failures += outcome.problem
         else:
             self.hidden += 1
 
@@ -531,7 +537,7 @@ class ConsoleReport:
                 "-" if row.status is None else str(row.status),
                 f"{_ms(row.latency):g} ms",
                 row.result,
-                style=None if row.ok else "red",
+                style="red" if row.problem else "dim" if row.filtered else None,
             )
         return table
 
@@ -542,10 +548,10 @@ class ConsoleReport:
         """One line per kept send that was not delivered as expected, or needed retries."""
         lines = []
         for row in self.rows:
-            if row.reason:
+            if row.reason and not row.filtered:  # the summary counts the filtered ones
                 what = f"delivered {row.reason}" if row.ok else row.reason
                 lines.append(f"#{row.ref.index} {self._name(row)}: {what}")
-            if not row.ok and row.response:  # what the receiver said, apart from what was sent
+            if row.problem and row.response:  # what the receiver said, apart from what was sent
                 lines.append(f"    answered: {' '.join(row.response.split())[:RESPONSE_EXCERPT]}")
         return lines
 

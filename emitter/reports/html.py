@@ -174,14 +174,17 @@ class HtmlReport:
                         ("delivered", result.delivered, "good"),
                         ("unexpected", result.unexpected, "bad" if result.unexpected else ""),
                         ("failed", result.failed, "bad" if result.failed else ""),
+                        ("filtered", result.filtered, ""),
                         ("attempts", result.attempts, ""),
                         ("seconds", f"{result.duration:.2f}", ""),
                     ]
                 )
                 + f"<p>{_e(result.summary())}</p>"
             )
-        ordered = sorted(self.events.values(), key=lambda e: (e.finished is not None and e.finished.ok, 0))
-        failures = [e for e in ordered if e.finished is not None and not e.finished.ok]
+        ordered = sorted(
+            self.events.values(), key=lambda e: not (e.finished is not None and e.finished.problem)
+        )
+        failures = [e for e in ordered if e.finished is not None and e.finished.problem]
         sections = [head]
         if failures:
             sections.append("<h2>Failures</h2>" + "".join(self._details(e) for e in failures))
@@ -220,7 +223,7 @@ class HtmlReport:
         if done is None:
             what = f"{event.label} ({event.event_type}): not finished"
             return f"<details><summary>{_e(what)}</summary></details>"
-        cls = "" if done.ok else " class=failed"
+        cls = " class=failed" if done.problem else " class=filtered" if done.filtered else ""
         return (
             f"<details{cls}><summary>{_e(event.label)} · {_e(event.event_type)} · {_e(done.result)} "
             f"· {_e(done.status if done.status is not None else '-')}</summary>"

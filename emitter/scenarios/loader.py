@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,9 @@ from emitter.payloads.profiles import check_profile
 from emitter.payloads.render import Overrides, check_param
 from emitter.vodapi.faults import PullFaults, parse_pull_faults
 
-SCENARIO_KEYS = ("version", "name", "description", "format", "profile", "seed", "vars", "options", "steps")
+SCENARIO_KEYS = (
+    "version", "name", "description", "format", "profile", "seed", "vars", "options", "subscribe", "steps",
+)  # fmt: skip
 STEP_KEYS = (
     "event", "name", "delay", "repeat", "set", "unset", "body", "expect", "duplicate", "sign", "on", "pull",
     "profile",
@@ -37,6 +39,7 @@ MAX_REPEAT = 100_000
 MAX_DUPLICATE = 100
 MAX_EVENTS = 1_000_000  # sends of one scenario: the sum of repeat x duplicate over its steps
 MAX_DELAY = MAX_DURATION  # seconds (one day)
+MAX_SUBSCRIBED = 200  # names in an event filter (--events, subscribe:)
 MAX_NAME = 64  # characters of a step name (it becomes part of file names with render --out)
 
 _FAST_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -282,6 +285,7 @@ class Scenario:
     vars: Mapping[str, Any] = field(default_factory=dict)
     options: Mapping[str, Any] = field(default_factory=dict)
     path: str = "<scenario>"
+    subscribe: frozenset[str] | None = None  # EventTypes sent (None: all); the others are filtered
 
     @property
     def events(self) -> int:
@@ -324,6 +328,36 @@ def _plain(value: Any) -> Any:
     if isinstance(value, list):
         return [_plain(v) for v in value]
     return value
+
+
+def subscription(names: str | Iterable[str], catalog: Catalog, *, location: str) -> frozenset[str]:
+    """The EventTypes an event filter names (aliases or EventTypes, a list or comma-separated text)."""
+    items = names.split(",") if isinstance(names, str) else list(names)
+    words = [str(item).strip() for item in items if str(item).strip()]
+    hint = "write e.g. NewFileUpload,ProcedureStateChanged ('vod-emitter events' lists them)"
+    if not words:
+        raise ScenarioError("no event type given", location=location, hint=hint)
+    if len(words) > MAX_SUBSCRIBED:
+        raise ScenarioError(
+            f"{len(words)} event types is over the limit of {MAX_SUBSCRIBED}", location=location, hint=hint
+        )
+    return frozenset(catalog.event(word, location=location).event_type for word in words)
+
+
+def _subscribe(data: Any, ctx: _Context, catalog: Catalog) -> frozenset[str] | None:
+    """A scenario's `subscribe:` list, each name checked where it is written."""
+    node = data.get("subscribe")
+    if node is None:
+        return None
+    if not isinstance(node, list):
+        raise ScenarioError(
+            "'subscribe' must be a list of event types",
+            location=ctx.at(_line(data, "subscribe")),
+            hint="write e.g. subscribe: [NewFileUpload, ProcedureStateChanged]",
+        )
+    for index, name in enumerate(node):
+        subscription([str(name)], catalog, location=ctx.at(_line(node, index) or _line(data, "subscribe")))
+    return subscription([str(name) for name in node], catalog, location=ctx.at(_line(data, "subscribe")))
 
 
 def _positive_int(value: Any, what: str, location: str, maximum: int) -> int:
@@ -598,6 +632,7 @@ def parse_scenario(text: str, path: str = "<scenario>", catalog: Catalog | None 
             location=ctx.at(_line(data, "steps")),
             hint="split it into several scenarios, or use repeat:",
         )
+    subscribe = _subscribe(data, ctx, catalog)
     names: dict[str, Step] = {}
     steps = []
     sends = 0
@@ -631,6 +666,7 @@ def parse_scenario(text: str, path: str = "<scenario>", catalog: Catalog | None 
         vars=variables,
         options=options,
         path=path,
+        subscribe=subscribe,
     )
 
 

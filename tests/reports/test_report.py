@@ -75,6 +75,7 @@ def test_json_report_has_every_event_once_with_attempt_history(tmp_path: Path) -
         "delivered": 2,
         "unexpected": 0,
         "failed": 1,
+        "filtered": 0,
         "not_sent": 0,
         "attempts": 6,
         "duration_s": 0.7,
