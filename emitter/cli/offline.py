@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -62,6 +63,51 @@ def events(ctx: typer.Context) -> None:
     typer.echo("\n'vod-emitter events show EVENT' shows an event's parameters, fields and a sample.")
 
 
+_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")  # [text](target) -> text
+_BARE_TARGET = re.compile(r"\s*\((?:#|https?://)[^)\s]*\)")  # a link target left without its text
+_SDK_KIND = {"str": "String", "int": "Integer", "float": "Float", "bool": "Boolean", "time": "String"}
+
+
+def plain_text(description: str) -> str:
+    """A catalog description as text: markdown links keep their text, bare link targets go."""
+    return _BARE_TARGET.sub("", _LINK.sub(r"\1", description))
+
+
+def _wire_fields(sample: Any, documented: set[str]) -> list[str]:
+    """The fields a v3 wire body carries from the SDK's structs beyond the documented ones."""
+    from emitter.payloads.profiles import ZERO_TIME, sdk_structs
+
+    zeros = {"str": '""', "int": "0", "float": "0", "bool": "false", "time": f'"{ZERO_TIME}"'}
+
+    if not isinstance(sample, dict) or "EventType" not in sample:
+        return []
+    structs = sdk_structs()
+    keys = [key for key, value in sample.items() if isinstance(value, dict) and key in structs.event_structs]
+    lines: list[str] = []
+    for key in keys:
+        for path, kind in structs.paths(structs.event_structs[key], key):
+            if path in documented:
+                continue
+            base, _, child = kind.partition(":")
+            if base == "obj":
+                shown = f"Object   {child}, null when absent"
+            elif base == "list":
+                shown = f"Array    {child or 'values'}, [] when empty"
+            else:
+                shown = f"{_SDK_KIND[base]:<8} {zeros[base]} when unset"
+            lines.append(f"  {path:<40} {shown}")
+    siblings = sum(1 for key in structs.era_keys["current"] if key in sample and sample[key] is None)
+    if not lines and not siblings:
+        return []
+    header = [
+        "",
+        f"Fields the wire profile adds from the SDK's structs ({structs.sdk_version or 'SDK'}):",
+    ]
+    if siblings:
+        header.append(f"  (every other event key, {siblings} in the current era, present as null)")
+    return header + lines
+
+
 def _describe_event(spec: EventSpec, fmt: str | None) -> str:
     import json
 
@@ -85,9 +131,10 @@ def _describe_event(spec: EventSpec, fmt: str | None) -> str:
         if not docs:
             lines.append("  (not documented in the catalog)")
         for doc in docs:
-            lines.append(f"  {doc.path:<40} {doc.type:<8} {doc.description}")
+            lines.append(f"  {doc.path:<40} {doc.type:<8} {plain_text(doc.description)}")
         session = renderer.session(seed=1, now=dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc), fmt=name)
         sample = session.render_event(spec)
+        lines += _wire_fields(sample, {doc.path for doc in docs})
         lines += ["", f"Sample ({name}, seed 1):", json.dumps(sample, ensure_ascii=False, indent=2)]
     return "\n".join(lines)
 

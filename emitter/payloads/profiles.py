@@ -63,6 +63,18 @@ class SdkStructs:
         found = self._tables[struct] = tuple(fields)
         return found
 
+    def paths(self, struct: str, prefix: str, depth: int = 4) -> list[tuple[str, str]]:
+        """Every field path of `struct` under `prefix` (`Set[].Field` for list items) with its SDK
+        kind (str, int, float, bool, time, list, obj:STRUCT, list:STRUCT), `depth` levels deep."""
+        found: list[tuple[str, str]] = []
+        for name, kind in self.raw.get(struct, ()):
+            path = f"{prefix}.{name}"
+            found.append((path, kind))
+            base, _, child = kind.partition(":")
+            if child and depth > 1:
+                found += self.paths(child, path + ("[]" if base == "list" else ""), depth - 1)
+        return found
+
     def event_layout(self, era: str) -> tuple[tuple[str, tuple[Field, ...] | None], ...]:
         """The event keys of a v3 body in the era's order, each with its struct's fields."""
         return tuple(
