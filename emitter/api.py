@@ -16,7 +16,7 @@ from emitter.clock import parse_moment, utc_stamp
 from emitter.delivery.deliver import Delivery, DeliveryOptions, Sender, make_client
 from emitter.delivery.runner import Runner, RunPlan, Timing, preflight, schedule
 from emitter.delivery.targets import resolve_target
-from emitter.errors import UsageError
+from emitter.errors import ScenarioError, UsageError
 from emitter.interrupts import trap
 from emitter.outcomes import AttemptFinished, EventFinished, Outcome, RunFinished, RunResult
 from emitter.payloads.options import with_profile
@@ -265,6 +265,7 @@ def plan_run(
     if request.fmt:
         renderer.catalog.format(request.fmt, location="fmt")
     loaded = tuple(_scenario(reference, renderer) for reference in scenarios)
+    _refuse_api_triggered_steps(loaded)
     chosen = request.seed if request.seed is not None else loaded[0].seed
     plan = RunPlan(
         loaded,
@@ -277,6 +278,18 @@ def plan_run(
         events=_events(request, renderer),
     )
     return preflight(plan, renderer)
+
+
+def _refuse_api_triggered_steps(scenarios: Sequence[Scenario]) -> None:
+    """A step with `on:` waits for the app's VOD API call: only the local VOD API can play it."""
+    for scenario in scenarios:
+        for step in scenario.steps:
+            if step.on is not None:
+                raise ScenarioError(
+                    f"step {step.name!r} waits for the app's {step.on} call (on:), which a push run never sees",
+                    location=step.location or scenario.path,
+                    hint=f"play it with vod-emitter api --scenario {scenario.path}, or remove 'on:'",
+                )
 
 
 def plan_send(

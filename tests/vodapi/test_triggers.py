@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 
 from emitter.errors import ScenarioError
 from emitter.scenarios.loader import parse_scenario
+from tests.helpers import cli
 from tests.vodapi.test_flows import Harness
 
 SCENARIO = """
@@ -65,3 +67,13 @@ def test_on_names_an_action_that_starts_work() -> None:
     assert str(raised.value).startswith("app.yaml:4: 'on' must name")
     assert "did you mean 'ProcessMedia'" in str(raised.value)
     assert parse_scenario(text.replace("ProcesMedia", "PullUpload"), "app.yaml").steps[0].on == "PullUpload"
+
+
+def test_a_push_run_refuses_a_step_that_waits_for_an_api_call(tmp_path: Path) -> None:
+    scenario = tmp_path / "app.yaml"
+    scenario.write_text(SCENARIO, encoding="utf-8")
+    done = cli("run", str(scenario), "--speed", "0", check_code=2)
+    assert done.stdout == ""
+    [line] = done.stderr.strip().splitlines()
+    assert f"{scenario}:" in line and "'started' waits for the app's ProcessMedia call" in line
+    assert f"vod-emitter api --scenario {scenario}" in line
