@@ -286,7 +286,7 @@ def _refuse_api_triggered_steps(scenarios: Sequence[Scenario]) -> None:
         for step in scenario.steps:
             if step.on is not None:
                 raise ScenarioError(
-                    f"step {step.name!r} waits for the app's {step.on} call (on:), which a push run never sees",
+                    f"step {step.name!r} waits for the app's {step.on} call (on:): a push run never sees it",
                     location=step.location or scenario.path,
                     hint=f"play it with vod-emitter api --scenario {scenario.path}, or remove 'on:'",
                 )
