@@ -41,6 +41,7 @@ class RunStarted:
     target: str
     planned: int
     resumed: int = 0
+    events: tuple[str, ...] | None = None  # the run's event filter (EventTypes), None: none over subscribe:
 
 
 @dataclass(frozen=True)

@@ -222,6 +222,7 @@ def run(
             scenarios = list(state.header["scenarios"])
             seed, now, fmt = int(state.header["seed"]), str(state.header["now"]), state.header["format"]
             target = target or state.header.get("target")
+            events = _resumed_events(events, state.header.get("events"))
             skip = frozenset(state.delivered)
             append = journal is not None and journal.resolve() == resume.resolve()
         if mode not in ("push", "pull"):
@@ -271,6 +272,23 @@ def run(
             deadline=pull_deadline,
         )
     _deliver(plan, request, renderer)
+
+
+def _resumed_events(given: str | None, recorded: list[str] | None) -> str | None:
+    """The journal's event filter, which --resume replays (a different --events is an error)."""
+    from emitter.errors import UsageError
+    from emitter.payloads.catalog import load_catalog
+    from emitter.scenarios.loader import subscription
+
+    if given is None or recorded is None:
+        return given if recorded is None else ",".join(recorded)
+    if subscription(given, load_catalog(), location="--events") != set(recorded):
+        raise UsageError(
+            f"the journal's run used {','.join(recorded)}",
+            location="--events",
+            hint="leave it out: --resume replays the journal's event filter",
+        )
+    return given
 
 
 @app.command(context_settings=SHARED_ENVIRONMENT)

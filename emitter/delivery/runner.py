@@ -433,6 +433,7 @@ class Runner:
             target=self.sender.target,
             planned=planned,
             resumed=len(plan.skip),
+            events=tuple(sorted(plan.events)) if plan.events is not None else None,
         )
         started = self.clock()
         counts = {"delivered": 0, "unexpected": 0, "failed": 0, "filtered": 0}

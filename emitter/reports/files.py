@@ -85,6 +85,7 @@ def run_record(started: RunStarted) -> dict[str, Any]:
         "format": started.format,
         "target": started.target,
         "planned": started.planned,
+        "events": None if started.events is None else list(started.events),
     }
 
 
@@ -480,6 +481,8 @@ class ConsoleReport:
         if isinstance(outcome, RunStarted):
             self.several = len(outcome.scenarios) > 1
             self.note(format_header(outcome.format))
+            if outcome.events is not None:
+                self.note(f"events: {', '.join(outcome.events)} (other event types are filtered, not sent)")
         if isinstance(outcome, RunStarted) and self.show_progress:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 

@@ -143,3 +143,19 @@ def test_load_cycles_send_only_subscribed_types() -> None:
     nothing = Cycles(plan.scenarios, seed=plan.seed, now=plan.now, events=frozenset({"ConcatComplete"}))
     with pytest.raises(EmitterError, match="send nothing"):
         next(iter(nothing))
+
+
+def test_the_header_names_the_filter_and_resume_replays_it(tmp_path: Path) -> None:
+    journal = tmp_path / "run.jsonl"
+    first = ["run", "happy-path", "--speed", "0", "--events", "procedure", "--retries", "0",
+             "-t", "http://127.0.0.1:1/", "--journal", str(journal)]  # fmt: skip
+    done = CliRunner().invoke(app, first)
+    assert done.exit_code == 1 and "2 failed" in done.stdout and "2 filtered" in done.stdout, done.output
+    assert "events: ProcedureStateChanged (other event types are filtered, not sent)" in done.stderr
+    assert json.loads(journal.read_text().splitlines()[0])["events"] == ["ProcedureStateChanged"]
+    target = "app:tests.fuzz.receivers:iterates_missing_list_fixed"
+    clash = CliRunner().invoke(app, ["run", "--resume", str(journal), "-t", target, "--events", "upload"])
+    assert clash.exit_code == 2 and "--events: the journal's run used ProcedureStateChanged" in clash.stderr
+    again = CliRunner().invoke(app, ["run", "--resume", str(journal), "-t", target])
+    assert again.exit_code == 0, again.output
+    assert "2 delivered, 2 filtered (not subscribed)" in again.stdout
