@@ -95,6 +95,14 @@ class MediaProvider(IdsProvider):
             return 0
         return 100_000 + zlib.crc32(class_name.encode("utf-8")) % 900_000
 
+    def created_ago(self, media: dict[str, Any]) -> float:
+        """Seconds before `now` a file was created (no draw): 2 in docs (the documentation's
+        examples); on the wire before any task on it began (the longest, ReduceMediaBitrate,
+        takes a third of the duration, at least 20 s), so BeginProcessTime follows CreateTime."""
+        if self.profile != "wire":
+            return 2
+        return 2 + max(float(media.get("duration") or 0) // 3, 20) + 30
+
     def probe_container(self, container: str) -> str:
         """The container as v3 MetaData prints it: ffprobe's format name (no draw)."""
         return _PROBE_CONTAINERS.get(container, container)
