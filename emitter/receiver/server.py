@@ -19,6 +19,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import h11
 
+from emitter.background import serving_in_thread
 from emitter.delivery.signing import PLACEMENTS, verify
 from emitter.delivery.transport import within
 from emitter.outcomes import plural
@@ -368,37 +369,10 @@ class Receiver:
     @contextlib.contextmanager
     def running_in_thread(self, timeout: float = 10.0) -> Iterator[Receiver]:
         """Run the receiver on its own event loop in a daemon thread for synchronous callers."""
-        loop = asyncio.new_event_loop()
-        ready = threading.Event()
-        failure: list[BaseException] = []
-
-        def run() -> None:
-            asyncio.set_event_loop(loop)
-            try:
-                loop.run_until_complete(self.start())
-            except BaseException as exc:  # handed to the caller's thread
-                failure.append(exc)
-                ready.set()
-                loop.close()
-                return
-            ready.set()
-            try:
-                loop.run_forever()
-            finally:
-                loop.run_until_complete(self.stop())
-                loop.close()
-
-        thread = threading.Thread(target=run, name="vod-emitter-receiver", daemon=True)
-        thread.start()
-        if not ready.wait(timeout):
-            raise TimeoutError(f"the receiver did not start within {timeout:g} s")
-        if failure:
-            raise failure[0]
-        try:
+        with serving_in_thread(
+            self.start, self.stop, name="vod-emitter-receiver", what="the receiver", timeout=timeout
+        ):
             yield self
-        finally:
-            loop.call_soon_threadsafe(loop.stop)
-            thread.join(timeout)
 
     # --- records ---------------------------------------------------------------------------
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import TracebackType
@@ -14,6 +13,7 @@ from urllib.parse import urlsplit
 
 import h11
 
+from emitter.background import serving_in_thread
 from emitter.vodapi import legacy
 from emitter.vodapi.account import Account
 from emitter.vodapi.actions import ApiContext, ApiError, handler_for, load_actions
@@ -109,37 +109,10 @@ class VodApiServer:
     @contextlib.contextmanager
     def running_in_thread(self, timeout: float = 10.0) -> Iterator[VodApiServer]:
         """Serve from a daemon thread's own event loop, for synchronous callers (SDK clients, tests)."""
-        loop = asyncio.new_event_loop()
-        ready = threading.Event()
-        failure: list[BaseException] = []
-
-        def run() -> None:
-            asyncio.set_event_loop(loop)
-            try:
-                loop.run_until_complete(self.start())
-            except BaseException as exc:  # handed to the caller's thread
-                failure.append(exc)
-                ready.set()
-                loop.close()
-                return
-            ready.set()
-            try:
-                loop.run_forever()
-            finally:
-                loop.run_until_complete(self.stop())
-                loop.close()
-
-        thread = threading.Thread(target=run, name="vod-emitter-api", daemon=True)
-        thread.start()
-        if not ready.wait(timeout):
-            raise TimeoutError(f"the VOD API did not start within {timeout:g} s")
-        if failure:
-            raise failure[0]
-        try:
+        with serving_in_thread(
+            self.start, self.stop, name="vod-emitter-api", what="the VOD API", timeout=timeout
+        ):
             yield self
-        finally:
-            loop.call_soon_threadsafe(loop.stop)
-            thread.join(timeout)
 
     # --- HTTP ---------------------------------------------------------------------------------
 

@@ -1,0 +1,52 @@
+"""Serving an asyncio server from a daemon thread's own event loop, for synchronous callers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import Awaitable, Callable, Iterator
+
+
+@contextlib.contextmanager
+def serving_in_thread(
+    start: Callable[[], Awaitable[None]],
+    stop: Callable[[], Awaitable[None]],
+    *,
+    name: str,
+    what: str,
+    timeout: float,
+) -> Iterator[None]:
+    """Run `start()` then the loop in a thread until the block ends, then `stop()`; a failure to
+    start is raised in the caller's thread."""
+    loop = asyncio.new_event_loop()
+    ready = threading.Event()
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(start())
+        except BaseException as exc:  # handed to the caller's thread
+            failure.append(exc)
+            ready.set()
+            loop.close()
+            return
+        ready.set()
+        try:
+            loop.run_forever()
+        finally:
+            loop.run_until_complete(stop())
+            loop.close()
+
+    thread = threading.Thread(target=run, name=name, daemon=True)
+    thread.start()
+    if not ready.wait(timeout):
+        raise TimeoutError(f"{what} did not start within {timeout:g} s")
+    if failure:
+        raise failure[0]
+    try:
+        yield
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout)
