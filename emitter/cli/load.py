@@ -109,6 +109,14 @@ def load(
             "--json", envvar="VOD_EMITTER_LOAD_JSON", help="Write the summary as JSON to this file."
         ),
     ] = None,
+    html_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--html",
+            envvar="VOD_EMITTER_LOAD_HTML",
+            help="Write a self-contained HTML report: summary, latency histogram, latency per second.",
+        ),
+    ] = None,
     target: TargetOption = None,
     seed: SeedOption = None,
     now: NowOption = None,
@@ -144,6 +152,7 @@ def load(
     from emitter.load import processes as load_processes
     from emitter.load import profile as load_profile
     from emitter.payloads.render import Renderer
+    from emitter.reports.files import OutputFile
     from emitter.request import RunRequest, delivery_options
 
     try:
@@ -207,6 +216,7 @@ def load(
             events=plan.events,
         )
         out = engine.open_json(json_file) if json_file is not None else None
+        page_file = OutputFile(html_file, "--html") if html_file is not None else None  # no sends if bad
     except EmitterError as exc:
         fail(exc)
     announce_seed(plan.seed, plan.now)
@@ -251,4 +261,12 @@ def load(
         typer.echo(line)
     if out is not None:
         engine.write_json(report, out)
+    if page_file is not None:
+        from emitter.reports.html import load_page
+
+        page_file.write(load_page(report))
+        try:
+            page_file.close()
+        except EmitterError as exc:
+            fail(exc)
     raise typer.Exit(report.exit_code)

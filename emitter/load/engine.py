@@ -222,13 +222,16 @@ class LoadEngine:
             return
         # rendered only when sent: the sent bodies are always the first N of the seed's stream
         delivery = next(self.deliveries)
-        self._count_sent()
-        self._start(self._send(delivery), self._send_done)
+        self._start(self._send(delivery, self._count_sent()), self._send_done)
         stats.peak_in_flight = max(stats.peak_in_flight, len(self._tasks))
 
-    def _count_sent(self) -> None:
+    def _count_sent(self) -> int:
+        """Count a send; returns the second of the run it belongs to."""
         self.stats.sent += 1
         self._window.sent += 1
+        second = int(self.clock() - (self.started or 0.0))
+        self.stats.second(second).sent += 1
+        return second
 
     def _start(self, work: Coroutine[Any, Any, None], done: Callable[[asyncio.Task[None]], None]) -> None:
         task: asyncio.Task[None] = asyncio.create_task(work)
@@ -252,9 +255,9 @@ class LoadEngine:
                     self.error = self.error or str(exc)
                     self._stop.set()
                     return
-                self._count_sent()
+                second = self._count_sent()
                 try:
-                    await self._send(delivery)
+                    await self._send(delivery, second)
                 except asyncio.CancelledError:
                     self.stats.interrupted += 1
                     raise
@@ -264,7 +267,7 @@ class LoadEngine:
         self.stats.peak_in_flight = senders
         await self._pause(end - self.clock())  # stop() ends it early; each sender finishes its send
 
-    async def _send(self, delivery: Delivery) -> None:
+    async def _send(self, delivery: Delivery, second: int) -> None:
         attempt: AttemptFinished | None = None
         finished: EventFinished | None = None
         try:
@@ -278,12 +281,18 @@ class LoadEngine:
             self._stop.set()
             return
         if finished is not None:
-            self._record(finished, attempt)
+            self._record(finished, attempt, second)
 
-    def _record(self, finished: EventFinished, attempt: AttemptFinished | None) -> None:
+    def _record(self, finished: EventFinished, attempt: AttemptFinished | None, second: int) -> None:
         stats = self.stats
         status = finished.status
+        row = stats.second(second)
         if status is not None:
+            row.latency.record(finished.latency)
+            if finished.result == "unexpected":
+                row.failed += 1
+            else:
+                row.ok += 1
             status_class = f"{status // 100}xx"
             stats.answered[status_class] = stats.answered.get(status_class, 0) + 1
             stats.unexpected += finished.result == "unexpected"
@@ -293,7 +302,11 @@ class LoadEngine:
         kind = (attempt.kind if attempt else None) or "other"
         kind = "closed" if kind == "dropped" else kind if kind in ERROR_KINDS else "other"
         stats.errors[kind] += 1
-        if kind == "timeout":  # a timeout is a latency too: leaving it out would flatter the percentiles
+        row.failed += 1
+        if kind == "timeout":
+            row.latency.record(
+                finished.latency
+            )  # a timeout is a latency too: leaving it out would flatter the percentiles
             stats.latency.record(finished.latency)
             self._window.latency.record(finished.latency)
 

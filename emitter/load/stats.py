@@ -11,6 +11,7 @@ from typing import Any
 HISTOGRAM_EDGES = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
 PERCENTILES = (50.0, 90.0, 99.0)
 ERROR_KINDS = ("timeout", "connect", "closed", "tls", "other")
+MAX_SECONDS = 3_600  # per-second rows kept for the HTML report; later sends count in the last one
 _SUB_BUCKETS = 128  # log buckets per power of two: under 0.4 % error on any percentile
 
 
@@ -113,6 +114,22 @@ class LatencyHistogram:
 
 
 @dataclass
+class Second:
+    """One second of the run, by send time: what was sent, how it ended, its latencies."""
+
+    sent: int = 0
+    ok: int = 0
+    failed: int = 0
+    latency: LatencyHistogram = field(default_factory=LatencyHistogram)
+
+    def merge(self, other: Second) -> None:
+        self.sent += other.sent
+        self.ok += other.ok
+        self.failed += other.failed
+        self.latency.merge(other.latency)
+
+
+@dataclass
 class LoadStats:
     """Running totals; `sent` = answered + errors + interrupted once every send has finished."""
 
@@ -126,6 +143,14 @@ class LoadStats:
     peak_in_flight: int = 0
     latency: LatencyHistogram = field(default_factory=LatencyHistogram)
     lag: LatencyHistogram = field(default_factory=LatencyHistogram)
+    seconds: list[Second] = field(default_factory=list)
+
+    def second(self, index: int) -> Second:
+        """The row of second `index` of the run (bounded: past MAX_SECONDS, the last row)."""
+        index = min(max(index, 0), MAX_SECONDS - 1)
+        while len(self.seconds) <= index:
+            self.seconds.append(Second())
+        return self.seconds[index]
 
     @property
     def answered_total(self) -> int:
@@ -160,6 +185,8 @@ class LoadStats:
             self.errors[kind] = self.errors.get(kind, 0) + count
         self.latency.merge(other.latency)
         self.lag.merge(other.lag)
+        for index, second in enumerate(other.seconds):  # processes start together (they line up)
+            self.second(index).merge(second)
 
 
 @dataclass

@@ -23,6 +23,7 @@ from emitter.reports.files import OutputFile
 
 if TYPE_CHECKING:
     from emitter.fuzz.engine import FuzzReport
+    from emitter.load.engine import LoadReport
 
 MAX_EVENTS = 2_000  # detailed rows; the summary counts them all
 _CSS = """
@@ -48,6 +49,8 @@ summary{cursor:pointer} .failed summary{color:#b71c1c;font-weight:600}
 .hist{display:flex;align-items:flex-end;gap:2px;height:120px;background:#fff;
   border:1px solid #ddd;padding:4px}
 .hist div{flex:1;background:#1565c0;min-height:1px}
+.hist-labels{display:flex;gap:2px;font-size:10px;color:#666} .hist-labels span{flex:1;text-align:center}
+.p99{background:#90caf9;height:10px;border-radius:2px} .p50{background:#1565c0;height:10px;border-radius:2px}
 """
 
 
@@ -271,3 +274,53 @@ def fuzz_page(report: FuzzReport) -> str:
         sections.append("<h2>Failures</h2>" + findings)
     sections.append(f"<h2>What the receiver answered</h2><table id=answers>{header}{rows}</table>")
     return page("vod-emitter fuzz", sections)
+
+
+def load_page(report: LoadReport) -> str:
+    """The page of a load run (an emitter.load LoadReport): summary, latency histogram, each second."""
+    from emitter.load.stats import HISTOGRAM_EDGES, edge_label, format_latency
+
+    stats, profile = report.stats, report.profile
+    asked = f"{profile.rate:g}/s" if profile.rate is not None else f"{profile.concurrency} senders"
+    verdict = "over" if report.over_error_budget else "within"
+    head = (
+        f"<h1>vod-emitter load</h1><p>target <b>{_e(report.target)}</b> · {_e(profile.describe())} · "
+        f"{_e(', '.join(report.scenarios))} · seed <b>{report.seed}</b></p>"
+        + cards(
+            [
+                ("rate asked", asked, ""),
+                ("rate achieved", f"{report.achieved_rate:.2f}/s", ""),
+                ("sent", stats.sent, ""),
+                ("ok", stats.answered_total - stats.unexpected, "good"),
+                ("unexpected", stats.unexpected, "bad" if stats.unexpected else ""),
+                ("failed", stats.failed, "bad" if stats.failed else ""),
+                ("dropped", stats.dropped, "bad" if stats.dropped else ""),
+                ("verdict", f"{verdict} budget", "bad" if report.over_error_budget else "good"),
+            ]
+        )
+        + "".join(f"<p>{_e(line)}</p>" for line in report.lines()[-1:] + report.warnings())
+    )
+    rows = stats.latency.rows()
+    labels = [
+        f"≤{edge_label(edge)}" if edge is not None else f">{edge_label(HISTOGRAM_EDGES[-1])}"
+        for edge, _ in rows
+    ]
+    hist = histogram([count for _, count in rows], f"Latency ({stats.latency.count} answers)")
+    hist += "<div class=hist-labels>" + "".join(f"<span>{_e(label)}</span>" for label in labels) + "</div>"
+    top = max((second.latency.percentile(99) for second in stats.seconds), default=0.0) or 1.0
+    lines = []
+    for index, second in enumerate(stats.seconds):
+        p50, p99 = second.latency.percentile(50), second.latency.percentile(99)
+        lines.append(
+            f"<tr class=second><td>{index}–{index + 1} s</td><td>{second.sent}</td><td>{second.ok}</td>"
+            f"<td>{second.failed}</td><td>{_e(format_latency(p50))}</td><td>{_e(format_latency(p99))}</td>"
+            f"<td style='width:40%'><div class=p99 style='width:{p99 / top * 100:.1f}%'>"
+            f"<div class=p50 style='width:{(p50 / p99 * 100) if p99 else 0:.1f}%'></div></div></td></tr>"
+        )
+    seconds = (
+        "<h2>Latency over time (by send second)</h2><table id=seconds><tr><th>second</th><th>sent</th>"
+        "<th>ok</th><th>failed</th><th>p50</th><th>p99</th><th>p50 / p99</th></tr>"
+        + "".join(lines)
+        + "</table>"
+    )
+    return page("vod-emitter load", [head, hist, seconds])

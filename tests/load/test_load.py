@@ -21,7 +21,7 @@ from emitter.delivery.runner import RunPlan, expand
 from emitter.errors import ScenarioError, UsageError
 from emitter.load.engine import LATE_GRACE, Cycles, LoadEngine, LoadReport
 from emitter.load.profile import LoadProfile, parse_fraction, parse_rate
-from emitter.load.stats import HISTOGRAM_EDGES, LatencyHistogram
+from emitter.load.stats import HISTOGRAM_EDGES, MAX_SECONDS, LatencyHistogram, LoadStats
 from emitter.payloads.render import Renderer
 from emitter.scenarios.loader import Scenario, load_scenario
 from tests.helpers import VirtualTime
@@ -500,3 +500,17 @@ def test_on_a_terminal_the_live_view_redraws_in_place(renderer: Renderer, happy:
     drawn = out.getvalue()
     assert "latency p50 50" in drawn and "latency no answers" in drawn and "(dropped 90)" in drawn
     assert "\x1b[1A" in drawn  # the cursor moves up: redrawn in place, not appended
+
+
+def test_per_second_rows_merge_across_processes() -> None:
+    first, second = LoadStats(), LoadStats()
+    first.second(0).sent, first.second(0).ok = 3, 3
+    first.second(0).latency.record(0.01)
+    for index in range(3):
+        second.second(index).sent = index + 1
+        second.second(index).latency.record(0.1)
+    second.second(MAX_SECONDS + 5).failed = 1  # past the bound: the last row
+    first.merge(second)
+    assert [row.sent for row in first.seconds[:3]] == [4, 2, 3]
+    assert first.seconds[0].ok == 3 and first.seconds[0].latency.count == 2
+    assert len(first.seconds) == MAX_SECONDS and first.seconds[-1].failed == 1

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import subprocess
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -129,3 +131,68 @@ def test_chromium_renders_the_timeline_without_console_errors(tmp_path: Path) ->
     keep = os.environ.get("VOD_EMITTER_KEEP_SCREENSHOT")
     if keep:
         shutil.copy(screenshot, keep)
+
+
+class _LoadPage(HTMLParser):
+    """The cards (name -> value), per-second rows, histogram bars and resource attributes of a load page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cards: dict[str, str] = {}
+        self.seconds: list[list[str]] = []
+        self.bars = 0
+        self.resources: list[str] = []
+        self._stack: list[str] = []
+        self._value = ""
+        self._row: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        self.resources += [v or "" for k, v in attrs if k in ("src", "href", "action", "srcset")]
+        if tag == "tr" and found.get("class") == "second":
+            self._row = []
+            self.seconds.append(self._row)
+        if tag == "div" and "histogram" in self._stack:
+            self.bars += 1
+        self._stack.append(found.get("id") or found.get("class") or tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        self._stack.pop()
+
+    def handle_data(self, data: str) -> None:
+        where = self._stack[-1] if self._stack else ""
+        if where == "b" and len(self._stack) > 1 and self._stack[-2].startswith("card"):
+            self._value = data
+        elif where.startswith("card") and self._value:
+            self.cards[data] = self._value
+            self._value = ""
+        elif where == "td" and self._row is not None and len(self._stack) > 1 and self._stack[-2] == "second":
+            self._row.append(data)
+
+
+def test_load_html_matches_the_json_report_and_has_a_row_per_second(tmp_path: Path) -> None:
+    page, summary = tmp_path / "out" / "load.html", tmp_path / "load.json"
+    args = ["load", "clip", "--rate", "10/s", "--duration", "2s", "--seed", "3", "--now", NOW]
+    result = CliRunner().invoke(app, [*args, "--json", str(summary), "--html", str(page)])
+    assert result.exit_code == 0, result.output
+    data = json.loads(summary.read_text(encoding="utf-8"))
+    text = page.read_text(encoding="utf-8")
+    parsed = _LoadPage()
+    parsed.feed(text)
+    parsed.close()
+    assert parsed.cards["sent"] == str(data["sent"]) and data["sent"] > 0
+    assert parsed.cards["ok"] == str(data["answered"]["total"] - data["unexpected"])
+    assert parsed.cards["failed"] == str(data["errors"]["total"])
+    assert parsed.cards["dropped"] == str(data["dropped"])
+    assert parsed.cards["rate achieved"] == f"{data['achieved_rate']:.2f}/s"
+    assert parsed.cards["rate asked"] == f"{data['target_rate']:g}/s"
+    assert parsed.cards["verdict"].startswith("within")
+    assert parsed.bars == len(data["histogram_ms"])
+    assert len(parsed.seconds) == 2  # one row per second the run sent in
+    assert sum(int(row[1]) for row in parsed.seconds) == data["sent"]
+    assert parsed.resources == [] and "url(" not in text and "<script" not in text
+    assert not [u for u in re.findall(r"https?://[^\s<'\"]+", text) if "127.0.0.1" not in u]
+    blocked = tmp_path / "file"
+    blocked.write_text("")
+    bad = CliRunner().invoke(app, [*args, "--duration", "1s", "--html", str(blocked / "x.html")])
+    assert bad.exit_code == 2 and "--html" in bad.stderr and "Traceback" not in bad.output
