@@ -179,6 +179,7 @@ def render_scenario(
     options: Mapping[str, Any] | None = None,
     profile: str | None = None,
     era: str | None = None,
+    locale: str | None = None,
     renderer: Renderer | None = None,
 ) -> list[RenderedEvent]:
     """A scenario's payloads without sending them (seed: the given, else the scenario's, else 0).
@@ -191,7 +192,7 @@ def render_scenario(
     loaded = _scenario(scenario, renderer)
     chosen = seed if seed is not None else loaded.seed or 0
     moment = parse_moment(now)
-    options = with_profile(options, profile, era=era)
+    options = with_profile(options, profile, era=era, locale=locale)
     return list(render_events(loaded, seed=chosen, now=moment, fmt=fmt, renderer=renderer, options=options))
 
 
@@ -207,6 +208,7 @@ def render_event(
     options: Mapping[str, Any] | None = None,
     profile: str | None = None,
     era: str | None = None,
+    locale: str | None = None,
     renderer: Renderer | None = None,
 ) -> Any:
     """One event's payload: semantic `params`, then raw `set`/`unset` payload paths.
@@ -217,7 +219,7 @@ def render_event(
     renderer = renderer or default_renderer()
     spec = renderer.catalog.event(event, location="event")
     event_fmt = fmt or spec.default_format
-    options = with_profile(options, profile, era=era)
+    options = with_profile(options, profile, era=era, locale=locale)
     session = renderer.session(seed=seed, now=parse_moment(now), fmt=event_fmt, options=options)
     overrides = Overrides(set=dict(set or {}), unset=tuple(unset))
     return session.render_event(spec, dict(params or {}), overrides, location="params")
@@ -457,8 +459,8 @@ async def run_async(
     `target`: a URL, an ASGI/WSGI app, `AppTarget(app, path=...)`, `"app:module:attr/path"`, a
     running Receiver, or None for a built-in receiver started for the run (`.received`).
     `seed`: the given, else the first scenario's, else a fresh one (`.seed`); `now`, `fmt`,
-    `options` (format options), `profile` (wire, docs) and `era` shape the payloads. `speed=0`
-    skips the scenarios' delays; `timeout` (seconds or `"200ms"`) and `delivery` (retries,
+    `options` (format options), `profile` (wire, docs), `era` and `locale` (zh_CN...) shape the
+    payloads. `speed=0` skips the scenarios' delays; `timeout` (seconds or `"200ms"`) and `delivery` (retries,
     signing, headers) shape every send, `timing`
     the order and concurrency; `ca_bundle`/`insecure` for https. `events` (EventTypes or aliases,
     a list or `"upload,procedure"`) sends only those types, as an account's subscription does
@@ -558,7 +560,7 @@ class Emitter:
     """
 
     _RUN_ONLY = frozenset({"speed", "timing"})
-    _RENDER = frozenset({"seed", "now", "fmt", "options", "profile", "era"})
+    _RENDER = frozenset({"seed", "now", "fmt", "options", "profile", "era", "locale"})
 
     def __init__(
         self,

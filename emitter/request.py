@@ -69,6 +69,7 @@ class _Shaping(TypedDict, total=False):
     options: Mapping[str, Any] | None
     profile: str | None  # payload profile (wire, docs) over `options`
     era: str | None  # wire v3: which sibling event keys are null (current, 2021)
+    locale: str | None  # faker locale of file names, titles and authors (zh_CN...)
     timeout: float | str | None
     delivery: DeliveryOptions | None
     ca_bundle: Path | str | None
@@ -119,7 +120,12 @@ def request_from(settings: Mapping[str, Any], *, caller: str, accepted: frozense
         seed=settings.get("seed"),
         now=parse_moment(now) if (now := settings.get("now")) is not None else None,
         fmt=settings.get("fmt"),
-        options=with_profile(settings.get("options"), settings.get("profile"), era=settings.get("era")),
+        options=with_profile(
+            settings.get("options"),
+            settings.get("profile"),
+            era=settings.get("era"),
+            locale=settings.get("locale"),
+        ),
         delivery=delivery,
         timing=timing,
         ca_bundle=Path(bundle) if (bundle := settings.get("ca_bundle")) is not None else None,

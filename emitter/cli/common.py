@@ -92,6 +92,14 @@ EraOption = Annotated[
         help="Wire profile, v3: the null sibling event keys of current (the SDK's, default) or 2021 bodies.",
     ),
 ]
+LocaleOption = Annotated[
+    str | None,
+    typer.Option(
+        "--locale",
+        envvar="VOD_EMITTER_LOCALE",
+        help="File names, titles and authors in a faker locale, e.g. zh_CN (default: the built-in words).",
+    ),
+]
 EnvelopeOption = Annotated[
     str | None,
     typer.Option(
@@ -151,9 +159,12 @@ def flag_for(location: str | None) -> str | None:
 
 
 def render_options(
-    option: list[str] | None = None, profile: str | None = None, era: str | None = None
+    option: list[str] | None = None,
+    profile: str | None = None,
+    era: str | None = None,
+    locale: str | None = None,
 ) -> dict[str, Any]:
-    """Render options from --option NAME=VALUE, --profile and --era (the flags win), checked."""
+    """Render options from --option NAME=VALUE, --profile, --era and --locale (the flags win), checked."""
     from emitter.payloads.options import check_options, parse_options
 
     options = parse_options(option or [])
@@ -163,6 +174,9 @@ def render_options(
     if era is not None:
         options["era"] = era
         check_options({"era": era}, location="--era")
+    if locale is not None:
+        options["locale"] = locale
+        check_options({"locale": locale}, location="--locale")
     return options
 
 

@@ -30,6 +30,7 @@ from emitter.cli.common import (
     JitterOption,
     JournalOption,
     JunitOption,
+    LocaleOption,
     NowOption,
     OptionOption,
     ParamOption,
@@ -148,6 +149,7 @@ def run(
     option: OptionOption = None,
     profile: ProfileOption = None,
     era: EraOption = None,
+    locale: LocaleOption = None,
     timeout: TimeoutOption = "5",
     retries: RetriesOption = 2,
     retry_on_status: RetryOnStatusOption = False,
@@ -212,6 +214,7 @@ def run(
                 ("--now", now and parse_now(now), parse_now(state.header["now"])),
                 ("--format", fmt, state.header["format"]),
                 *((f"--{name}", value, recorded_options.get(name, value)) for name, value in pairs),
+                ("--locale", locale, recorded_options.get("locale")),
             ):
                 if given is not None and given != recorded:
                     raise UsageError(
@@ -232,7 +235,7 @@ def run(
             seed=seed,
             now=parse_now(now) if now else None,
             fmt=fmt,
-            options={**recorded_options, **render_options(option, profile, era)},
+            options={**recorded_options, **render_options(option, profile, era, locale)},
             delivery=delivery_options(
                 timeout=timeout,
                 retries=retries,
@@ -301,6 +304,7 @@ def send(
     option: OptionOption = None,
     profile: ProfileOption = None,
     era: EraOption = None,
+    locale: LocaleOption = None,
     set_: SetOption = None,
     unset: UnsetOption = None,
     param: ParamOption = None,
@@ -339,7 +343,7 @@ def send(
             seed=seed,
             now=parse_now(now) if now else None,
             fmt=fmt,
-            options=render_options(option, profile, era),
+            options=render_options(option, profile, era, locale),
             delivery=delivery_options(
                 timeout=timeout,
                 retries=retries,

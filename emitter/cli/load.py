@@ -15,6 +15,7 @@ from emitter.cli.common import (
     FormatOption,
     HeaderOption,
     InsecureOption,
+    LocaleOption,
     NowOption,
     ProfileOption,
     SeedOption,
@@ -131,6 +132,7 @@ def load(
     sign_case: SignCaseOption = "valid",
     payload_profile: ProfileOption = None,
     era: EraOption = None,
+    locale: LocaleOption = None,
     events: EventsOption = None,
 ) -> None:
     """Load a receiver: cycle scenarios at a rate (open model) or with N senders (closed model).
@@ -190,7 +192,7 @@ def load(
             seed=seed,
             now=parse_now(now) if now else None,
             fmt=fmt,
-            options=render_options(None, payload_profile, era),
+            options=render_options(None, payload_profile, era, locale),
             delivery=delivery_options(
                 timeout=timeout,
                 retries=0,

@@ -15,6 +15,7 @@ from emitter.cli.common import (
     EnvelopeOption,
     EraOption,
     FormatOption,
+    LocaleOption,
     NowOption,
     OptionOption,
     ParamOption,
@@ -223,6 +224,7 @@ def render(
     option: OptionOption = None,
     profile: ProfileOption = None,
     era: EraOption = None,
+    locale: LocaleOption = None,
     envelope: EnvelopeOption = None,
 ) -> None:
     """Render payloads without sending them: JSON lines on stdout, or files with --out."""
@@ -237,7 +239,7 @@ def render(
             set_,
             unset,
             param,
-            options=render_options(option, profile, era),
+            options=render_options(option, profile, era, locale),
             envelope=envelope,
         )
         for index, label, event_type, body in bodies:

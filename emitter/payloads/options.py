@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from emitter.errors import ScenarioError, UsageError, hint_with_suggestion
 from emitter.payloads.profiles import DEFAULT_ERA, DEFAULT_PROFILE, ERAS, PROFILES
+from emitter.payloads.providers.words import available_locales
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,7 @@ class OptionSpec:
     help: str
     formats: tuple[str, ...]
     choices: tuple[Any, ...] | None = None
+    known: Callable[[], tuple[str, ...]] | None = None  # accepted values, too many to list in an error
 
 
 OPTIONS: dict[str, OptionSpec] = {
@@ -66,6 +68,14 @@ OPTIONS: dict[str, OptionSpec] = {
             ("v3",),
             ERAS,
         ),
+        OptionSpec(
+            "locale",
+            str,
+            None,
+            "faker locale of file names, titles and authors (e.g. zh_CN); default: the built-in word lists",
+            ("v2", "v3", "cdnetworks"),
+            known=available_locales,
+        ),
     )
 }
 
@@ -92,6 +102,12 @@ def check_options(options: Mapping[str, Any], *, location: str | None = None) ->
                 location=location,
                 hint=hint_with_suggestion(str(value), map(str, spec.choices), "pick one of those values"),
             )
+        if spec.known and value not in (known := spec.known()):
+            raise UsageError(
+                f"option '{name}' must be one of faker's {len(known)} locales, got {value!r}",
+                location=location,
+                hint=hint_with_suggestion(str(value), known, "e.g. zh_CN, ja_JP, en_US"),
+            )
     return dict(options)
 
 
@@ -100,12 +116,14 @@ def with_profile(
     profile: str | None,
     *,
     era: str | None = None,
+    locale: str | None = None,
     location: str = "profile",
 ) -> dict[str, Any]:
-    """Render options with the `profile`/`era` keywords (or --profile/--era) over them, checked;
-    a bad profile or era names its keyword."""
+    """Render options with the `profile`/`era`/`locale` keywords (or their flags) over them, checked;
+    a bad value names its keyword."""
     merged = dict(options or {})
-    for name, value, where in (("profile", profile, location), ("era", era, "era")):
+    keywords = (("profile", profile, location), ("era", era, "era"), ("locale", locale, "locale"))
+    for name, value, where in keywords:
         if value is None:
             continue
         try:

@@ -512,7 +512,7 @@ class RenderSession:
         generator = Generator()
         # what seed_instance(seed) does, without first seeding a throw-away state from urandom
         generator.random = random.Random(seed)
-        self.fake = VodProvider(generator)
+        self.fake = VodProvider(generator, locale=self.options.get("locale"), seed=seed)
         self.profile = str(self.options.get("profile", DEFAULT_PROFILE))
         self.era = str(self.options.get("era", DEFAULT_ERA))
         self.facts = self.fake.video()

@@ -7,7 +7,7 @@ import zlib
 from typing import Any
 
 from emitter.payloads.providers.ids import IdsProvider, derived_hex
-from emitter.payloads.providers.words import words
+from emitter.payloads.providers.words import localized, words
 
 
 def _float32(value: float) -> float:
@@ -65,14 +65,26 @@ _PROBE_CONTAINERS = {
 class MediaProvider(IdsProvider):
     """The video of a run and the words that describe it."""
 
+    # faker's generator of the run's `locale` option: names, titles and authors in that language
+    _localized: Any = None
+
+    def __init__(self, generator: Any, *, locale: str | None = None, seed: int = 0) -> None:
+        super().__init__(generator)
+        if locale:
+            self._localized = localized(locale, seed)
+
     # --- words ------------------------------------------------------------------------------
     def video_title(self) -> str:
+        if self._localized is not None:
+            return str(self._localized.sentence(nb_words=3, variable_nb_words=False)).rstrip(".。")
         random = self.generator.random
         if random.random() < 0.2:
             return str(random.choice(words().titles_cjk))
         return f"{random.choice(words().title_words_a)} {random.choice(words().title_words_b)}"
 
     def author(self) -> str:
+        if self._localized is not None:
+            return str(self._localized.name())
         return str(self.generator.random.choice(words().authors))
 
     def session_context(self) -> str:

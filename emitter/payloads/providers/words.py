@@ -1,9 +1,12 @@
-"""Word lists of the provider (titles, authors, categories, tags), read once from templates/data."""
+"""Word lists of the provider (titles, authors, categories, tags), read once from templates/data,
+and faker's generators of a `locale` option (names, titles and authors in that language)."""
 
 from __future__ import annotations
 
 import functools
+import random
 from dataclasses import dataclass
+from typing import Any
 
 import yaml
 
@@ -38,3 +41,20 @@ def words() -> Words:
         tags=tuple(data["tags"]),
         source_sites=tuple(data["source_sites"]),
     )
+
+
+def available_locales() -> tuple[str, ...]:
+    """faker's locales (zh_CN, ja_JP, en_US...): known without importing any locale's data."""
+    from faker.config import AVAILABLE_LOCALES
+
+    return tuple(AVAILABLE_LOCALES)
+
+
+def localized(locale: str, seed: int) -> Any:
+    """faker's generator of `locale`, its own Random seeded from the run's seed and the locale, so
+    the other draws of a run are the default's; the locale's data is imported here, on first use."""
+    from faker import Factory
+
+    generator = Factory.create(locale)
+    generator.random = random.Random(f"{locale}:{seed}")
+    return generator
