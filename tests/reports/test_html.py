@@ -188,7 +188,7 @@ def test_load_html_matches_the_json_report_and_has_a_row_per_second(tmp_path: Pa
     assert parsed.cards["rate asked"] == f"{data['target_rate']:g}/s"
     assert parsed.cards["verdict"].startswith("within")
     assert parsed.bars == len(data["histogram_ms"])
-    assert len(parsed.seconds) == 2  # one row per second the run sent in
+    assert 2 <= len(parsed.seconds) <= 3  # a row per second sent in; a busy machine may start one late
     assert sum(int(row[1]) for row in parsed.seconds) == data["sent"]
     assert parsed.resources == [] and "url(" not in text and "<script" not in text
     assert not [u for u in re.findall(r"https?://[^\s<'\"]+", text) if "127.0.0.1" not in u]
