@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import threading
 from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
 
 
 @contextlib.contextmanager
@@ -50,3 +51,13 @@ def serving_in_thread(
     finally:
         loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout)
+
+
+async def close_server(server: asyncio.Server, connections: set[asyncio.Task[Any]]) -> None:
+    """Stop listening, cancel the connections still open (pending delays included), wait for both."""
+    server.close()
+    for task in list(connections):
+        task.cancel()
+    if connections:
+        await asyncio.gather(*connections, return_exceptions=True)
+    await server.wait_closed()

@@ -19,7 +19,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import h11
 
-from emitter.background import serving_in_thread
+from emitter.background import close_server, serving_in_thread
 from emitter.delivery.signing import PLACEMENTS, verify
 from emitter.delivery.transport import within
 from emitter.outcomes import plural
@@ -341,12 +341,7 @@ class Receiver:
         server, self._server = self._server, None
         if server is None:
             return
-        server.close()
-        for task in list(self._connections):
-            task.cancel()
-        if self._connections:
-            await asyncio.gather(*self._connections, return_exceptions=True)
-        await server.wait_closed()
+        await close_server(server, self._connections)
         self._close_journal()
 
     def _close_journal(self) -> None:

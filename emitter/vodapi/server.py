@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import h11
 
-from emitter.background import serving_in_thread
+from emitter.background import close_server, serving_in_thread
 from emitter.vodapi import legacy
 from emitter.vodapi.account import Account
 from emitter.vodapi.actions import ApiContext, ApiError, handler_for, load_actions
@@ -89,12 +89,7 @@ class VodApiServer:
         server, self._server = self._server, None
         if server is None:
             return
-        server.close()
-        for task in list(self._connections):
-            task.cancel()
-        if self._connections:
-            await asyncio.gather(*self._connections, return_exceptions=True)
-        await server.wait_closed()
+        await close_server(server, self._connections)
         await self.account.aclose()
 
     async def __aenter__(self) -> VodApiServer:
