@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from faker import Generator
-
 from emitter.errors import UsageError, hint_with_suggestion
 from emitter.payloads.providers import VodProvider
 
@@ -43,9 +41,7 @@ def pull_responses(
         )
     if not 1 <= batch_size <= MAX_EVENTS_PER_PULL:
         raise UsageError(f"a pull returns 1 to {MAX_EVENTS_PER_PULL} events, not {batch_size}")
-    generator = Generator()
-    generator.seed_instance(f"pull-envelope:{seed}")
-    fake = VodProvider(generator)
+    fake = VodProvider.seeded(f"pull-envelope:{seed}")
     batch: list[dict[str, Any]] = []
     for index, payload in enumerate(payloads):
         if not isinstance(payload, dict):

@@ -14,7 +14,6 @@ import datetime as dt
 import functools
 import json
 import math
-import random
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -23,7 +22,6 @@ from typing import Any
 
 import jinja2
 import orjson
-from faker import Generator
 from jinja2 import nodes
 from jinja2.compiler import CodeGenerator, Frame, optimizeconst
 from jinja2.runtime import Context, LoopContext
@@ -509,10 +507,7 @@ class RenderSession:
         self.now = now
         self.fmt = fmt
         self.options = dict(options)
-        generator = Generator()
-        # what seed_instance(seed) does, without first seeding a throw-away state from urandom
-        generator.random = random.Random(seed)
-        self.fake = VodProvider(generator, locale=self.options.get("locale"), seed=seed)
+        self.fake = VodProvider.seeded(seed, locale=self.options.get("locale"), seed=seed)
         self.profile = str(self.options.get("profile", DEFAULT_PROFILE))
         self.era = str(self.options.get("era", DEFAULT_ERA))
         self.facts = self.fake.video()

@@ -14,8 +14,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from faker import Generator
-
 from emitter.clock import utc_stamp
 from emitter.errors import EmitterError
 from emitter.payloads.providers import VodProvider
@@ -88,9 +86,7 @@ class Library:
         with self._lock:
             self._draws += 1
             number = self._draws
-        generator = Generator()
-        generator.random = random.Random(f"{self.seed}:{number}")
-        provider = VodProvider(generator)
+        provider = VodProvider.seeded(f"{self.seed}:{number}")
         provider.app_id_value = self.app_id
         self._save_meta()
         return provider

@@ -7,6 +7,7 @@ import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -14,6 +15,7 @@ from hypothesis import strategies as st
 
 from emitter.errors import ScenarioError, TemplateError
 from emitter.payloads.catalog import load_catalog, resource_dir
+from emitter.payloads.providers import VodProvider
 from emitter.payloads.render import Overrides, Renderer, RenderSession, encode_payload
 from emitter.scenarios.loader import load_scenario
 from emitter.scenarios.plan import render_events
@@ -184,3 +186,22 @@ def test_vars_from_library_callers_are_checked_too(session: Callable[..., Render
 def test_a_key_glued_to_an_index_is_not_a_path(session: Callable[..., RenderSession]) -> None:
     with pytest.raises(ScenarioError, match=r"a key needs a '\.' before it"):
         session().render_event("concat", overrides=Overrides(set={"data.fileInfo[0]fileId": "1"}))
+
+
+@pytest.mark.parametrize("seed", [0, 7, "pull-envelope:3"])
+def test_the_provider_draws_faker_draws_without_faker(seed: Any) -> None:
+    from collections import OrderedDict
+
+    from faker import Generator
+    from faker.providers import BaseProvider
+
+    generator = Generator()
+    generator.seed_instance(seed)
+    theirs = BaseProvider(generator)
+    ours = VodProvider.seeded(seed)
+    weighted = OrderedDict([("a", 0.5), ("b", 0.3), ("c", 0.2)])
+    for low, high in ((0, 9), (60, 95), (1000, 8000)):
+        assert ours.random_int(low, high) == theirs.random_int(low, high)
+    for elements in (("x", "y", "z"), ["p", "q"], "abc", weighted):
+        assert ours.random_element(elements) == theirs.random_element(elements)
+    assert ours.generator.random.getstate() == generator.random.getstate()

@@ -5,8 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from faker import Generator
-
 from emitter.payloads.providers.media import MediaProvider
 
 _CHINA_TIME = dt.timezone(dt.timedelta(hours=8))
@@ -58,9 +56,7 @@ class CdnProvider(MediaProvider):
         start = (page_index - 1) * page_size
         page = []
         for index in range(start, min(start + page_size, video_count)):
-            generator = Generator()
-            generator.seed_instance(account + index)
-            video = type(self)(generator)
+            video = type(self).seeded(account + index)
             spec = first if index == 0 else video._cdn_other_video()
             page.append(video._cdn_listing_item(spec, index, now, domain, encryption_enabled))
         return page

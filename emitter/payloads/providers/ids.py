@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+import random
 import re
 import uuid
-
-from faker.providers import BaseProvider
+from collections import OrderedDict
+from collections.abc import Sequence
+from typing import Any, TypeVar
 
 from emitter.clock import utc_stamp
 from emitter.payloads.providers.words import words
@@ -55,8 +57,46 @@ _LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _REGION = "cq"
 
 
-class IdsProvider(BaseProvider):
+_P = TypeVar("_P", bound="IdsProvider")
+
+
+class Draws:
+    """What a provider needs of faker's Generator: its `random`, seeded as `seed_instance(seed)` seeds it.
+
+    faker itself is imported only for a `locale` option (its import scans every locale).
+    """
+
+    __slots__ = ("random",)
+
+    def __init__(self, seed: Any = None) -> None:
+        self.random = random.Random(seed)
+
+
+class IdsProvider:
     """Ids and URLs drawn only from `self.generator.random`, so one seed replays a run exactly."""
+
+    def __init__(self, generator: Any) -> None:
+        self.generator = generator
+
+    @classmethod
+    def seeded(cls: type[_P], seed: Any, /, **kwargs: Any) -> _P:
+        """A provider drawing from `random.Random(seed)`."""
+        return cls(Draws(seed), **kwargs)
+
+    # --- faker's BaseProvider draws the templates use, drawing exactly as faker draws ----------
+    def random_int(self, min: int = 0, max: int = 9999, step: int = 1) -> int:
+        rng: random.Random = self.generator.random
+        return rng.randrange(min, max + 1, step)
+
+    def random_element(self, elements: Sequence[Any] = ("a", "b", "c")) -> Any:
+        rng: random.Random = self.generator.random
+        if isinstance(elements, dict):
+            # a provider's draws are unweighted (faker's __use_weighting__ is False): the keys, uniformly
+            if not isinstance(elements, OrderedDict):
+                raise ValueError("Use OrderedDict only to avoid dependency on PYTHONHASHSEED (See #363).")
+            return rng.choice(tuple(elements))
+        choices = elements if isinstance(elements, (tuple, list, str)) else tuple(elements)
+        return rng.choice(choices)
 
     # the payload profile the values are shaped for (the render session sets it per step)
     profile = "docs"
