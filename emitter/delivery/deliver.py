@@ -17,9 +17,11 @@ import httpx
 from emitter._version import __version__
 from emitter.delivery.signing import CASES, DEFAULT_TTL, PLACEMENTS, Signature, make_signature
 from emitter.delivery.transport import (
+    Answer,
     FastHTTPTransport,
     bounded,
     direct_transport,
+    header_lines,
     post_request,
     send_direct,
     serves_every_url,
@@ -366,18 +368,24 @@ class Sender:
         self.timeout = httpx.Timeout(self.options.timeout, pool=None)
         self._client_headers: httpx.Headers | None = None
         self._prepared: httpx.Headers | None = None
+        self._raw_headers: bytes | None = None
+        self._line = b"POST " + self.url.raw_path + b" HTTP/1.1\r\n"
 
     def prepare(self, delivery: Delivery) -> tuple[bytes, dict[str, str], Mapping[str, str]]:
         """(body, query params, headers) of one attempt; signatures are fresh for every attempt."""
-        signing = self.options.signing
-        if signing is None:
-            return delivery.body, {}, self.headers
-        body, params, extra = _signed_parts(delivery, signing, self.wall())
+        body, params, extra = self._signed(delivery)
         if extra:
             headers = httpx.Headers(self.headers)
             headers.update(extra)
             return body, params, headers
         return body, params, self.headers
+
+    def _signed(self, delivery: Delivery) -> tuple[bytes, dict[str, str], dict[str, str]]:
+        """(body, query params, headers beyond self.headers) of one attempt."""
+        signing = self.options.signing
+        if signing is None:
+            return delivery.body, {}, {}
+        return _signed_parts(delivery, signing, self.wall())
 
     def _should_retry(self, kind: str | None, status: int | None, expect: Expectation) -> bool:
         if kind == "timeout":
@@ -388,21 +396,56 @@ class Sender:
             return self.options.retry_on_status
         return False
 
-    async def _post(self, body: bytes, params: dict[str, str], headers: Mapping[str, str]) -> httpx.Response:
+    def _head(self, client: httpx.AsyncClient, url: httpx.URL, extra: dict[str, str]) -> bytes | None:
+        """The request line and headers (but Content-Length) the client would send, as bytes; None
+        when only httpx.Request knows them (Host or framing headers set, `extra` replacing one)."""
+        if self._client_headers is not client.headers:
+            merged = httpx.Headers(client.headers)
+            merged.update(self.headers)
+            self._client_headers, self._prepared = client.headers, with_host(self.url, merged)
+            try:
+                self._raw_headers = header_lines(self._prepared.raw) if self._prepared is not None else None
+            except httpx.LocalProtocolError:  # httpx.Request refuses it as it should
+                self._raw_headers = None
+        if self._raw_headers is None or url.netloc != self.url.netloc:
+            return None
+        line = self._line if url is self.url else b"POST " + url.raw_path + b" HTTP/1.1\r\n"
+        if not extra:
+            return line + self._raw_headers
+        assert self._prepared is not None
+        if any(name in self._prepared for name in extra):
+            return None
+        try:
+            signed = header_lines([(name.encode(), value.encode()) for name, value in extra.items()])
+            return line + self._raw_headers + signed
+        except httpx.LocalProtocolError:
+            return None
+
+    async def _post(
+        self, body: bytes, params: dict[str, str], extra: dict[str, str]
+    ) -> Answer | httpx.Response:
         # merged, not passed as params=: httpx would replace the target's own query string
         url = self.url.copy_merge_params(params) if params else self.url
         client = self.client
         transport = direct_transport(client, url)
         seconds = self.options.timeout  # for the whole attempt, as VOD counts it
+        if isinstance(transport, FastHTTPTransport) and transport.keeps_total_timeout(url):
+            # the very bytes the client would send, without an httpx.Request or httpx.Response
+            head = self._head(client, url, extra)
+            if head is not None:
+                data = b"%sContent-Length: %d\r\n\r\n%s" % (head, len(body), body)
+                return await transport.post(url.host, url.port or 80, data, seconds)
+        headers: Mapping[str, str] = self.headers
+        if extra:
+            headers = httpx.Headers(self.headers)
+            headers.update(extra)
         if transport is None:
             request = client.build_request("POST", url, content=body, headers=headers, timeout=self.timeout)
             return await within(seconds, _bounded_send(client, request))
         # the request client.post would build (it has nothing to add), sent through its transport
-        if headers is self.headers and url.netloc == self.url.netloc:
+        if not extra and url.netloc == self.url.netloc:
             if self._client_headers is not client.headers:
-                merged = httpx.Headers(client.headers)
-                merged.update(headers)
-                self._client_headers, self._prepared = client.headers, with_host(self.url, merged)
+                self._head(client, url, extra)  # notes the client's headers
             if self._prepared is not None:
                 request = post_request(url, body, self._prepared, {"timeout": self.timeout.as_dict()})
                 return await send_direct(transport, request, seconds)
@@ -421,12 +464,12 @@ class Sender:
         latency = 0.0
         attempt = 0
         for attempt in range(1, options.retries + 2):
-            body, params, headers = self.prepare(delivery)
+            body, params, extra = self._signed(delivery)
             request_text = excerpt(body, options.excerpt)
             status, error, kind, response_text = None, None, None, ""
             sent_at = self.clock()
             try:
-                response = await self._post(body, params, headers)
+                response = await self._post(body, params, extra)
                 status = response.status_code
                 response_text = excerpt(response.content, options.excerpt)
             except (httpx.HTTPError, asyncio.TimeoutError) as exc:

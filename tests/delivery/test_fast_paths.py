@@ -7,13 +7,20 @@ import json
 from collections.abc import Awaitable, Iterator
 from typing import Any
 
+import h11
 import httpx
 import jinja2
 import pytest
 
-from emitter.delivery.deliver import Delivery, DeliveryOptions, Sender, make_client
+from emitter.delivery.deliver import Delivery, DeliveryOptions, Sender, Signing, make_client
 from emitter.delivery.runner import Runner, RunPlan, Timing
-from emitter.delivery.transport import TOTAL_TIMEOUT, FastHTTPTransport, post_request, with_host
+from emitter.delivery.transport import (
+    TOTAL_TIMEOUT,
+    FastHTTPTransport,
+    post_request,
+    request_bytes,
+    with_host,
+)
 from emitter.errors import ScenarioError
 from emitter.outcomes import EventFinished, EventRef, Outcome, RunFinished
 from emitter.payloads.render import Renderer, _load_without_nulls, prune_nulls
@@ -51,6 +58,45 @@ def test_the_direct_request_is_the_one_the_client_would_build(url: str) -> None:
         built.url,
         built.content,
         built.extensions,
+    )
+
+
+def _h11_bytes(request: httpx.Request) -> bytes:
+    """The bytes h11 (what the transport used before) writes for an httpx request."""
+    connection = h11.Connection(h11.CLIENT)
+    head = h11.Request(method=request.method, target=request.url.raw_path, headers=request.headers.raw)
+    return b"".join(
+        connection.send(event) or b"" for event in (head, h11.Data(data=request.content), h11.EndOfMessage())
+    )
+
+
+@pytest.mark.parametrize("url", [TARGET, "http://127.0.0.1:8080/", "http://localhost/x?y=%20z"])
+@pytest.mark.parametrize("placement", [None, "header", "query"])
+def test_the_bytes_sent_directly_are_those_httpx_and_h11_would_send(url: str, placement: str | None) -> None:
+    client = httpx.AsyncClient(headers={"X-Client": "c"})
+    signing = Signing("key", placement=placement) if placement else None
+    options = DeliveryOptions(headers=(("X-Extra", "1"),), signing=signing)
+    sender = Sender(client, url, options, wall=lambda: 1_700_000_000.0)
+    item = delivery(body='{"动物":"世界"}'.encode())
+    body, params, extra = sender._signed(item)
+    target = sender.url.copy_merge_params(params) if params else sender.url
+    head = sender._head(client, target, extra)
+    assert head is not None
+    _, _, headers = sender.prepare(item)
+    built = client.build_request("POST", target, content=body, headers=headers, timeout=sender.timeout)
+    assert head + b"Content-Length: %d\r\n\r\n" % len(body) + body == _h11_bytes(built)
+    if placement == "header":
+        assert b"\r\nSign: " in head and b"\r\nT: " in head
+
+
+def test_headers_that_would_split_the_request_are_refused_by_the_transport() -> None:
+    for name, value in [(b"X-A", b"b\r\nX-Evil: 1"), (b"X A", b"b"), (b"X-A", b"nul\x00")]:
+        with pytest.raises(httpx.LocalProtocolError):
+            request_bytes(b"POST", b"/", [(name, value)], b"{}")
+    with pytest.raises(httpx.LocalProtocolError):
+        request_bytes(b"POST", b"/a b", [], b"{}")
+    assert request_bytes(b"POST", b"/", [(b"X-A", b"b\tc")], b"{}").endswith(
+        b"X-A: b\tc\r\nContent-Length: 2\r\n\r\n{}"
     )
 
 

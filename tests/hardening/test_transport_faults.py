@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
 import socket
 import struct
@@ -164,7 +165,7 @@ def test_a_body_read_through_httpx_is_bounded_too() -> None:
     async def scenario() -> httpx.Response:
         async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as client:
             sender = Sender(client, "http://127.0.0.1:9/", DeliveryOptions())
-            return await sender._post(b"{}", {}, sender.headers)
+            return await sender._post(b"{}", {}, {})
 
     response = asyncio.run(scenario())
     assert len(response.content) == MAX_RESPONSE_BYTES
@@ -204,3 +205,63 @@ def test_a_reset_connection_is_a_dropped_send() -> None:
     finished = run(scenario())
     assert [f.result for f in finished] == ["failed", "failed"]
     assert all("connection dropped" in f.reason for f in finished)
+
+
+def _answer_each_with(extra: bytes) -> Handler:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, number: int) -> None:
+        while True:
+            await read_request(reader)
+            writer.write(OK + extra)  # one write: the answer and what follows arrive together
+            await writer.drain()
+
+    return handler
+
+
+def test_the_start_of_a_second_answer_or_junk_after_an_answer_is_not_kept_for_the_next() -> None:
+    for extra in (b"HTTP/1.1 2", b"junk that is not HTTP"):
+        server = FaultServer(_answer_each_with(extra))
+
+        async def scenario(server: FaultServer = server) -> list[EventFinished]:
+            async with server as url:
+                return await send_all(url, 3)
+
+        finished = run(scenario())
+        assert [(f.result, f.status, f.response) for f in finished] == [("delivered", 200, "ok")] * 3
+        assert server.connections == 3
+
+
+def test_an_endless_response_head_is_a_dropped_send() -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, number: int) -> None:
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\n")
+        for _ in range(200):  # 200 x 1 KiB header lines: no end of head in sight
+            writer.write(b"X-Filler: " + b"f" * 1024 + b"\r\n")
+            await writer.drain()
+
+    server = FaultServer(handler)
+
+    async def scenario() -> list[EventFinished]:
+        async with server as url:
+            return await send_all(url, 1)
+
+    finished = run(scenario())
+    assert finished[0].result == "failed" and "connection dropped" in finished[0].reason
+    assert "head over" in finished[0].reason
+
+
+def test_a_compressed_answer_is_reported_decoded() -> None:
+    packed = gzip.compress(b'{"code": 0, "message": "received"}')
+    answer = b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: %d\r\n\r\n" % len(packed)
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, number: int) -> None:
+        await read_request(reader)
+        writer.write(answer + packed)
+        await writer.drain()
+
+    server = FaultServer(handler)
+
+    async def scenario() -> list[EventFinished]:
+        async with server as url:
+            return await send_all(url, 1)
+
+    assert run(scenario())[0].response == '{"code": 0, "message": "received"}'
