@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from emitter.clock import parse_moment, utc_stamp
 from emitter.delivery.deliver import Delivery, DeliveryOptions, Sender, make_client
-from emitter.delivery.runner import Runner, RunPlan, Timing, preflight, schedule
+from emitter.delivery.runner import Runner, Timing, schedule
 from emitter.delivery.targets import resolve_target
 from emitter.errors import ScenarioError, UsageError
 from emitter.interrupts import trap
@@ -25,7 +25,7 @@ from emitter.receiver.server import ReceivedRequest, Receiver
 from emitter.request import RUN_KEYWORDS, SEND_KEYWORDS, RunRequest, request_from
 from emitter.scenarios.loader import Scenario, Step, builtin_scenarios, parse_expectation, subscription
 from emitter.scenarios.loader import load_scenario as _load_scenario
-from emitter.scenarios.plan import RenderedEvent, render_events
+from emitter.scenarios.plan import RenderedEvent, RunPlan, preflight, render_events
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -358,24 +358,72 @@ def builtin_receiver(
     )
 
 
+@dataclass(frozen=True)
+class Watch:
+    """How a caller follows a run.
+
+    `on_plan` sees the plan before anything is sent; `on_outcome` sees every outcome as it
+    happens; `interrupts` (the CLI's) traps Ctrl-C and gets its notes; `keep=False` keeps only the
+    result (flat memory for long runs); `freeze_gc` spares the garbage collector objects older than
+    the run (process-wide: for a process the run owns).
+    """
+
+    on_plan: Callable[[RunPlan], None] | None = None
+    on_outcome: Callable[[Outcome], None] | None = None
+    interrupts: Callable[[str], None] | None = None
+    keep: bool = True
+    freeze_gc: bool = False
+
+
+async def play(
+    scenarios: Sequence[ScenarioRef],
+    request: RunRequest | None = None,
+    *,
+    renderer: Renderer | None = None,
+    skip: frozenset[int] = frozenset(),
+    watch: Watch | None = None,
+) -> CompletedRun:
+    """Plan scenarios (see plan_run) and deliver them (see run_plan): what `vod-emitter run` does."""
+    renderer = renderer or default_renderer()
+    plan = plan_run(scenarios, request, renderer=renderer, skip=skip)
+    return await run_plan(plan, request, renderer=renderer, watch=watch)
+
+
+async def play_event(
+    event: str,
+    request: RunRequest | None = None,
+    *,
+    params: Mapping[str, Any] | None = None,
+    set: Mapping[str, Any] | None = None,
+    unset: Sequence[str] = (),
+    body: Any = None,
+    expect: Any = None,
+    renderer: Renderer | None = None,
+    watch: Watch | None = None,
+) -> CompletedRun:
+    """Plan one event (see plan_send) and deliver it (see run_plan): what `vod-emitter send` does."""
+    renderer = renderer or default_renderer()
+    plan = plan_send(
+        event, request, params=params, set=set, unset=unset, body=body, expect=expect, renderer=renderer
+    )
+    return await run_plan(plan, request, renderer=renderer, watch=watch)
+
+
 async def run_plan(
     plan: RunPlan,
     request: RunRequest | None = None,
     *,
     renderer: Renderer | None = None,
-    on_outcome: Callable[[Outcome], None] | None = None,
-    interrupts: Callable[[str], None] | None = None,
-    keep: bool = True,
-    freeze_gc: bool = False,
+    watch: Watch | None = None,
 ) -> CompletedRun:
-    """Deliver a plan as the request says (target None: a built-in receiver started for the run).
-
-    `on_outcome` sees every outcome as it happens; `interrupts` (the CLI's) traps Ctrl-C and gets
-    its notes; `keep=False` keeps only the result (flat memory for long runs); `freeze_gc` spares
-    the garbage collector objects older than the run (process-wide: for a process the run owns).
-    """
+    """Deliver a plan as the request says (target None: a built-in receiver started for the run),
+    followed as `watch` says."""
     request = request or RunRequest()
     renderer = renderer or default_renderer()
+    watch = watch or Watch()
+    if watch.on_plan is not None:
+        watch.on_plan(plan)
+    on_outcome, interrupts, keep = watch.on_outcome, watch.interrupts, watch.keep
     delivery, timing, target = request.delivery, request.timing, request.target
     records: list[Delivery] = []
     outcomes: list[Outcome] = []
@@ -403,7 +451,12 @@ async def run_plan(
         )
         sender = Sender(client, endpoint.name, delivery, url=endpoint.url)
         runner = Runner(
-            plan, sender, timing, renderer=renderer, deliveries=kept if keep else None, freeze_gc=freeze_gc
+            plan,
+            sender,
+            timing,
+            renderer=renderer,
+            deliveries=kept if keep else None,
+            freeze_gc=watch.freeze_gc,
         )
         with contextlib.ExitStack() as traps:
             if interrupts is not None:
@@ -476,8 +529,7 @@ async def run_async(
     __tracebackhide__ = True
     renderer = renderer or default_renderer()
     request = request_from(settings, caller="run", accepted=RUN_KEYWORDS)
-    plan = plan_run(scenarios, request, renderer=renderer)
-    completed = await run_plan(plan, request, renderer=renderer, on_outcome=on_outcome)
+    completed = await play(scenarios, request, renderer=renderer, watch=Watch(on_outcome=on_outcome))
     return _checked(completed, check)
 
 
@@ -507,10 +559,17 @@ async def send_async(
     __tracebackhide__ = True
     renderer = renderer or default_renderer()
     request = replace(request_from(settings, caller="send", accepted=SEND_KEYWORDS), timing=Timing(speed=0))
-    plan = plan_send(
-        event, request, params=params, set=set, unset=unset, body=body, expect=expect, renderer=renderer
+    completed = await play_event(
+        event,
+        request,
+        params=params,
+        set=set,
+        unset=unset,
+        body=body,
+        expect=expect,
+        renderer=renderer,
+        watch=Watch(on_outcome=on_outcome),
     )
-    completed = await run_plan(plan, request, renderer=renderer, on_outcome=on_outcome)
     return _checked(completed, check)
 
 

@@ -14,12 +14,13 @@ import emitter
 from emitter.api import Emitter, plan_run, run_plan
 from emitter.clock import parse_duration, parse_moment
 from emitter.delivery.deliver import DeliveryOptions
-from emitter.delivery.runner import PRIMED_SENDS, Timing
+from emitter.delivery.runner import Timing
 from emitter.errors import EmitterError, ScenarioError, UsageError
 from emitter.payloads.options import parse_assignments
 from emitter.payloads.render import RenderSession
 from emitter.request import RunRequest, delivery_options, request_from
 from emitter.scenarios.loader import parse_scenario
+from emitter.scenarios.plan import PRIMED_SENDS
 from tests.helpers import cli
 
 NOW = "2024-05-01T12:00:00Z"

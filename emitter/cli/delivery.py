@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
@@ -63,74 +65,84 @@ from emitter.cli.common import (
 BODY_EXCERPT = 240  # characters of each received body shown by the built-in receiver
 
 
-async def _play(plan: Any, request: Any, renderer: Any) -> int:
-    """The library's run with the CLI's console and report files; the built-in receiver shows
-    each request when there is no target."""
-    import contextlib
+async def _play(play: Callable[[Any, Any], Awaitable[Any]], request: Any, resume: Path | None = None) -> int:
+    """The library's run (`play(request, watch)` plans and delivers) with the CLI's console and
+    report files; the built-in receiver shows each request when there is no target."""
     import dataclasses
 
-    from emitter.api import builtin_receiver, run_plan
+    from emitter.api import Watch, builtin_receiver
+    from emitter.outcomes import RunStarted
     from emitter.receiver.server import ReceivedRequest, Receiver
     from emitter.reports.files import ConsoleReport, Journal, JsonReport, JunitReport, Reporters
 
     console = ConsoleReport()
     reporters = Reporters([console])
     files = request.reports
-    if files.json:
-        reporters.reporters.append(JsonReport(files.json))
-    if files.junit:
-        reporters.reporters.append(JunitReport(files.junit))
-    if files.html:
-        from emitter.reports.html import HtmlReport
 
-        reporters.reporters.append(HtmlReport(files.html))
-    if files.journal:
-        reporters.reporters.append(
-            Journal(
-                files.journal,
-                append=files.append_journal,
-                builtin_receiver=request.target is None,
-                carried=plan.skip,
-                options=plan.options,
+    def planned(plan: Any) -> None:  # report files are opened once the plan holds
+        _announce(plan, resume)
+        if files.json:
+            reporters.reporters.append(JsonReport(files.json))
+        if files.junit:
+            reporters.reporters.append(JunitReport(files.junit))
+        if files.html:
+            from emitter.reports.html import HtmlReport
+
+            reporters.reporters.append(HtmlReport(files.html))
+        if files.journal:
+            reporters.reporters.append(
+                Journal(
+                    files.journal,
+                    append=files.append_journal,
+                    builtin_receiver=request.target is None,
+                    carried=plan.skip,
+                    options=plan.options,
+                )
             )
-        )
+
     receiver: Receiver | None = None
-    async with contextlib.AsyncExitStack() as stack:
-        stack.callback(reporters.close)
-        if request.target is None:
+    if request.target is None:
 
-            def show(record: ReceivedRequest) -> None:
-                console.line(f"{record.console_line()}  [built-in receiver]")
-                console.line(f"    {record.body_excerpt(BODY_EXCERPT)}")
+        def show(record: ReceivedRequest) -> None:
+            console.line(f"{record.console_line()}  [built-in receiver]")
+            console.line(f"    {record.body_excerpt(BODY_EXCERPT)}")
 
-            # each request is shown as it comes: keep counts, not records
-            receiver = builtin_receiver(request.delivery, on_request=show, keep_records=False)
-            await stack.enter_async_context(receiver)
+        # each request is shown as it comes: keep counts, not records; the run starts it
+        receiver = builtin_receiver(request.delivery, on_request=show, keep_records=False)
+        request = dataclasses.replace(request, target=receiver)
+
+    def handle(outcome: Any) -> None:
+        if receiver is not None and isinstance(outcome, RunStarted):
             console.note(f"no --target: sending to the built-in receiver at {receiver.url}")
-            request = dataclasses.replace(request, target=receiver)
-        completed = await run_plan(
-            plan,
-            request,
-            renderer=renderer,
-            on_outcome=reporters.handle,
-            interrupts=console.note,
-            keep=False,
-            freeze_gc=True,
-        )
+        reporters.handle(outcome)
+
+    watch = Watch(planned, handle, console.note, keep=False, freeze_gc=True)
+    try:
+        completed = await play(request, watch)
         if completed.result.error:
             console.note(f"error: {completed.result.error}")
+    finally:
+        reporters.close()
     if receiver is not None:
         console.note(f"built-in receiver: {receiver.summary()}")
-    return completed.exit_code
+    return int(completed.exit_code)
 
 
-def _deliver(plan: Any, request: Any, renderer: Any) -> NoReturn:
+def _announce(plan: Any, resume: Path | None) -> None:
+    announce_seed(plan.seed, plan.now)
+    if plan.skip:
+        typer.echo(f"resuming {resume}: {len(plan.skip)} delivered before, {plan.planned} to go", err=True)
+
+
+def _deliver(
+    play: Callable[[Any, Any], Awaitable[Any]], request: Any, resume: Path | None = None
+) -> NoReturn:
     import asyncio
 
     from emitter.errors import EmitterError
 
     try:
-        code = asyncio.run(_play(plan, request, renderer))
+        code = asyncio.run(_play(play, request, resume))
     except EmitterError as exc:
         fail(exc)
     except KeyboardInterrupt:
@@ -188,7 +200,7 @@ def run(
     Exit codes: 0 all delivered and expected, 1 a send failed or got an unexpected status,
     2 usage or input error, 130 interrupted (Ctrl-C; report and journal are complete).
     """
-    from emitter.api import plan_run
+    from emitter.api import plan_run, play
     from emitter.delivery.runner import Timing
     from emitter.errors import EmitterError, UsageError
     from emitter.payloads.render import Renderer
@@ -258,13 +270,12 @@ def run(
             events=events,
         )
         renderer = Renderer()
-        plan = plan_run(scenarios or [], request, renderer=renderer, skip=skip)
+        if mode == "pull":
+            plan = plan_run(scenarios or [], request, renderer=renderer, skip=skip)
     except EmitterError as exc:
         fail(exc)
-    announce_seed(plan.seed, plan.now)
-    if skip:
-        typer.echo(f"resuming {resume}: {len(skip)} delivered before, {plan.planned} to go", err=True)
     if mode == "pull":
+        _announce(plan, resume)
         run_pull(
             plan,
             request,
@@ -274,7 +285,11 @@ def run(
             secret_key=secret_key,
             deadline=pull_deadline,
         )
-    _deliver(plan, request, renderer)
+
+    def play_scenarios(request: Any, watch: Any) -> Awaitable[Any]:
+        return play(scenarios or [], request, renderer=renderer, skip=skip, watch=watch)
+
+    _deliver(play_scenarios, request, resume)
 
 
 def _resumed_events(given: str | None, recorded: list[str] | None) -> str | None:
@@ -330,11 +345,10 @@ def send(
 
     Exit codes: 0 delivered with a 2xx, 1 failed or another status, 2 usage error, 130 interrupted.
     """
-    from emitter.api import plan_send
+    from emitter.api import play_event
     from emitter.delivery.runner import Timing
     from emitter.errors import EmitterError
     from emitter.payloads.options import parse_assignments
-    from emitter.payloads.render import Renderer
     from emitter.request import ReportFiles, RunRequest, delivery_options
 
     try:
@@ -363,16 +377,12 @@ def send(
             reports=ReportFiles(report, junit, html=html),
             events=events,
         )
-        renderer = Renderer()
-        plan = plan_send(
-            event,
-            request,
-            params=parse_assignments(param or [], flag="--param", strings=string_params(event)),
-            set=parse_assignments(set_ or [], flag="--set"),
-            unset=unset or (),
-            renderer=renderer,
-        )
+        params = parse_assignments(param or [], flag="--param", strings=string_params(event))
+        overrides = parse_assignments(set_ or [], flag="--set")
     except EmitterError as exc:
         fail(exc)
-    announce_seed(plan.seed, plan.now)
-    _deliver(plan, request, renderer)
+
+    def play_one(request: Any, watch: Any) -> Awaitable[Any]:
+        return play_event(event, request, params=params, set=overrides, unset=unset or (), watch=watch)
+
+    _deliver(play_one, request)

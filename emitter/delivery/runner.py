@@ -1,19 +1,15 @@
-"""Runs scenarios: lazy render, seeded perturbations, delays, concurrency, delivery; yields outcomes."""
+"""Runs a plan: seeded perturbations, delays, concurrency, delivery; yields outcomes."""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
-import datetime as dt
-import functools
 import gc
-import itertools
 import random
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from dataclasses import dataclass
 
 from emitter.clock import utc_stamp
 from emitter.delivery.deliver import Clock, Delivery, Sender, Sleep
@@ -28,12 +24,9 @@ from emitter.outcomes import (
     RunResult,
     RunStarted,
 )
-from emitter.payloads.render import Renderer, default_renderer
-from emitter.scenarios.loader import Scenario
-from emitter.scenarios.plan import render_events
+from emitter.payloads.render import Renderer
+from emitter.scenarios.plan import RunPlan, expand
 
-# Sends rendered while planning at most (see preflight): enough for any scenario's every step.
-PRIMED_SENDS = 1024
 _HIGH_WATER = 512
 _LOW_WATER = 64
 # Render ahead while waiting for a send, but stop this long (plus one render) before it is due.
@@ -45,46 +38,6 @@ _CONSUMER_SLICE = 64
 # free before the scheduler wakes up to fill them (rendering and starting sends in runs is faster).
 _BATCH = 16
 _FREE_SHARE = 16
-
-
-@dataclass(frozen=True)
-class RunPlan:
-    """What to send: scenarios rendered with one seed, `now`, format and options; `skip` holds indexes
-    already delivered. `primed` keeps the sends rendered while planning, for the run to use."""
-
-    scenarios: tuple[Scenario, ...]
-    seed: int
-    now: dt.datetime
-    fmt: str | None = None
-    skip: frozenset[int] = frozenset()
-    sources: tuple[str, ...] = ()
-    options: Mapping[str, Any] = field(default_factory=dict)
-    primed: Primed | None = field(default=None, compare=False, repr=False)
-    events: frozenset[str] | None = None  # the subscribed EventTypes (over each scenario's subscribe:)
-
-    def subscribed(self, scenario: Scenario) -> frozenset[str] | None:
-        """The EventTypes a scenario's sends go out for (None: all): the run's filter, else its own."""
-        return self.events if self.events is not None else scenario.subscribe
-
-    @functools.cached_property
-    def planned(self) -> int:
-        return planned_count(self.scenarios) - len(self.skip)
-
-    @property
-    def scenario_sources(self) -> tuple[str, ...]:
-        """How reports and journals name the scenarios (given sources, else their paths)."""
-        return self.sources or tuple(scenario.path for scenario in self.scenarios)
-
-
-class Primed:
-    """Sends rendered while planning, then the rest of the same stream: handed to one run, once."""
-
-    def __init__(self, ready: list[Delivery], rest: Iterator[Delivery]):
-        self._stream: Iterator[Delivery] | None = itertools.chain(ready, rest)
-
-    def take(self) -> Iterator[Delivery] | None:
-        stream, self._stream = self._stream, None
-        return stream
 
 
 @dataclass(frozen=True)
@@ -128,86 +81,9 @@ class Timing:
             )
 
 
-def planned_count(scenarios: Iterable[Scenario]) -> int:
-    """How many sends the scenarios make (repeats times duplicates), without rendering them."""
-    return sum(step.repeat * step.duplicate for scenario in scenarios for step in scenario.steps)
-
-
 def perturbation_rng(seed: int) -> random.Random:
     """Independent of the render seed's stream, so perturbing never changes the payloads."""
     return random.Random(f"{seed}:perturb")
-
-
-def expand(plan: RunPlan, renderer: Renderer | None = None) -> Iterator[Delivery]:
-    """Every send in plan order, rendered lazily; duplicates follow their original with no wait."""
-    primed = plan.primed.take() if plan.primed is not None else None
-    return primed if primed is not None else _render(plan, renderer or default_renderer())
-
-
-def _render(plan: RunPlan, renderer: Renderer) -> Iterator[Delivery]:
-    index = 0
-    for scenario in plan.scenarios:
-        subscribed = plan.subscribed(scenario)
-        events = render_events(
-            scenario, seed=plan.seed, now=plan.now, fmt=plan.fmt, renderer=renderer, options=plan.options
-        )
-        for event in events:
-            step = event.step
-            filtered = subscribed is not None and event.event_type not in subscribed
-            for copy in range(step.duplicate):
-                ref = EventRef(
-                    index,
-                    scenario.name,
-                    event.seq,
-                    step.name,
-                    event.label,
-                    event.event_type,
-                    copy,
-                    step.duplicate,
-                )
-                wait = event.delay if copy == 0 else 0.0
-                yield Delivery(ref, event.body, event.payload, step.expect, step.sign, wait, filtered)
-                index += 1
-
-
-def preflight(plan: RunPlan, renderer: Renderer | None = None) -> RunPlan:
-    """The plan with its first sends rendered, up to every step's first one: a scenario error costs
-    no sends, and the run sends what was rendered here (each event renders once).
-
-    Past PRIMED_SENDS sends (a step repeated thousands of times before the next), the steps not
-    reached are checked by rendering each once on its own, and the run renders the rest as it goes.
-    """
-    renderer = renderer or default_renderer()
-    stream = _render(plan, renderer)
-    ready = list(itertools.islice(stream, min(_first_send_of_every_step(plan), PRIMED_SENDS)))
-    seen = len(ready)
-    offset = 0
-    for scenario in plan.scenarios:
-        if scenario.steps and _last_step_start(scenario, offset) >= seen:
-            steps = tuple(dataclasses.replace(step, repeat=1) for step in scenario.steps)
-            once = dataclasses.replace(scenario, steps=steps)
-            for _ in render_events(
-                once, seed=plan.seed, now=plan.now, fmt=plan.fmt, renderer=renderer, options=plan.options
-            ):
-                pass
-        offset += planned_count((scenario,))
-    return dataclasses.replace(plan, primed=Primed(ready, stream))
-
-
-def _last_step_start(scenario: Scenario, offset: int) -> int:
-    """Where the scenario's last step sends first, counted in the plan's sends."""
-    before = scenario.steps[:-1]
-    return offset + sum(step.repeat * step.duplicate for step in before)
-
-
-def _first_send_of_every_step(plan: RunPlan) -> int:
-    """How many sends, in plan order, until every step has sent (been rendered) once."""
-    needed = offset = 0
-    for scenario in plan.scenarios:
-        if scenario.steps:
-            needed = _last_step_start(scenario, offset) + 1
-        offset += planned_count((scenario,))
-    return needed
 
 
 def _perturb_steps(

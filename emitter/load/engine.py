@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 from emitter._version import __version__
 from emitter.clock import utc_stamp
 from emitter.delivery.deliver import Clock, Delivery, DeliveryOptions, Sender, Sleep, make_client
-from emitter.delivery.runner import RunPlan, expand
 from emitter.errors import EmitterError, UsageError
 from emitter.interrupts import trap
 from emitter.load.profile import LoadProfile
@@ -35,6 +34,7 @@ from emitter.outcomes import AttemptFinished, EventFinished
 from emitter.payloads.render import Renderer, default_renderer
 from emitter.reports.files import OutputFile
 from emitter.scenarios.loader import Scenario
+from emitter.scenarios.plan import RunPlan, expand
 
 if TYPE_CHECKING:
     from emitter.delivery.targets import Endpoint

@@ -1,13 +1,18 @@
-"""Expands a scenario into the ordered, rendered events of one run (repeats and references)."""
+"""Plans a run: scenarios expanded into ordered, rendered events and sends (repeats, references)."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+import functools
+import itertools
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
+from emitter.delivery.deliver import Delivery
 from emitter.errors import ScenarioError, TemplateError
+from emitter.outcomes import EventRef
 from emitter.payloads.render import Renderer, RenderSession, default_renderer, encode_payload
 from emitter.scenarios.loader import REFERENCE, Scenario, Step
 
@@ -107,3 +112,124 @@ def render_events(
                 body=body_bytes(payload, location=step.location),
             )
             seq += 1
+
+
+# Sends rendered while planning at most (see preflight): enough for any scenario's every step.
+PRIMED_SENDS = 1024
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """What to send: scenarios rendered with one seed, `now`, format and options; `skip` holds indexes
+    already delivered. `primed` keeps the sends rendered while planning, for the run to use."""
+
+    scenarios: tuple[Scenario, ...]
+    seed: int
+    now: dt.datetime
+    fmt: str | None = None
+    skip: frozenset[int] = frozenset()
+    sources: tuple[str, ...] = ()
+    options: Mapping[str, Any] = field(default_factory=dict)
+    primed: Primed | None = field(default=None, compare=False, repr=False)
+    events: frozenset[str] | None = None  # the subscribed EventTypes (over each scenario's subscribe:)
+
+    def subscribed(self, scenario: Scenario) -> frozenset[str] | None:
+        """The EventTypes a scenario's sends go out for (None: all): the run's filter, else its own."""
+        return self.events if self.events is not None else scenario.subscribe
+
+    @functools.cached_property
+    def planned(self) -> int:
+        return planned_count(self.scenarios) - len(self.skip)
+
+    @property
+    def scenario_sources(self) -> tuple[str, ...]:
+        """How reports and journals name the scenarios (given sources, else their paths)."""
+        return self.sources or tuple(scenario.path for scenario in self.scenarios)
+
+
+class Primed:
+    """Sends rendered while planning, then the rest of the same stream: handed to one run, once."""
+
+    def __init__(self, ready: list[Delivery], rest: Iterator[Delivery]):
+        self._stream: Iterator[Delivery] | None = itertools.chain(ready, rest)
+
+    def take(self) -> Iterator[Delivery] | None:
+        stream, self._stream = self._stream, None
+        return stream
+
+
+def planned_count(scenarios: Iterable[Scenario]) -> int:
+    """How many sends the scenarios make (repeats times duplicates), without rendering them."""
+    return sum(step.repeat * step.duplicate for scenario in scenarios for step in scenario.steps)
+
+
+def expand(plan: RunPlan, renderer: Renderer | None = None) -> Iterator[Delivery]:
+    """Every send in plan order, rendered lazily; duplicates follow their original with no wait."""
+    primed = plan.primed.take() if plan.primed is not None else None
+    return primed if primed is not None else _render(plan, renderer or default_renderer())
+
+
+def _render(plan: RunPlan, renderer: Renderer) -> Iterator[Delivery]:
+    index = 0
+    for scenario in plan.scenarios:
+        subscribed = plan.subscribed(scenario)
+        events = render_events(
+            scenario, seed=plan.seed, now=plan.now, fmt=plan.fmt, renderer=renderer, options=plan.options
+        )
+        for event in events:
+            step = event.step
+            filtered = subscribed is not None and event.event_type not in subscribed
+            for copy in range(step.duplicate):
+                ref = EventRef(
+                    index,
+                    scenario.name,
+                    event.seq,
+                    step.name,
+                    event.label,
+                    event.event_type,
+                    copy,
+                    step.duplicate,
+                )
+                wait = event.delay if copy == 0 else 0.0
+                yield Delivery(ref, event.body, event.payload, step.expect, step.sign, wait, filtered)
+                index += 1
+
+
+def preflight(plan: RunPlan, renderer: Renderer | None = None) -> RunPlan:
+    """The plan with its first sends rendered, up to every step's first one: a scenario error costs
+    no sends, and the run sends what was rendered here (each event renders once).
+
+    Past PRIMED_SENDS sends (a step repeated thousands of times before the next), the steps not
+    reached are checked by rendering each once on its own, and the run renders the rest as it goes.
+    """
+    renderer = renderer or default_renderer()
+    stream = _render(plan, renderer)
+    ready = list(itertools.islice(stream, min(_first_send_of_every_step(plan), PRIMED_SENDS)))
+    seen = len(ready)
+    offset = 0
+    for scenario in plan.scenarios:
+        if scenario.steps and _last_step_start(scenario, offset) >= seen:
+            steps = tuple(dataclasses.replace(step, repeat=1) for step in scenario.steps)
+            once = dataclasses.replace(scenario, steps=steps)
+            for _ in render_events(
+                once, seed=plan.seed, now=plan.now, fmt=plan.fmt, renderer=renderer, options=plan.options
+            ):
+                pass
+        offset += planned_count((scenario,))
+    return dataclasses.replace(plan, primed=Primed(ready, stream))
+
+
+def _last_step_start(scenario: Scenario, offset: int) -> int:
+    """Where the scenario's last step sends first, counted in the plan's sends."""
+    before = scenario.steps[:-1]
+    return offset + sum(step.repeat * step.duplicate for step in before)
+
+
+def _first_send_of_every_step(plan: RunPlan) -> int:
+    """How many sends, in plan order, until every step has sent (been rendered) once."""
+    needed = offset = 0
+    for scenario in plan.scenarios:
+        if scenario.steps:
+            needed = _last_step_start(scenario, offset) + 1
+        offset += planned_count((scenario,))
+    return needed

@@ -8,9 +8,10 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 
 from emitter.delivery.deliver import Delivery, excerpt
-from emitter.delivery.runner import Runner, RunPlan, Timing
+from emitter.delivery.runner import Runner, Timing
 from emitter.outcomes import AttemptFinished, EventFinished, Outcome, RunFinished, RunResult
 from emitter.payloads.render import Renderer
+from emitter.scenarios.plan import RunPlan
 from emitter.vodapi.account import Account
 from emitter.vodapi.faults import PullFaults
 from emitter.vodapi.pull import Moment, QueuedEvent

@@ -15,10 +15,11 @@ import time
 from collections.abc import AsyncIterator
 
 from emitter.delivery.deliver import Delivery, DeliveryOptions, Sender, make_client
-from emitter.delivery.runner import Runner, RunPlan, Timing, schedule
+from emitter.delivery.runner import Runner, Timing, schedule
 from emitter.outcomes import AttemptFinished, EventFinished
 from emitter.payloads.render import Renderer
 from emitter.scenarios.loader import parse_scenario
+from emitter.scenarios.plan import RunPlan
 from tests.benchmarks.common import NOW, Row, quantile, receiver_process
 
 P99_TARGET_MS = 3.0

@@ -23,10 +23,11 @@ from typing import Any
 import httpx
 
 from emitter.delivery.deliver import DeliveryOptions, Sender, make_client
-from emitter.delivery.runner import Runner, RunPlan, Timing, expand
+from emitter.delivery.runner import Runner, Timing
 from emitter.outcomes import EventFinished
 from emitter.payloads.render import Renderer
 from emitter.scenarios.loader import Scenario, load_scenario
+from emitter.scenarios.plan import RunPlan, expand
 from tests.benchmarks.common import NOW, Row, receiver_process
 
 CONCURRENCIES = (1, 8, 32, 128)

@@ -13,7 +13,7 @@ import jinja2
 import pytest
 
 from emitter.delivery.deliver import Delivery, DeliveryOptions, Sender, Signing, make_client
-from emitter.delivery.runner import Runner, RunPlan, Timing
+from emitter.delivery.runner import Runner, Timing
 from emitter.delivery.transport import (
     TOTAL_TIMEOUT,
     FastHTTPTransport,
@@ -26,6 +26,7 @@ from emitter.outcomes import EventFinished, EventRef, Outcome, RunFinished
 from emitter.payloads.render import Renderer, _load_without_nulls, prune_nulls
 from emitter.receiver.server import Receiver
 from emitter.scenarios.loader import parse_scenario
+from emitter.scenarios.plan import RunPlan
 from tests.conftest import NOW
 
 TARGET = "http://127.0.0.1:9/callback?app=1"

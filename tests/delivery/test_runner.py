@@ -12,11 +12,12 @@ import httpx
 import pytest
 
 from emitter.delivery.deliver import Delivery, DeliveryOptions, Sender, make_client
-from emitter.delivery.runner import Runner, RunPlan, Timing, expand, planned_count, schedule
+from emitter.delivery.runner import Runner, Timing, schedule
 from emitter.errors import ScenarioError, UsageError
 from emitter.outcomes import AttemptFinished, EventFinished, EventRef, Outcome, RunFinished, RunStarted
 from emitter.payloads.render import Renderer
 from emitter.scenarios.loader import Scenario, load_scenario, parse_scenario
+from emitter.scenarios.plan import RunPlan, expand, planned_count
 from tests.helpers import FakeTime, VirtualTime
 
 NOW = dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.timezone.utc)

@@ -18,11 +18,12 @@ from typing import Any
 import pytest
 
 from emitter.delivery.deliver import DeliveryOptions, Sender, Signing, make_client
-from emitter.delivery.runner import Runner, RunPlan, Timing
+from emitter.delivery.runner import Runner, Timing
 from emitter.payloads.render import Renderer
 from emitter.receiver.server import Behaviour, Receiver
 from emitter.reports.files import JsonReport, Reporters
 from emitter.scenarios.loader import Scenario, load_scenario, parse_scenario
+from emitter.scenarios.plan import RunPlan
 
 NOW = dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.timezone.utc)
 FAST = Timing(speed=0)

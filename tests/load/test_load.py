@@ -17,13 +17,13 @@ import pytest
 
 from emitter.cli.load_view import LiveView
 from emitter.delivery.deliver import Delivery, DeliveryOptions, Sender, make_client
-from emitter.delivery.runner import RunPlan, expand
 from emitter.errors import ScenarioError, UsageError
 from emitter.load.engine import LATE_GRACE, Cycles, LoadEngine, LoadReport
 from emitter.load.profile import LoadProfile, parse_fraction, parse_rate
 from emitter.load.stats import HISTOGRAM_EDGES, MAX_SECONDS, LatencyHistogram, LoadStats
 from emitter.payloads.render import Renderer
 from emitter.scenarios.loader import Scenario, load_scenario
+from emitter.scenarios.plan import RunPlan, expand
 from tests.helpers import VirtualTime
 
 NOW = dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.timezone.utc)
@@ -244,7 +244,7 @@ def test_preflight_finds_a_scenario_error_before_any_send(renderer: Renderer) ->
         renderer.catalog,
     )
     from emitter.api import preflight
-    from emitter.delivery.runner import RunPlan
+    from emitter.scenarios.plan import RunPlan
 
     with pytest.raises(ScenarioError, match=r"broken\.yaml"):
         preflight(RunPlan((broken,), 1, NOW, None), renderer)
