@@ -24,12 +24,13 @@ import jinja2
 import orjson
 from jinja2 import nodes
 from jinja2.compiler import CodeGenerator, Frame, optimizeconst
-from jinja2.runtime import Context, LoopContext
+from jinja2.runtime import Context, LoopContext, new_context
 from jinja2.sandbox import SandboxedEnvironment
 
 from emitter.clock import utc_stamp
 from emitter.errors import ScenarioError, TemplateError, hint_with_suggestion
 from emitter.payloads.catalog import Catalog, EventSpec, ParamSpec, load_catalog
+from emitter.payloads.compiled import CompiledTemplate, compile_template
 from emitter.payloads.options import check_options
 from emitter.payloads.paths import set_path, unset_path
 from emitter.payloads.profiles import DEFAULT_ERA, DEFAULT_PROFILE, check_profile, wire_pass
@@ -133,6 +134,21 @@ def _slot(context: jinja2.runtime.Context, value: Any) -> str:
     index = len(slots)
     slots.append(value)
     return _TOKENS[index] if index < 1024 else f'"\\u0000{index}"'
+
+
+def _putter(slots: list[Any], decode: Callable[[str], Any]) -> Callable[[Any], str]:
+    """`|j` of a compiled template: what _slot does, with the render's slot list at hand."""
+    append = slots.append
+
+    def put(value: Any) -> str:
+        kind = type(value)
+        if kind not in _PLAIN and not (kind is float and math.isfinite(value)):
+            value = decode(_json_value(value))
+        index = len(slots)
+        append(value)
+        return _TOKENS[index] if index < 1024 else f'"\\u0000{index}"'
+
+    return put
 
 
 def _key(value: Any) -> str:
@@ -266,10 +282,15 @@ def _render_template(template: jinja2.Template, names: dict[str, Any]) -> str:
         raise
 
 
-def _template_line(tb: TracebackType | None, template_name: str) -> int | None:
+def _template_line(
+    tb: TracebackType | None, template_name: str, compiled: CompiledTemplate | None = None
+) -> int | None:
     line = None
     while tb is not None:
-        if tb.tb_frame.f_code.co_filename.endswith(template_name):
+        filename = tb.tb_frame.f_code.co_filename
+        if compiled is not None and filename == compiled.filename:
+            line = compiled.lines[tb.tb_lineno - 1] if tb.tb_lineno <= len(compiled.lines) else None
+        elif filename.endswith(template_name):
             line = tb.tb_lineno
         tb = tb.tb_next
     return line
@@ -412,8 +433,11 @@ def _resolution(spec: EventSpec) -> _Resolution:
 class Renderer:
     """Compiles the catalog's templates once and renders events from semantic contexts."""
 
-    def __init__(self, catalog: Catalog | None = None):
+    def __init__(self, catalog: Catalog | None = None, *, compiled: bool = True):
+        """`compiled=False` renders every template with jinja2 itself (what the compiled ones must equal)."""
         self.catalog = catalog or load_catalog()
+        self.use_compiled = compiled
+        self._compiled: dict[str, CompiledTemplate | None] = {}
         self._resolutions: dict[int, _Resolution] = {}
         self.env = _Sandbox(
             loader=jinja2.FileSystemLoader(str(self.catalog.template_dir)),
@@ -429,6 +453,8 @@ class Renderer:
         self._templates: dict[tuple[str, str], jinja2.Template] = {}
         self._globals: dict[str, dict[str, Any]] = {}
         self._builders: dict[bool, dict[str, Builder]] = {True: {}, False: {}}
+        # the context of filters that take one only for its environment (rejectattr...)
+        self._filter_context = new_context(self.env, None, {}, {}, True, None, None)
 
     def template(self, spec: EventSpec, fmt: str) -> jinja2.Template:
         key = (spec.event_type, fmt)
@@ -445,6 +471,20 @@ class Renderer:
             except jinja2.TemplateSyntaxError as exc:
                 raise TemplateError(exc.message or "syntax error", location=f"{name}:{exc.lineno}") from None
         return self._templates[key]
+
+    def compiled(self, template: jinja2.Template) -> CompiledTemplate | None:
+        """The template compiled to Python (once), or None: it needs jinja2 itself."""
+        name = template.name or ""
+        if name in self._compiled:
+            return self._compiled[name]
+        found = None
+        if self.use_compiled and self.env.loader is not None:
+            source, filename, _ = self.env.loader.get_source(self.env, name)
+            found = compile_template(
+                self.env, name, source, filename or name, self._filter_context, VodProvider
+            )
+        self._compiled[name] = found
+        return found
 
     def template_globals(self, template: jinja2.Template) -> dict[str, Any]:
         """The template's globals as one dict (a ChainMap is slow to unpack on every render)."""
@@ -583,6 +623,7 @@ class RenderSession:
         prune = not (self.options.get("keep_nulls") or self.options.get("null_event_keys"))
         decode = _load_without_nulls if prune else _load
         slots: list[Any] = []
+        compiled = self.renderer.compiled(template)
         try:
             names = {
                 **self.renderer.template_globals(template),
@@ -592,16 +633,19 @@ class RenderSession:
                 _SLOTS: slots,
                 _DECODER: decode,
             }
-            text = _render_template(template, names)
+            if compiled is not None:
+                text = compiled.render(names, _putter(slots, decode))
+            else:
+                text = _render_template(template, names)
         except jinja2.TemplateError as exc:
-            line = _template_line(exc.__traceback__, name)
+            line = _template_line(exc.__traceback__, name, compiled)
             raise TemplateError(
                 str(exc.message or exc),
                 location=f"{location + ' -> ' if location else ''}{name}:{line or '?'}",
                 hint="a template names something the context lacks; check the catalog params",
             ) from None
         except (TypeError, ValueError, KeyError, AttributeError) as exc:
-            line = _template_line(exc.__traceback__, name)
+            line = _template_line(exc.__traceback__, name, compiled)
             raise TemplateError(
                 f"{type(exc).__name__}: {exc}",
                 location=f"{location + ' -> ' if location else ''}{name}:{line or '?'}",
