@@ -11,12 +11,13 @@ to a direct call of the render's slot function.
 
 from __future__ import annotations
 
+import operator
 import types
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from jinja2 import nodes
+from jinja2 import filters, nodes
 from jinja2.runtime import Undefined
 from jinja2.sandbox import SandboxedEnvironment
 from jinja2.utils import _PassArg
@@ -52,7 +53,10 @@ _BINARY: dict[type[nodes.BinExpr], str] = {
     nodes.Pow: "**",
 }
 _DICT_ATTRIBUTES = frozenset(dir(dict))
+_DICT_READERS = frozenset({"get", "keys", "items", "values"})
+_JINJA_FILTERS = {"selectattr": filters.do_selectattr, "rejectattr": filters.do_rejectattr}
 _MISSING = object()
+ORDERED_TOKEN = '"\\u0000"'  # every slot's token in a template whose slots fill in text order
 
 
 class Unsupported(Exception):
@@ -61,12 +65,15 @@ class Unsupported(Exception):
 
 @dataclass
 class CompiledTemplate:
-    """`render(names, put)` -> the template's text; `lines` maps a line of the code to the template's."""
+    """`render(names, slots, put)` -> the template's text, its values in `slots` (put() converts one
+    that is not a plain scalar); `lines` maps a line of the code to the template's. `ordered`: every
+    token is ORDERED_TOKEN and the slots are in text order (else the tokens are numbered)."""
 
-    render: Callable[[dict[str, Any], Callable[[Any], str]], str]
+    render: Callable[[dict[str, Any], list[Any], Callable[[Any], str]], str]
     filename: str
     lines: list[int]
     source: str
+    ordered: bool
 
 
 @dataclass
@@ -115,6 +122,7 @@ class _Generator:
         self.scope = _Scope("top", None)
         self.macro_names: dict[str, str] = {}
         self.provider_calls = False
+        self.ordered = False
 
     # --- bookkeeping ------------------------------------------------------------------------
     def fresh(self, stem: str) -> str:
@@ -172,13 +180,14 @@ class _Generator:
     # --- statements -------------------------------------------------------------------------
     def template(self, node: nodes.Template) -> tuple[str, list[int]]:
         self.top_assigned = _assigned_here(node.body)
+        self.ordered = _in_output_order(node)
         self.line("_p = []", 1)
         self.line("_e = _p.extend", 1)
         self.statements(node.body)
         self.line("return ''.join(_p)", 1)
         body = self.lines
-        head = ["def render(ns, put):"]
-        lines = [0]
+        head = ["def render(ns, slots, put):", "    _a = slots.append"]
+        lines = [0, 1]
         for name, python in self.resolved.items():
             head.append(f"    {python} = ns.get({name!r}, _M)")
             head.append(f"    if {python} is _M: {python} = _U(name={name!r})")
@@ -199,6 +208,9 @@ class _Generator:
             method(node)
 
     def stmt_Output(self, node: nodes.Output) -> None:
+        if self.ordered:
+            self.ordered_output(node)
+            return
         self.line("_e((", node.lineno)
         self.indent += 1
         for child in node.nodes:
@@ -210,6 +222,28 @@ class _Generator:
                 self.line(f"str({self.expr(child)}),", child.lineno)
         self.indent -= 1
         self.line("))", node.lineno)
+
+    def ordered_output(self, node: nodes.Output) -> None:
+        """Values go to the slots in text order, so every token is the same text (numbered once per
+        shape): the text around them is constant, and a plain value is appended as it is."""
+        text = ""
+        for child in node.nodes:
+            if isinstance(child, nodes.TemplateData):
+                text += child.data
+            elif isinstance(child, nodes.Filter) and child.name == "j" and child.node is not None:
+                if child.args or child.kwargs or child.dyn_args or child.dyn_kwargs:
+                    raise Unsupported("|j with arguments")
+                self.line(f"_v = {self.expr(child.node)}", child.lineno)
+                self.line("if type(_v) in _PLAIN: _a(_v)", child.lineno)
+                self.line("else: put(_v)", child.lineno)
+                text += ORDERED_TOKEN
+            else:
+                value = self.expr(child)
+                code = f"_e(({text!r}, str({value})))" if text else f"_p.append(str({value}))"
+                self.line(code, child.lineno)
+                text = ""
+        if text:
+            self.line(f"_p.append({text!r})", node.lineno)
 
     def stmt_Assign(self, node: nodes.Assign) -> None:
         value = self.expr(node.node)
@@ -380,6 +414,12 @@ class _Generator:
             fake = self.load("fake")
             self.provider_calls = True
             return f"{fake}.{callee.attr}({', '.join(self.arguments(node))})"
+        if isinstance(callee, nodes.Getattr) and callee.attr in _DICT_READERS:
+            # a plain dict's get/keys/items/values: the sandbox allows them and calls them as they are
+            obj = self.expr(callee.node)
+            args = ", ".join(self.arguments(node))
+            fallback = f"_call({', '.join([f'_ga(_o, {callee.attr!r})', *self.arguments(node)])})"
+            return f"(_o.{callee.attr}({args}) if type(_o := {obj}) is dict else {fallback})"
         function = self.expr(callee)
         return f"_call({', '.join([function, *self.arguments(node)])})"
 
@@ -419,7 +459,30 @@ class _Generator:
             if node.args or node.kwargs or node.dyn_args or node.dyn_kwargs:
                 raise Unsupported("|j with arguments")
             return f"put({value})"
+        fast = self.select_equal(node, value)
+        if fast is not None:
+            return fast
         return self.filter_or_test(node, value, self.env.filters, "filter")
+
+    def select_equal(self, node: nodes.Filter, value: str) -> str | None:
+        """`xs|rejectattr("key", "equalto", v)` (or selectattr), as jinja2's filter does it, in one call."""
+        args = node.args
+        if (
+            node.name not in ("selectattr", "rejectattr")
+            or node.kwargs
+            or node.dyn_args is not None
+            or node.dyn_kwargs is not None
+            or len(args) != 3
+            or not all(isinstance(arg, nodes.Const) and type(arg.value) is str for arg in args[:2])
+            or self.env.tests.get(args[1].value) is not operator.eq  # type: ignore[attr-defined]
+            or self.env.filters.get(node.name) is not _JINJA_FILTERS[node.name]
+        ):
+            return None
+        key = args[0].value  # type: ignore[attr-defined]
+        if "." in key or key.isdigit():
+            return None
+        keep = node.name == "selectattr"
+        return f"_select_equal({value}, {key!r}, {self.expr(args[2])}, {keep})"
 
     def expr_Test(self, node: nodes.Test) -> str:
         value = self.expr(node.node)
@@ -492,6 +555,20 @@ class _Generator:
         return "{" + ", ".join(f"{self.expr(p.key)}: {self.expr(p.value)}" for p in node.items) + "}"
 
 
+def _in_output_order(template: nodes.Template) -> bool:
+    """Whether every `|j` and every macro call is written where it is evaluated (a child of an
+    output), so slots fill in the order their tokens appear in the text."""
+    direct = {id(child) for output in template.find_all(nodes.Output) for child in output.nodes}
+    macros = {macro.name for macro in template.find_all(nodes.Macro)}
+    for found in template.find_all((nodes.Filter, nodes.Call)):
+        is_slot = isinstance(found, nodes.Filter) and found.name == "j"
+        callee = found.node if isinstance(found, nodes.Call) else None
+        is_macro = isinstance(callee, nodes.Name) and callee.name in macros
+        if (is_slot or is_macro) and id(found) not in direct:
+            return False
+    return True
+
+
 def _direct_assignments(body: list[nodes.Node]) -> set[str]:
     """Names set at a loop's or macro's own level (a set in a branch inside it is not supported)."""
     found: set[str] = set()
@@ -499,6 +576,20 @@ def _direct_assignments(body: list[nodes.Node]) -> set[str]:
         if isinstance(node, nodes.Assign):
             found.update(_target_names(node.target))
     return found
+
+
+def _selecting(env: SandboxedEnvironment) -> Callable[[Any, str, Any, bool], Iterator[Any]]:
+    getitem = env.getitem
+
+    def select_equal(value: Any, key: str, other: Any, keep: bool) -> Iterator[Any]:
+        """jinja2's select_or_reject with an attribute and the equalto test (a generator as well)."""
+        if value:
+            for item in value:
+                found = item[key] if type(item) is dict and key in item else getitem(item, key)
+                if bool(found == other) is keep:
+                    yield item
+
+    return select_equal
 
 
 def _str_join(parts: tuple[Any, ...]) -> str:
@@ -544,11 +635,13 @@ def compile_template(
         "_ctx": context,
         "_env": env,
         "_join": _str_join,
+        "_PLAIN": frozenset({str, int, bool, type(None)}),
+        "_select_equal": _selecting(env),
         **generator.constants,
     }
     compiled_name = f"{filename or name} (compiled)"
     exec(compile(code, compiled_name, "exec"), namespace)  # code made above from the parsed template only
-    return CompiledTemplate(namespace["render"], compiled_name, lines, code)
+    return CompiledTemplate(namespace["render"], compiled_name, lines, code, generator.ordered)
 
 
 def iter_lines(compiled: CompiledTemplate) -> Iterator[tuple[int, str]]:

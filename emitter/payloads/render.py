@@ -30,7 +30,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from emitter.clock import utc_stamp
 from emitter.errors import ScenarioError, TemplateError, hint_with_suggestion
 from emitter.payloads.catalog import Catalog, EventSpec, ParamSpec, load_catalog
-from emitter.payloads.compiled import CompiledTemplate, compile_template
+from emitter.payloads.compiled import ORDERED_TOKEN, CompiledTemplate, compile_template
 from emitter.payloads.options import check_options
 from emitter.payloads.paths import set_path, unset_path
 from emitter.payloads.profiles import DEFAULT_ERA, DEFAULT_PROFILE, check_profile, wire_pass
@@ -114,6 +114,7 @@ _DECODER = "_vod_decoder"
 _PLAIN = frozenset({str, int, bool, type(None)})
 _TOKEN = re.compile(r'"\\u0000([0-9]+)"')
 _TOKENS = tuple(f'"\\u0000{k}"' for k in range(1024))
+_ORDERED_TOKEN = re.compile(re.escape(ORDERED_TOKEN))
 _MAX_SHAPES = 4096  # per renderer and null mode: shapes beyond it are parsed per event, not kept
 
 
@@ -136,19 +137,55 @@ def _slot(context: jinja2.runtime.Context, value: Any) -> str:
     return _TOKENS[index] if index < 1024 else f'"\\u0000{index}"'
 
 
+class _NotPlainJson(Exception):
+    """A value that only the json module's own round trip converts exactly."""
+
+
+def _json_copy(value: Any, prune: bool) -> Any:
+    """What parsing the value's JSON text gives, made directly from lists, tuples and str-keyed dicts
+    of plain scalars (anything else raises _NotPlainJson: the round trip itself handles it)."""
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
+    if kind is float:
+        if math.isfinite(value):
+            return value
+        raise _NotPlainJson
+    if kind is list or kind is tuple:
+        return [_json_copy(item, prune) for item in value]
+    if kind is dict:
+        copied = {}
+        for key, item in value.items():
+            if type(key) is not str:
+                raise _NotPlainJson
+            item = _json_copy(item, prune)
+            if item is not None or not prune:
+                copied[key] = item
+        return copied
+    raise _NotPlainJson
+
+
 def _putter(slots: list[Any], decode: Callable[[str], Any]) -> Callable[[Any], str]:
     """`|j` of a compiled template: what _slot does, with the render's slot list at hand."""
     append = slots.append
+    prune = decode is _load_without_nulls
 
     def put(value: Any) -> str:
         kind = type(value)
         if kind not in _PLAIN and not (kind is float and math.isfinite(value)):
-            value = decode(_json_value(value))
+            try:
+                value = _json_copy(value, prune)
+            except _NotPlainJson:
+                value = decode(_json_value(value))
         index = len(slots)
         append(value)
         return _TOKENS[index] if index < 1024 else f'"\\u0000{index}"'
 
     return put
+
+
+def _token(index: int) -> str:
+    return _TOKENS[index] if index < 1024 else f'"\\u0000{index}"'
 
 
 def _key(value: Any) -> str:
@@ -494,11 +531,17 @@ class Renderer:
             found = self._globals[name] = dict(template.globals)
         return found
 
-    def build(self, text: str, slots: list[Any], *, prune: bool, name: str) -> Any:
-        """The payload of a rendered shape with its slots filled (the shape is parsed once)."""
+    def build(self, text: str, slots: list[Any], *, prune: bool, name: str, ordered: bool = False) -> Any:
+        """The payload of a rendered shape with its slots filled (the shape is parsed once).
+
+        `ordered`: every token is the same (ORDERED_TOKEN), slots in text order: numbered here."""
         builders = self._builders[prune]
         builder = builders.get(text)
         if builder is None:
+            key = text
+            if ordered:
+                numbers = iter(range(len(slots)))
+                text = _ORDERED_TOKEN.sub(lambda _: _token(next(numbers)), text)
             decode = _load_without_nulls if prune else _load
             try:
                 skeleton = decode(text)
@@ -508,7 +551,7 @@ class Renderer:
                 return _parse(value_text, decode, name)
             builder = _compile_shape(skeleton, text, prune)
             if len(builders) < _MAX_SHAPES:
-                builders[text] = builder
+                builders[key] = builder
         return builder(slots)
 
     def resolution(self, spec: EventSpec) -> _Resolution:
@@ -634,7 +677,7 @@ class RenderSession:
                 _DECODER: decode,
             }
             if compiled is not None:
-                text = compiled.render(names, _putter(slots, decode))
+                text = compiled.render(names, slots, _putter(slots, decode))
             else:
                 text = _render_template(template, names)
         except jinja2.TemplateError as exc:
@@ -652,7 +695,9 @@ class RenderSession:
                 hint="a parameter value has a shape the template cannot use",
             ) from None
         try:
-            payload = self.renderer.build(text, slots, prune=prune, name=name)
+            payload = self.renderer.build(
+                text, slots, prune=prune, name=name, ordered=compiled is not None and compiled.ordered
+            )
         except TemplateError as exc:
             raise TemplateError(exc.message, location=exc.location or name, hint=exc.hint) from None
         if profile == "wire":

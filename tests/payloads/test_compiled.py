@@ -37,7 +37,9 @@ def _rendered(
 def test_every_template_of_the_format_is_compiled(compiled: Renderer, fmt: str) -> None:
     for spec in compiled.catalog.events.values():
         if fmt in spec.templates:
-            assert compiled.compiled(compiled.template(spec, fmt)) is not None, spec.event_type
+            found = compiled.compiled(compiled.template(spec, fmt))
+            assert found is not None, spec.event_type
+            assert found.ordered, spec.event_type  # slots fill in text order: constant text, plain appends
 
 
 @pytest.mark.parametrize("fmt", ("v2", "v3", "cdnetworks"))
@@ -89,6 +91,8 @@ CONSTRUCTS = {
     " {{ fake.md5()|j }}, {{ (fake.random_int(0, 9) + fake.random_int(0, 9))|j }}]",
     "set in a branch of a loop (jinja2 renders it)": "[{% for i in [1, 2] %}{% if i > 1 %}{% set y = i %}"
     "{% endif %}{{ i|j }}{{ ',' if not loop.last }}{% endfor %}]",
+    "a value set aside and written twice": '{% set t = [1, {"a": none}]|j %}[{{ t }}, {{ t }}, {{ 3|j }}]',
+    "a macro in an expression": '{% macro m(a) %}{{ a|j }}{% endmacro %}[{{ m(1) ~ "" }}, {{ 2|j }}]',
     "an if without else": '[{{ (1 if false)|string|j }}, {{ ("x" if true)|j }}]',
 }
 

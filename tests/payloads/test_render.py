@@ -205,3 +205,25 @@ def test_the_provider_draws_faker_draws_without_faker(seed: Any) -> None:
     for elements in (("x", "y", "z"), ["p", "q"], "abc", weighted):
         assert ours.random_element(elements) == theirs.random_element(elements)
     assert ours.generator.random.getstate() == generator.random.getstate()
+
+
+def test_the_seeded_random_draws_as_random_random() -> None:
+    import random
+
+    from emitter.payloads.providers.ids import SeededRandom
+
+    for seed in range(20):
+        theirs, ours, args = random.Random(seed), SeededRandom(seed), random.Random(-seed)
+        for _ in range(100):
+            low = args.randrange(-(10**20), 10**20)
+            high = low + args.choice((1, 2, 3, 10, 2**31, 10**19))
+            assert ours.randrange(low, high) == theirs.randrange(low, high)
+            items = range(args.randrange(1, 300))
+            assert ours.choice(items) == theirs.choice(items)
+            assert ours.randrange(5) == theirs.randrange(5)
+            assert ours.randrange(0, 10, 3) == theirs.randrange(0, 10, 3)
+        assert ours.getstate() == theirs.getstate()
+    with pytest.raises(IndexError):
+        SeededRandom(1).choice([])
+    with pytest.raises(ValueError):
+        SeededRandom(1).randrange(3, 3)

@@ -60,6 +60,37 @@ _REGION = "cq"
 _P = TypeVar("_P", bound="IdsProvider")
 
 
+class SeededRandom(random.Random):
+    """random.Random with the same draws, its hot two without their argument checks.
+
+    choice and randrange draw exactly as random.Random's do (one `_randbelow(n)`: getrandbits of
+    n's bit length until below n); anything unusual (an empty sequence, a step, a non-int) goes
+    to random.Random's own method.
+    """
+
+    def choice(self, seq: Any) -> Any:
+        n = len(seq)
+        if not n:
+            return super().choice(seq)
+        k = n.bit_length()
+        getrandbits = self.getrandbits
+        r = getrandbits(k)
+        while r >= n:
+            r = getrandbits(k)
+        return seq[r]
+
+    def randrange(self, start: Any, stop: Any = None, step: Any = 1) -> int:
+        if stop is None or step != 1 or type(start) is not int or type(stop) is not int or stop <= start:
+            return super().randrange(start, stop, step)
+        n = stop - start
+        k = n.bit_length()
+        getrandbits = self.getrandbits
+        r = getrandbits(k)
+        while r >= n:
+            r = getrandbits(k)
+        return start + r
+
+
 class Draws:
     """What a provider needs of faker's Generator: its `random`, seeded as `seed_instance(seed)` seeds it.
 
@@ -69,7 +100,7 @@ class Draws:
     __slots__ = ("random",)
 
     def __init__(self, seed: Any = None) -> None:
-        self.random = random.Random(seed)
+        self.random = SeededRandom(seed)
 
 
 class IdsProvider:
