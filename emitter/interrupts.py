@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import atexit
 import contextlib
 import signal
@@ -95,6 +94,8 @@ def trap(
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    import asyncio  # only a run traps signals on its loop: not at every start
+
     loop = asyncio.get_running_loop()
     count = 0
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -176,13 +176,50 @@ def _field_docs(path: Path) -> dict[str, tuple[FieldDoc, ...]]:
     }
 
 
+class _FieldDocFiles:
+    """Every format's field docs, read on first use: large files that rendering never needs."""
+
+    def __init__(self, template_dir: Path, formats: Iterable[str]):
+        self.template_dir = template_dir
+        self.formats = tuple(formats)
+
+    @functools.cached_property
+    def by_format(self) -> dict[str, dict[str, tuple[FieldDoc, ...]]]:
+        return {fmt: _field_docs(self.template_dir / fmt / FIELDS_FILE) for fmt in self.formats}
+
+
+class _EventFieldDocs(Mapping[str, tuple[FieldDoc, ...]]):
+    """One event's documented fields by format (EventSpec.fields), read from the files when first asked."""
+
+    def __init__(self, files: _FieldDocFiles, event_type: str):
+        self._files = files
+        self._event_type = event_type
+
+    @functools.cached_property
+    def _docs(self) -> dict[str, tuple[FieldDoc, ...]]:
+        event_type = self._event_type
+        return {fmt: docs[event_type] for fmt, docs in self._files.by_format.items() if event_type in docs}
+
+    def __getitem__(self, fmt: str) -> tuple[FieldDoc, ...]:
+        return self._docs[fmt]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._docs)
+
+    def __len__(self) -> int:
+        return len(self._docs)
+
+    def __repr__(self) -> str:
+        return repr(self._docs)
+
+
 def parse_catalog(data: Mapping[str, Any], template_dir: Path) -> Catalog:
     """Build a Catalog from its YAML data; every problem names the entry at fault."""
     where = str(template_dir / CATALOG_FILE)
     if not isinstance(data, Mapping) or "events" not in data or "formats" not in data:
         raise CatalogError("the catalog needs 'formats' and 'events'", location=where)
     formats = {name: FormatSpec(name, str(raw.get("summary", ""))) for name, raw in data["formats"].items()}
-    field_docs = {fmt: _field_docs(template_dir / fmt / FIELDS_FILE) for fmt in formats}
+    field_docs = _FieldDocFiles(template_dir, formats)
     common = {
         name: _param(name, raw, f"{where} (common_params)")
         for name, raw in (data.get("common_params") or {}).items()
@@ -212,7 +249,6 @@ def parse_catalog(data: Mapping[str, Any], template_dir: Path) -> Catalog:
             default=next(iter(outcomes)),
             enum=tuple(outcomes),
         )
-        fields = {fmt: docs[event_type] for fmt, docs in field_docs.items() if event_type in docs}
         events[event_type] = EventSpec(
             event_type=event_type,
             aliases=tuple(raw.get("aliases") or ()),
@@ -220,7 +256,7 @@ def parse_catalog(data: Mapping[str, Any], template_dir: Path) -> Catalog:
             templates=templates,
             params=params,
             outcomes=outcomes,
-            fields=fields,
+            fields=_EventFieldDocs(field_docs, event_type),
         )
     return Catalog(formats, events, template_dir)
 

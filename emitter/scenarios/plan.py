@@ -8,13 +8,15 @@ import functools
 import itertools
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from emitter.delivery.deliver import Delivery
 from emitter.errors import ScenarioError, TemplateError
 from emitter.outcomes import EventRef
 from emitter.payloads.render import Renderer, RenderSession, default_renderer, encode_payload
 from emitter.scenarios.loader import REFERENCE, Scenario, Step
+
+if TYPE_CHECKING:
+    from emitter.delivery.deliver import Delivery
 
 
 @dataclass(frozen=True)
@@ -170,6 +172,8 @@ def expand(plan: RunPlan, renderer: Renderer | None = None) -> Iterator[Delivery
 
 
 def _render(plan: RunPlan, renderer: Renderer) -> Iterator[Delivery]:
+    from emitter.delivery.deliver import Delivery  # httpx and the transport: not for `render`
+
     index = 0
     for scenario in plan.scenarios:
         subscribed = plan.subscribed(scenario)
