@@ -44,7 +44,7 @@ ScenarioRef = str | Path | Scenario
 SentEvent = Delivery  # one record per event: planned, then its attempts and how it ended
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class CompletedRun:
     """What a run did: its seed and `now` (to replay it), the result, every outcome and every send.
 
@@ -61,6 +61,11 @@ class CompletedRun:
     sent: tuple[SentEvent, ...] = ()
     received: tuple[ReceivedRequest, ...] = ()
     scenarios: tuple[str, ...] = ()
+
+    def __repr__(self) -> str:
+        # short: asyncio prints a finished task's result when a run ends, pytest a failing value;
+        # every outcome and send is in .outcomes and .sent
+        return f"<CompletedRun {self.summary()}>"
 
     @property
     def ok(self) -> bool:

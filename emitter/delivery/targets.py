@@ -9,12 +9,14 @@ import inspect
 import os
 import sys
 import threading
+from collections.abc import MutableMapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import httpx
 
 from emitter.delivery.deliver import check_target
+from emitter.delivery.transport import MAX_RESPONSE_BYTES
 from emitter.errors import UsageError, hint_with_suggestion
 from emitter.receiver.server import Receiver
 
@@ -169,17 +171,69 @@ def _crashed(exc: Exception) -> httpx.Response:
 
 
 class ASGIAppTransport(httpx.AsyncBaseTransport):
-    """httpx's ASGI transport; a timed-out request leaves the app to finish, as a server would."""
+    """Calls an ASGI app as a server would (as httpx.ASGITransport does, leaner: the body is known,
+    the answer is kept bounded and handed back in memory); a timed-out request leaves the app to
+    finish, as a server would."""
 
     def __init__(self, app: Any):
-        self.inner = httpx.ASGITransport(app=app)
+        self.app = app
         self.calls: set[asyncio.Task[httpx.Response]] = set()
 
     async def _call(self, request: httpx.Request) -> httpx.Response:
         try:
-            return await self.inner.handle_async_request(request)
+            return await self._exchange(request)
         except Exception as exc:
             return _crashed(exc)
+
+    async def _exchange(self, request: httpx.Request) -> httpx.Response:
+        url = request.url
+        raw_path = url.raw_path
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": request.method,
+            "headers": [(name.lower(), value) for name, value in request.headers.raw],
+            "scheme": url.scheme,
+            "path": url.path,
+            "raw_path": raw_path.partition(b"?")[0],
+            "query_string": url.query,
+            "server": (url.host, url.port),
+            "client": ("127.0.0.1", 123),
+            "root_path": "",
+        }
+        body = await request.aread()
+        received = False
+        status: int | None = None
+        headers: list[tuple[bytes, bytes]] = []
+        parts: list[bytes] = []
+        kept = 0
+        complete = asyncio.Event()
+
+        async def receive() -> dict[str, Any]:
+            nonlocal received
+            if received:
+                await complete.wait()
+                return {"type": "http.disconnect"}
+            received = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def send(message: MutableMapping[str, Any]) -> None:
+            nonlocal status, headers, kept
+            if message["type"] == "http.response.start":
+                status, headers = message["status"], list(message.get("headers") or ())
+            elif message["type"] == "http.response.body" and not complete.is_set():
+                chunk = message.get("body", b"")
+                if chunk and kept < MAX_RESPONSE_BYTES:  # what a report keeps of an answer
+                    parts.append(chunk[: MAX_RESPONSE_BYTES - kept])
+                    kept += len(parts[-1])
+                if not message.get("more_body", False):
+                    complete.set()
+
+        await self.app(scope, receive, send)
+        if status is None:
+            raise RuntimeError("the app returned without starting a response")
+        return httpx.Response(status, headers=headers, content=b"".join(parts), request=request)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         call = asyncio.ensure_future(self._call(request))

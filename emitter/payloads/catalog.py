@@ -25,6 +25,12 @@ def resource_dir(kind: str) -> Path:
     override = os.environ.get(f"VOD_EMITTER_{kind.upper()}")
     if override:
         return Path(override)
+    return _installed_resource_dir(kind)
+
+
+@functools.cache
+def _installed_resource_dir(kind: str) -> Path:
+    """Where the installed package keeps `kind` (looked up once: runs in tests ask per call)."""
     package = Path(__file__).resolve().parent.parent
     packaged = package / "_data" / kind
     if packaged.is_dir():

@@ -670,10 +670,21 @@ def parse_scenario(text: str, path: str = "<scenario>", catalog: Catalog | None 
     )
 
 
+_listed: dict[tuple[str, int], dict[str, Path]] = {}
+
+
 def builtin_scenarios() -> dict[str, Path]:
-    """The built-in scenarios by name (file stem)."""
+    """The built-in scenarios by name (file stem); listed once per process while the folder is unchanged."""
     directory = resource_dir("scenarios")
-    return {p.stem: p for p in sorted(directory.glob("*.yaml"))}
+    try:
+        key = (str(directory), directory.stat().st_mtime_ns)
+    except OSError:
+        key = (str(directory), -1)
+    listed = _listed.get(key)
+    if listed is None:
+        _listed.clear()
+        listed = _listed[key] = {p.stem: p for p in sorted(directory.glob("*.yaml"))}
+    return dict(listed)
 
 
 def find_scenario(reference: str) -> Path:

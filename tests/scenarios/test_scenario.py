@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -115,3 +116,17 @@ def test_repeated_step_gets_fresh_copies_of_its_override_values() -> None:
     events = list(render_events(scenario, seed=1, now=NOW))
     assert [e.payload["data"]["x"] for e in events] == [{"b": 2}, {"b": 2}]
     assert scenario.steps[0].overrides.set == {"data.x": {"a": 1, "b": 2}}
+
+
+def test_builtin_scenarios_are_listed_again_when_the_folder_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VOD_EMITTER_SCENARIOS", str(tmp_path))
+    (tmp_path / "first.yaml").write_text("steps: [{event: upload}]\n", encoding="utf-8")
+    assert list(builtin_scenarios()) == ["first"]
+    listed = builtin_scenarios()
+    listed.clear()  # a copy: the caller's to change
+    assert list(builtin_scenarios()) == ["first"]
+    (tmp_path / "second.yaml").write_text("steps: [{event: upload}]\n", encoding="utf-8")
+    os.utime(tmp_path, ns=(0, tmp_path.stat().st_mtime_ns + 1_000_000))  # a coarse clock: still a change
+    assert list(builtin_scenarios()) == ["first", "second"]
