@@ -340,6 +340,9 @@ def _signed_parts(
     return delivery.body, {}, {}  # a raw or non-object body (malformed-input cases) cannot carry them
 
 
+_NOTHING: dict[str, str] = {}  # no params, no extra headers (never written to)
+
+
 class Sender:
     """Sends deliveries to one target through an injected client; yields each attempt, then the event."""
 
@@ -370,6 +373,9 @@ class Sender:
         self._prepared: httpx.Headers | None = None
         self._raw_headers: bytes | None = None
         self._line = b"POST " + self.url.raw_path + b" HTTP/1.1\r\n"
+        self._host, self._port = self.url.host, self.url.port or 80
+        self._fast: FastHTTPTransport | None = None
+        self._plain_url = self.url.is_absolute_url and not self.url.userinfo
 
     def prepare(self, delivery: Delivery) -> tuple[bytes, dict[str, str], Mapping[str, str]]:
         """(body, query params, headers) of one attempt; signatures are fresh for every attempt."""
@@ -384,7 +390,7 @@ class Sender:
         """(body, query params, headers beyond self.headers) of one attempt."""
         signing = self.options.signing
         if signing is None:
-            return delivery.body, {}, {}
+            return delivery.body, _NOTHING, _NOTHING
         return _signed_parts(delivery, signing, self.wall())
 
     def _should_retry(self, kind: str | None, status: int | None, expect: Expectation) -> bool:
@@ -407,9 +413,14 @@ class Sender:
                 self._raw_headers = header_lines(self._prepared.raw) if self._prepared is not None else None
             except httpx.LocalProtocolError:  # httpx.Request refuses it as it should
                 self._raw_headers = None
-        if self._raw_headers is None or url.netloc != self.url.netloc:
+        if self._raw_headers is None:
             return None
-        line = self._line if url is self.url else b"POST " + url.raw_path + b" HTTP/1.1\r\n"
+        if url is self.url:
+            line = self._line
+        elif url.netloc == self.url.netloc:
+            line = b"POST " + url.raw_path + b" HTTP/1.1\r\n"
+        else:
+            return None
         if not extra:
             return line + self._raw_headers
         assert self._prepared is not None
@@ -427,14 +438,17 @@ class Sender:
         # merged, not passed as params=: httpx would replace the target's own query string
         url = self.url.copy_merge_params(params) if params else self.url
         client = self.client
-        transport = direct_transport(client, url)
+        transport = direct_transport(client, url, checked_url=url is self.url and self._plain_url)
         seconds = self.options.timeout  # for the whole attempt, as VOD counts it
-        if isinstance(transport, FastHTTPTransport) and transport.keeps_total_timeout(url):
+        if transport is not None and transport is self._fast:
             # the very bytes the client would send, without an httpx.Request or httpx.Response
             head = self._head(client, url, extra)
             if head is not None:
                 data = b"%sContent-Length: %d\r\n\r\n%s" % (head, len(body), body)
-                return await transport.post(url.host, url.port or 80, data, seconds)
+                return await self._fast.post(self._host, self._port, data, seconds)
+        elif isinstance(transport, FastHTTPTransport) and transport.keeps_total_timeout(url):
+            self._fast = transport  # noted once: it serves the sender's http:// URL
+            return await self._post(body, params, extra)
         headers: Mapping[str, str] = self.headers
         if extra:
             headers = httpx.Headers(self.headers)
@@ -455,27 +469,31 @@ class Sender:
     async def send(self, delivery: Delivery) -> AsyncIterator[AttemptFinished | EventFinished]:
         """Each attempt as it ends, then one EventFinished; the receiver's faults never raise."""
         options = self.options
+        clock = self.clock
         ref = delivery.ref
-        started = self.clock()
+        expect = delivery.expect
+        started = clock()
         status: int | None = None
         error: str | None = None
         earlier: list[str] = []
         request_text = response_text = ""
         latency = 0.0
         attempt = 0
+        accepted = False
         for attempt in range(1, options.retries + 2):
             body, params, extra = self._signed(delivery)
             request_text = excerpt(body, options.excerpt)
             status, error, kind, response_text = None, None, None, ""
-            sent_at = self.clock()
+            sent_at = clock()
             try:
                 response = await self._post(body, params, extra)
                 status = response.status_code
                 response_text = excerpt(response.content, options.excerpt)
             except (httpx.HTTPError, asyncio.TimeoutError) as exc:
                 kind, error = classify(exc, options.timeout, str(self.url))
-            latency = self.clock() - sent_at
-            retry = attempt <= options.retries and self._should_retry(kind, status, delivery.expect)
+            latency = clock() - sent_at
+            accepted = status is not None and expect.accepts(status)
+            retry = not accepted and attempt <= options.retries and self._should_retry(kind, status, expect)
             wait = options.backoff_before(attempt) if retry else None
             yield AttemptFinished(ref, attempt, status, error, latency, wait, kind)
             if not retry:
@@ -486,10 +504,10 @@ class Sender:
         result: Result
         if status is None:
             result, reason = "failed", error or "no answer"
-        elif delivery.expect.accepts(status):
+        elif accepted:
             result, reason = "delivered", f"after {', '.join(earlier)}" if earlier else ""
         else:
-            result, reason = "unexpected", f"status {status}, expected {delivery.expect.describe()}"
+            result, reason = "unexpected", f"status {status}, expected {expect.describe()}"
         yield EventFinished(
-            ref, result, reason, attempt, status, latency, self.clock() - started, request_text, response_text
+            ref, result, reason, attempt, status, latency, clock() - started, request_text, response_text
         )

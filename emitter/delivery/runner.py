@@ -34,10 +34,8 @@ _RENDER_GUARD = 0.002
 _LOOKAHEAD = 256
 # The consumer yields to the loop after this many outcomes in a row, so timers are not held up.
 _CONSUMER_SLICE = 64
-# When nothing waits (speed 0): sends rendered in one go, and the share of the slots that must be
-# free before the scheduler wakes up to fill them (rendering and starting sends in runs is faster).
+# When nothing waits (speed 0): sends rendered in one go (rendering in runs is faster).
 _BATCH = 16
-_FREE_SHARE = 16
 
 
 @dataclass(frozen=True)
@@ -143,8 +141,9 @@ class Runner:
 
     A wait counts from the previous send (scaled by the speed). While it waits, the runner renders
     the next sends ahead, one event at a time, until the send is nearly due, so that rendering (a
-    whole shuffle window, say) does not make it late. Without waits it renders a few sends at a
-    time, then starts them: both go faster in runs than interleaved one by one.
+    whole shuffle window, say) does not make it late. Without waits (speed 0), `concurrency`
+    workers each send one delivery after another, rendering a few at a time when none is ready:
+    no task, timer or slot per send.
     """
 
     def __init__(
@@ -171,9 +170,10 @@ class Runner:
         )
         self._stop = asyncio.Event()
         self._drained = asyncio.Event()
-        self._in_flight: set[asyncio.Task[None]] = set()
+        self._in_flight: set[asyncio.Task[None]] = set()  # a task per send, or the workers (speed 0)
+        self._unpaced_mode = False
+        self._sending = 0  # sends in flight in the workers
         self._slot: asyncio.Future[None] | None = None
-        self._free_for_slot = 1  # the scheduler waits until this many sends in flight have finished
         self._pausing: asyncio.Future[None] | None = None
         self._error: str | None = None
         self._interrupted = False
@@ -181,7 +181,7 @@ class Runner:
 
     @property
     def in_flight(self) -> int:
-        return len(self._in_flight)
+        return self._sending if self._unpaced_mode else len(self._in_flight)
 
     def stop(self) -> None:
         """Schedule nothing more; sends in flight finish or time out."""
@@ -241,50 +241,16 @@ class Runner:
     def _finished(self, task: asyncio.Task[None]) -> None:
         # a task cancelled before it ran sent nothing: it counts as not sent
         self._in_flight.discard(task)
-        if len(self._in_flight) <= self.timing.concurrency - self._free_for_slot:
+        if len(self._in_flight) < self.timing.concurrency:
             _wake(self._slot)
 
     async def _schedule(self, queue: asyncio.Queue[Progress | None]) -> None:
-        timing = self.timing
-        waits = timing.speed > 0
-        # without waits: render and start sends in runs, and wake up for a few free slots at once
-        batch = 1 if waits else min(_BATCH, timing.concurrency)
-        self._free_for_slot = 1 if waits else max(1, timing.concurrency // _FREE_SHARE)
         ahead = _Lookahead(self._steps(), self.clock)
-        previous = self.clock()
-        started = 0
         try:
-            while (delivery := ahead.next(batch)) is not None:
-                if self._stop.is_set():
-                    self._interrupted = True
-                    break
-                if delivery.filtered:  # not sent, so neither waited for nor queued (PULL)
-                    outcome = _filtered(delivery.ref)
-                    delivery.record(outcome)
-                    queue.put_nowait(outcome)
-                    continue
-                if waits and delivery.wait > 0:
-                    deadline = previous + delivery.wait / timing.speed
-                    ahead.fill_until(deadline)
-                    if deadline > self.clock() and not await self._pause_until(deadline):
-                        self._interrupted = True
-                        break
-                if len(self._in_flight) >= timing.concurrency and not self._stop.is_set():
-                    self._slot = asyncio.get_running_loop().create_future()
-                    await self._slot
-                if queue.qsize() > _HIGH_WATER:
-                    self._drained.clear()
-                    await self._drained.wait()
-                if self._stop.is_set():
-                    self._interrupted = True
-                    break
-                task = asyncio.create_task(self._deliver(delivery, queue))
-                self._in_flight.add(task)
-                task.add_done_callback(self._finished)
-                previous = self.clock()
-                started += 1
-                if started % _BATCH == 0:
-                    await asyncio.sleep(0)  # let the sends start (and answers in) before rendering more
+            if self.timing.speed > 0:
+                await self._paced(ahead, queue)
+            else:
+                await self._unpaced(ahead, queue)
         except EmitterError as exc:
             self._error = str(exc)
         except asyncio.CancelledError:
@@ -296,6 +262,92 @@ class Runner:
             if self._in_flight:
                 await asyncio.gather(*self._in_flight, return_exceptions=True)
             queue.put_nowait(None)
+
+    def _skip_filtered(self, delivery: Delivery, queue: asyncio.Queue[Progress | None]) -> bool:
+        """Report a send whose EventType is not subscribed (neither waited for nor queued); True if so."""
+        if not delivery.filtered:
+            return False
+        outcome = _filtered(delivery.ref)
+        delivery.record(outcome)
+        queue.put_nowait(outcome)
+        return True
+
+    async def _unpaced(self, ahead: _Lookahead, queue: asyncio.Queue[Progress | None]) -> None:
+        """No waits: `concurrency` workers, each starting the next send as soon as its previous one
+        ends (no task per send). Sends start in plan order; they render a few at a time."""
+        batch = min(_BATCH, self.timing.concurrency)
+
+        backlog = 2 * self.timing.concurrency  # outcomes waiting: a send answered at once (in process)
+
+        async def worker() -> None:
+            while (delivery := ahead.next(batch)) is not None:
+                if self._stop.is_set():
+                    self._interrupted = True
+                    return
+                if self._skip_filtered(delivery, queue):
+                    continue
+                if queue.qsize() > _HIGH_WATER:
+                    self._drained.clear()
+                    await self._drained.wait()
+                    if self._stop.is_set():
+                        self._interrupted = True
+                        return
+                self._sending += 1
+                try:
+                    await self._deliver(delivery, queue)
+                finally:
+                    self._sending -= 1
+                if queue.qsize() >= backlog:
+                    await asyncio.sleep(0)  # sends answered without waiting (in process) let the consumer in
+
+        async def guarded() -> None:
+            try:
+                await worker()
+            except EmitterError as exc:  # rendering failed: the sends in flight finish, no more start
+                self._error = self._error or str(exc)
+                self.stop()
+            except Exception as exc:  # a bug: re-raised by run() once the other sends finish
+                self._crash = self._crash or exc
+                self.stop()
+
+        self._unpaced_mode = True
+        for _ in range(self.timing.concurrency):
+            self._in_flight.add(asyncio.create_task(guarded()))
+        await asyncio.gather(*self._in_flight, return_exceptions=True)
+
+    async def _paced(self, ahead: _Lookahead, queue: asyncio.Queue[Progress | None]) -> None:
+        """Waits between sends: one task per send, started when its wait is over and a slot is free."""
+        timing = self.timing
+        previous = self.clock()
+        started = 0
+        while (delivery := ahead.next()) is not None:
+            if self._stop.is_set():
+                self._interrupted = True
+                break
+            if self._skip_filtered(delivery, queue):
+                continue
+            if delivery.wait > 0:
+                deadline = previous + delivery.wait / timing.speed
+                ahead.fill_until(deadline)
+                if deadline > self.clock() and not await self._pause_until(deadline):
+                    self._interrupted = True
+                    break
+            if len(self._in_flight) >= timing.concurrency and not self._stop.is_set():
+                self._slot = asyncio.get_running_loop().create_future()
+                await self._slot
+            if queue.qsize() > _HIGH_WATER:
+                self._drained.clear()
+                await self._drained.wait()
+            if self._stop.is_set():
+                self._interrupted = True
+                break
+            task = asyncio.create_task(self._deliver(delivery, queue))
+            self._in_flight.add(task)
+            task.add_done_callback(self._finished)
+            previous = self.clock()
+            started += 1
+            if started % _BATCH == 0:
+                await asyncio.sleep(0)  # let the sends start (and answers in) before rendering more
 
     async def run(self) -> AsyncIterator[Outcome]:
         """Outcomes as they happen: RunStarted, AttemptFinished..., EventFinished..., RunFinished."""

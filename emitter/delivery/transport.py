@@ -31,21 +31,28 @@ MAX_HEAD_BYTES = 64 * 1024
 class Answer:
     """A response as read off the wire: status, reason, raw headers and at most MAX_RESPONSE_BYTES of body."""
 
-    __slots__ = ("body", "headers", "keep_alive", "reason", "status_code")
+    __slots__ = ("body", "encoded", "headers", "keep_alive", "reason", "status_code")
 
     def __init__(
-        self, status: int, reason: bytes, headers: list[tuple[bytes, bytes]], body: bytes, keep_alive: bool
+        self,
+        status: int,
+        reason: bytes,
+        headers: list[tuple[bytes, bytes]],
+        body: bytes,
+        keep_alive: bool,
+        encoded: bool = True,
     ):
         self.status_code = status
         self.reason = reason
         self.headers = headers
         self.body = body
         self.keep_alive = keep_alive
+        self.encoded = encoded  # it may name a Content-Encoding (False: known not to)
 
     @property
     def content(self) -> bytes:
         """The body as httpx would give it: decoded when the answer names a Content-Encoding."""
-        if not any(name.lower() == b"content-encoding" for name, _ in self.headers):
+        if not self.encoded or not any(name.lower() == b"content-encoding" for name, _ in self.headers):
             return self.body
         try:
             return httpx.Response(self.status_code, headers=self.headers, content=self.body).content
@@ -80,6 +87,7 @@ class _Connection(asyncio.Protocol):
         self._head_bytes = 0
         self._in_body = False  # the head is complete
         self._framed = False  # by Content-Length or chunks (else the answer ends with the connection)
+        self._encoded = False  # names a Content-Encoding
 
     # asyncio.Protocol -------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -144,6 +152,8 @@ class _Connection(asyncio.Protocol):
                 lowered == b"transfer-encoding" and b"chunked" in value.lower()
             ):
                 self._framed = True
+            elif lowered == b"content-encoding":
+                self._encoded = True
 
     def on_body(self, body: bytes) -> None:
         if self._answer is not None:
@@ -184,7 +194,7 @@ class _Connection(asyncio.Protocol):
         self._headers = []
         self._body = bytearray()
         self._head_bytes = 0
-        self._in_body = self._framed = False
+        self._in_body = self._framed = self._encoded = False
 
     def _fail(self, message: str) -> None:
         if self.waiter is not None and not self.waiter.done():
@@ -193,7 +203,12 @@ class _Connection(asyncio.Protocol):
     def _finish(self, *, keep_alive: bool) -> None:
         assert self.waiter is not None
         self._answer = answer = Answer(
-            self.parser.get_status_code(), self._reason, self._headers, bytes(self._body), keep_alive
+            self.parser.get_status_code(),
+            self._reason,
+            self._headers,
+            bytes(self._body),
+            keep_alive,
+            self._encoded,
         )
         self.waiter.set_result(answer)
         if not keep_alive:
@@ -276,6 +291,7 @@ class FastHTTPTransport(httpx.AsyncBaseTransport):
         self._queued: deque[asyncio.Future[None]] = deque()  # exchanges waiting for a free slot
         self._fallback = fallback
         self._connections: set[_Connection] = set()
+        self._expiries = _Expiries()
 
     def keeps_total_timeout(self, url: httpx.URL) -> bool:
         """True when this transport itself serves `url` (the https fallback ignores TOTAL_TIMEOUT)."""
@@ -318,7 +334,7 @@ class FastHTTPTransport(httpx.AsyncBaseTransport):
         else:
             await self._wait_for_slot(deadline, loop)
         try:
-            connection = await self._checkout(origin, deadline, loop)
+            connection = self._idle_connection(origin) or await self._connect(origin, deadline, loop)
             try:
                 answer = await self._exchange(connection, data, deadline, loop)
             except StaleConnection:
@@ -369,12 +385,11 @@ class FastHTTPTransport(httpx.AsyncBaseTransport):
         self, connection: _Connection, data: bytes, deadline: _Deadline, loop: asyncio.AbstractEventLoop
     ) -> Answer:
         waiter = connection.send(data)
-        limit = deadline.limit("read", loop)
-        timer = (
-            loop.call_later(limit, _expire, waiter, deadline.request, httpx.ReadTimeout)
-            if limit is not None
-            else None
-        )
+        timer: asyncio.TimerHandle | None = None
+        if deadline.request is not None or not self._expiries.add(deadline.at, waiter, loop):
+            limit = deadline.limit("read", loop)
+            if limit is not None:
+                timer = loop.call_later(limit, _expire, waiter, deadline.request, httpx.ReadTimeout)
         try:
             return await waiter
         except BaseException:
@@ -384,9 +399,8 @@ class FastHTTPTransport(httpx.AsyncBaseTransport):
             if timer is not None:
                 timer.cancel()
 
-    async def _checkout(
-        self, origin: tuple[str, int], deadline: _Deadline, loop: asyncio.AbstractEventLoop
-    ) -> _Connection:
+    def _idle_connection(self, origin: tuple[str, int]) -> _Connection | None:
+        """The most recently used idle connection to `origin` that is still open, if any."""
         idle = self._idle.get(origin)
         while idle:
             connection = idle.pop()
@@ -394,7 +408,7 @@ class FastHTTPTransport(httpx.AsyncBaseTransport):
             if not connection.closed:
                 return connection
             self._discard(connection)
-        return await self._connect(origin, deadline, loop)
+        return None
 
     async def _connect(
         self, origin: tuple[str, int], deadline: _Deadline, loop: asyncio.AbstractEventLoop
@@ -422,8 +436,51 @@ class FastHTTPTransport(httpx.AsyncBaseTransport):
             connection.close()
         self._connections.clear()
         self._idle.clear()
+        self._expiries.clear()
         if self._fallback is not None:
             await self._fallback.aclose()
+
+
+class _Expiries:
+    """Answer deadlines in the order they were set, with one timer for them all: O(1) per exchange.
+
+    Exchanges of one sender share one timeout, so their deadlines come in order; one that does not
+    (add() returns False) keeps a timer of its own. Answered exchanges leave from the front as
+    new ones come (a slow one holds those behind it until its own deadline: at most one timeout's worth).
+    """
+
+    def __init__(self) -> None:
+        self._entries: deque[tuple[float, asyncio.Future[Answer]]] = deque()
+        self._timer: asyncio.TimerHandle | None = None
+
+    def add(self, at: float | None, waiter: asyncio.Future[Answer], loop: asyncio.AbstractEventLoop) -> bool:
+        entries = self._entries
+        while entries and entries[0][1].done():
+            entries.popleft()
+        if at is None or (entries and at < entries[-1][0]):
+            return False
+        entries.append((at, waiter))
+        if self._timer is None:
+            self._timer = loop.call_at(at, self._due, loop)
+        return True
+
+    def _due(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._timer = None
+        entries, now = self._entries, loop.time()
+        while entries:
+            at, waiter = entries[0]
+            if not waiter.done():
+                if at > now:
+                    self._timer = loop.call_at(at, self._due, loop)
+                    return
+                _expire(waiter, None, httpx.ReadTimeout)
+            entries.popleft()
+
+    def clear(self) -> None:
+        self._entries.clear()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
 
 
 def _expire(
@@ -434,7 +491,9 @@ def _expire(
         waiter.set_exception(error(f"timed out waiting for {what}", request=request))
 
 
-def direct_transport(client: httpx.AsyncClient, url: httpx.URL) -> httpx.AsyncBaseTransport | None:
+def direct_transport(
+    client: httpx.AsyncClient, url: httpx.URL, *, checked_url: bool = False
+) -> httpx.AsyncBaseTransport | None:
     """The client's transport for `url` when calling it directly sends the very same request.
 
     That is when the client has nothing of its own to apply per request: no auth (nor user:password
@@ -442,6 +501,7 @@ def direct_transport(client: httpx.AsyncClient, url: httpx.URL) -> httpx.AsyncBa
     Then the client's per-request machinery (auth flow, hooks, redirect loop, cookie jar) costs
     more than the HTTP exchange itself. None when it has something to apply, or when it was not
     noted (serves_every_url) which transport serves every URL; the caller then goes through the client.
+    `checked_url`: the caller already knows `url` is absolute and without user:password.
     """
     hooks = client.event_hooks
     if (
@@ -452,8 +512,7 @@ def direct_transport(client: httpx.AsyncClient, url: httpx.URL) -> httpx.AsyncBa
         or client.follow_redirects
         or client.cookies
         or client.params
-        or url.userinfo
-        or not url.is_absolute_url
+        or not (checked_url or (url.is_absolute_url and not url.userinfo))
     ):
         return None
     return _DIRECT.get(client)

@@ -9,6 +9,7 @@ import itertools
 import json
 import math
 import time
+from collections import deque
 from collections.abc import Callable, Coroutine, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +41,8 @@ if TYPE_CHECKING:
     from emitter.delivery.targets import Endpoint
 
 _BURST = 256  # arrivals fired at most before answers get a turn, when the schedule runs behind
+_RENDER_AHEAD = 64  # sends rendered ahead at most, while waiting for their arrivals
+_RENDER_GUARD = 0.0002  # seconds kept free before an arrival is due (plus two renders)
 LATE_GRACE = 1.0  # seconds past the end during which arrivals still due are sent late, not counted late
 BUSY_LAG = 0.010  # a schedule lag p99 above this means this process, not the target, sets the pace
 
@@ -125,6 +128,10 @@ class LoadEngine:
         self._tasks: set[asyncio.Task[None]] = set()
         self._stop = asyncio.Event()
         self._crash: BaseException | None = None
+        self._waking: asyncio.Future[None] | None = None
+        self._ahead: deque[Delivery] = deque()
+        self._ahead_error: Exception | None = None  # met while rendering ahead: raised when due
+        self._render_time = 0.0
 
     @property
     def in_flight(self) -> int:
@@ -142,6 +149,7 @@ class LoadEngine:
         if not self._stop.is_set():
             self.interrupted = True
         self._stop.set()
+        _wake(self._waking)
 
     def abort(self) -> None:
         """Stop and cancel the sends in flight (counted as interrupted)."""
@@ -194,6 +202,9 @@ class LoadEngine:
         planned = self.profile.arrivals
         end = start + self.profile.duration
         index = 0
+        # on the loop's own clock: one timer per wait, and the sends of the coming arrivals rendered
+        # while waiting for them (in the same order: the sent bodies stay the first N of the stream)
+        real_time = self.clock is time.monotonic and self.sleep is asyncio.sleep
         while index < planned and not self._stop.is_set():
             now = self.clock()
             if now >= end + LATE_GRACE:
@@ -207,12 +218,44 @@ class LoadEngine:
             if index >= planned:
                 await self._pause(end - self.clock())  # the rate is over the whole duration
                 return
-            wait = start + index / rate - self.clock()
-            if wait > 0:
-                if not await self._pause(wait):
+            due = start + index / rate
+            if due > self.clock():
+                if real_time:
+                    self._render_until(due)
+                    if not await self._pause_until(due):
+                        return
+                elif not await self._pause(due - self.clock()):
                     return
             else:
                 await asyncio.sleep(0)  # behind schedule: let answers in between bursts
+
+    async def _pause_until(self, deadline: float) -> bool:
+        """Wait until `deadline` on the loop's clock unless stopped first: one timer, one future."""
+        loop = asyncio.get_running_loop()
+        self._waking = waiter = loop.create_future()
+        timer = loop.call_at(deadline, _wake, waiter)
+        try:
+            await waiter
+        finally:
+            timer.cancel()
+            self._waking = None
+        return not self._stop.is_set()
+
+    def _render_until(self, deadline: float) -> None:
+        """Render the next sends ahead while the deadline is far enough away for one more render."""
+        ahead, clock = self._ahead, self.clock
+        while (
+            self._ahead_error is None
+            and len(ahead) < _RENDER_AHEAD
+            and deadline - clock() > _RENDER_GUARD + 2 * self._render_time
+        ):
+            started = clock()
+            try:
+                ahead.append(next(self.deliveries))
+            except Exception as exc:  # StopIteration or a render error: raised in order, when due
+                self._ahead_error = exc
+                return
+            self._render_time = max(clock() - started, self._render_time * 0.9)
 
     def _arrive(self, lag: float) -> None:
         stats = self.stats
@@ -220,10 +263,15 @@ class LoadEngine:
         if len(self._tasks) >= self.profile.max_in_flight:
             stats.dropped += 1
             return
-        # rendered only when sent: the sent bodies are always the first N of the seed's stream
-        delivery = next(self.deliveries)
+        # rendered only when sent (or ahead of it): the sent bodies are always the first N of the stream
+        delivery = self._ahead.popleft() if self._ahead else self._next_delivery()
         self._start(self._send(delivery, self._count_sent()), self._send_done)
         stats.peak_in_flight = max(stats.peak_in_flight, len(self._tasks))
+
+    def _next_delivery(self) -> Delivery:
+        if self._ahead_error is not None:
+            raise self._ahead_error
+        return next(self.deliveries)
 
     def _count_sent(self) -> int:
         """Count a send; returns the second of the run it belongs to."""
@@ -309,6 +357,11 @@ class LoadEngine:
             )  # a timeout is a latency too: leaving it out would flatter the percentiles
             stats.latency.record(finished.latency)
             self._window.latency.record(finished.latency)
+
+
+def _wake(waiter: asyncio.Future[None] | None) -> None:
+    if waiter is not None and not waiter.done():
+        waiter.set_result(None)
 
 
 @dataclass(frozen=True)

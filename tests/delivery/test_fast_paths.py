@@ -256,3 +256,36 @@ def test_an_error_met_while_rendering_ahead_comes_after_the_sends_before_it(rend
     assert [o.ref.index for o in outcomes if isinstance(o, EventFinished)] == [0, 1, 2]
     last = outcomes[-1]
     assert isinstance(last, RunFinished) and "step 4 cannot render" in (last.result.error or "")
+
+
+def test_posted_exchanges_time_out_by_their_own_deadlines_in_or_out_of_order() -> None:
+    async def scenario() -> None:
+        server, url = await _silent_server()
+        target = httpx.URL(url)
+        transport = FastHTTPTransport()
+        data = request_bytes(b"POST", b"/", [(b"Host", target.netloc)], b"{}")
+        try:
+            slow = asyncio.ensure_future(transport.post(target.host, target.port or 80, data, 10.0))
+            await asyncio.sleep(0.01)
+            # due before the one set earlier: it keeps its own timer (the test's limit is 3 s)
+            with pytest.raises(httpx.ReadTimeout):
+                await asyncio.wait_for(transport.post(target.host, target.port or 80, data, 0.2), 3)
+            # in order: one timer for them all, each still ends at its own deadline
+            started = asyncio.get_running_loop().time()
+            times = [0.1, 0.2, 0.3]
+            ends: list[float] = []
+
+            async def one(seconds: float) -> None:
+                with pytest.raises(httpx.ReadTimeout):
+                    await transport.post(target.host, target.port or 80, data, seconds)
+                ends.append(asyncio.get_running_loop().time() - started)
+
+            await asyncio.wait_for(asyncio.gather(*(one(t) for t in times)), 3)
+            assert ends == sorted(ends) and ends[-1] < 2.5 and not slow.done()  # not held by the 10 s one
+            slow.cancel()
+            await asyncio.gather(slow, return_exceptions=True)
+        finally:
+            await transport.aclose()
+            server.close()
+
+    run(scenario())
