@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from emitter.delivery.targets import Endpoint
 
 _BURST = 256  # arrivals fired at most before answers get a turn, when the schedule runs behind
+_STATUS_CLASSES = {status: f"{status // 100}xx" for status in range(100, 600)}
 _RENDER_AHEAD = 64  # sends rendered ahead at most, while waiting for their arrivals
 _RENDER_GUARD = 0.0002  # seconds kept free before an arrival is due (plus two renders)
 LATE_GRACE = 1.0  # seconds past the end during which arrivals still due are sent late, not counted late
@@ -336,27 +337,21 @@ class LoadEngine:
         status = finished.status
         row = stats.second(second)
         if status is not None:
-            row.latency.record(finished.latency)
+            stats.latency.record(finished.latency, row.latency, self._window.latency)
             if finished.result == "unexpected":
                 row.failed += 1
+                stats.unexpected += 1
             else:
                 row.ok += 1
-            status_class = f"{status // 100}xx"
+            status_class = _STATUS_CLASSES.get(status) or f"{status // 100}xx"
             stats.answered[status_class] = stats.answered.get(status_class, 0) + 1
-            stats.unexpected += finished.result == "unexpected"
-            stats.latency.record(finished.latency)
-            self._window.latency.record(finished.latency)
             return
         kind = (attempt.kind if attempt else None) or "other"
         kind = "closed" if kind == "dropped" else kind if kind in ERROR_KINDS else "other"
         stats.errors[kind] += 1
         row.failed += 1
-        if kind == "timeout":
-            row.latency.record(
-                finished.latency
-            )  # a timeout is a latency too: leaving it out would flatter the percentiles
-            stats.latency.record(finished.latency)
-            self._window.latency.record(finished.latency)
+        if kind == "timeout":  # a timeout is a latency too: leaving it out would flatter the percentiles
+            stats.latency.record(finished.latency, row.latency, self._window.latency)
 
 
 def _wake(waiter: asyncio.Future[None] | None) -> None:

@@ -43,20 +43,31 @@ class LatencyHistogram:
         self.minimum = math.inf
         self.maximum = 0.0
 
-    def record(self, seconds: float) -> None:
-        seconds = max(seconds, 0.0)
+    def record(self, seconds: float, *also: LatencyHistogram) -> None:
+        """Count one latency here (and in `also`: the bucket is found once for all of them)."""
+        if seconds < 0.0:
+            seconds = 0.0
         micros = seconds * 1e6
         if micros < 1:
             index = 0
         else:
             mantissa, exponent = math.frexp(micros)  # micros = mantissa * 2**exponent, mantissa in [0.5, 1)
             index = exponent * _SUB_BUCKETS + int((mantissa - 0.5) * 2 * _SUB_BUCKETS)
-        self.buckets[index] = self.buckets.get(index, 0) + 1
-        self.fixed[bisect_left(HISTOGRAM_EDGES, seconds)] += 1
+        row = bisect_left(HISTOGRAM_EDGES, seconds)
+        self._add(index, row, seconds)
+        for other in also:
+            other._add(index, row, seconds)
+
+    def _add(self, index: int, row: int, seconds: float) -> None:
+        buckets = self.buckets
+        buckets[index] = buckets.get(index, 0) + 1
+        self.fixed[row] += 1
         self.count += 1
         self.total += seconds
-        self.minimum = min(self.minimum, seconds)
-        self.maximum = max(self.maximum, seconds)
+        if seconds < self.minimum:
+            self.minimum = seconds
+        if seconds > self.maximum:
+            self.maximum = seconds
 
     @staticmethod
     def _middle(index: int) -> float:

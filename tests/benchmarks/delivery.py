@@ -8,14 +8,23 @@ alternate between:
   fresh rendering (one seeded session per flow, every body rendered as it is sent);
 - a plain `httpx.AsyncClient` loop and an `aiohttp` loop posting the same bodies pre-rendered.
 
-The best round of each is kept. A raw asyncio client shows the receiver's headroom, and one
-figure is taken against the built-in receiver (h11, conformance checks) for reference.
+The best round of each is kept. At concurrency 32, Locust's FastHttpUser (one process, 32 users
+posting the same bodies without waiting) is a peer too, when locust is installed (the `bench`
+extra). A raw asyncio client shows the receiver's headroom, and one figure is taken against the
+built-in receiver (h11, conformance checks) for reference.
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import itertools
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from typing import Any
@@ -28,12 +37,14 @@ from emitter.outcomes import EventFinished
 from emitter.payloads.render import Renderer
 from emitter.scenarios.loader import Scenario, load_scenario
 from emitter.scenarios.plan import RunPlan, expand
-from tests.benchmarks.common import NOW, Row, receiver_process
+from tests.benchmarks.common import CLIENT_CORE, NOW, Row, receiver_process, two_cores
 
 CONCURRENCIES = (1, 8, 32, 128)
 FLOWS = 15_000  # happy-path flows (4 events each) in a plan: more than any round gets through
 PRERENDERED = 2_000  # flows whose bodies the plain loops post, over and over
 HTTPX_RATIO_TARGET = 2.5  # at concurrency 8
+PEER_RATIO_TARGET = 1.0  # at concurrency 32: the aiohttp loop and Locust's FastHttpUser
+LOCUST_CONCURRENCY = 32
 HEADERS = {"Content-Type": "application/json", "User-Agent": "bench"}
 
 Round = Callable[[str, int, float], Coroutine[Any, Any, float]]
@@ -179,6 +190,60 @@ def raw_asyncio(bodies: list[bytes]) -> Round:
     return one_round
 
 
+LOCUSTFILE = """
+import itertools, os
+
+from locust import constant, task
+from locust.contrib.fasthttp import FastHttpUser
+
+with open(os.environ["PEER_BODIES"], "rb") as file:
+    BODIES = itertools.cycle(file.read().split(b"\\n"))
+HEADERS = {"Content-Type": "application/json", "User-Agent": "bench"}
+
+
+class Peer(FastHttpUser):
+    wait_time = constant(0)
+
+    @task
+    def post(self):
+        self.client.post("", data=next(BODIES), headers=HEADERS)
+"""
+
+
+def locust_peer(url: str, bodies: list[bytes], users: int, seconds: float) -> float | None:
+    """Locust FastHttpUser in one process (pinned to the client core): requests/s, None without locust.
+
+    The rate is taken between the first and the last request, so Locust's start-up is left out.
+    """
+    if importlib.util.find_spec("locust") is None:
+        return None
+    with tempfile.TemporaryDirectory() as folder:
+        locustfile, data = os.path.join(folder, "peer.py"), os.path.join(folder, "bodies")
+        with open(locustfile, "w", encoding="utf-8") as file:
+            file.write(LOCUSTFILE)
+        with open(data, "wb") as file:
+            file.write(b"\n".join(bodies))
+        env = {k: v for k, v in os.environ.items() if not k.startswith("LOCUST_")}
+        env["PEER_BODIES"] = data
+        command = [
+            sys.executable, "-m", "locust", "-f", locustfile, "--headless", "-u", str(users),
+            "-r", str(users * 100), "-t", f"{max(seconds, 2.0):g}s", "--host", url, "--json",
+            "--stop-timeout", "2", "--exit-code-on-error", "0", "--loglevel", "ERROR",
+        ]  # fmt: skip
+        if two_cores() and shutil.which("taskset"):
+            command = ["taskset", "-c", str(CLIENT_CORE), *command]
+        done = subprocess.run(
+            command, capture_output=True, text=True, env=env, cwd=folder, timeout=seconds + 60, check=False
+        )
+    try:
+        stats = json.loads(done.stdout)
+        requests = sum(entry["num_requests"] - entry["num_failures"] for entry in stats)
+        span = max(entry["last_request_timestamp"] for entry in stats) - min(e["start_time"] for e in stats)
+    except (ValueError, KeyError, TypeError):
+        return None
+    return requests / span if span > 0 else None
+
+
 def best_of(
     rounds: dict[str, Round], url: str, concurrency: int, seconds: float, repeats: int
 ) -> dict[str, float]:
@@ -224,8 +289,24 @@ def run(seconds: float = 1.0, repeats: int = 2, concurrencies: tuple[int, ...] =
                     best["aiohttp"],
                     "plain aiohttp loop",
                     "higher",
+                    ratio_target=PEER_RATIO_TARGET if concurrency == 32 else None,
                 )
             )
+            if concurrency == LOCUST_CONCURRENCY:
+                peer = locust_peer(url, bodies, concurrency, seconds * 3)
+                if peer is not None:
+                    rows.append(
+                        Row(
+                            "delivery",
+                            name,
+                            "events/s",
+                            best["ours"],
+                            peer,
+                            "Locust FastHttpUser, one process",
+                            "higher",
+                            ratio_target=PEER_RATIO_TARGET,
+                        )
+                    )
         if 8 in ours_at:
             for concurrency in (c for c in concurrencies if c > 8):
                 rows.append(
