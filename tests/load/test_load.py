@@ -514,3 +514,24 @@ def test_per_second_rows_merge_across_processes() -> None:
     assert [row.sent for row in first.seconds[:3]] == [4, 2, 3]
     assert first.seconds[0].ok == 3 and first.seconds[0].latency.count == 2
     assert len(first.seconds) == MAX_SECONDS and first.seconds[-1].failed == 1
+
+
+def test_the_open_model_reuses_its_pool_whatever_the_sends_in_flight(
+    renderer: Renderer, happy: Scenario
+) -> None:
+    from emitter.delivery.targets import resolve_target
+    from emitter.load.engine import play
+    from emitter.receiver.server import Behaviour, Receiver
+
+    async def go() -> tuple[LoadReport, set[str], int]:
+        async with Receiver(behaviour=Behaviour(delay=0.05), keep_records=1000) as receiver:
+            cycles = Cycles((happy,), seed=5, now=NOW, renderer=renderer)
+            profile = LoadProfile(duration=0.5, rate=200, connections=4)
+            report = await play(cycles, profile, DeliveryOptions(), resolve_target(receiver.url))
+            return report, {record.client for record in receiver.records}, receiver.received
+
+    report, clients, received = asyncio.run(asyncio.wait_for(go(), 30))
+    stats = report.stats
+    assert stats.sent == received == 100 and stats.answered == {"2xx": 100} and stats.dropped == 0
+    assert stats.peak_in_flight > 4  # more sends in flight than connections: they queue for one
+    assert len(clients) <= 4  # no new connection per arrival
