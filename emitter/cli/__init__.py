@@ -2,14 +2,52 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
-from typing import Annotated
+from collections.abc import Sequence
+from typing import Annotated, Any
 
 import typer
 
-from emitter.cli import api, delivery, load, offline, receive, tools  # noqa: F401 - they register their commands
-from emitter.cli.common import app
+from emitter.cli import common
+
+# The modules that register commands, in the order --help lists them, and the commands of each:
+# a command line that names a command loads its module only (every module's options and imports
+# cost a cold start); help, completion and anything else load them all.
+COMMAND_MODULES: dict[str, tuple[str, ...]] = {
+    "api": ("api",),
+    "delivery": ("run", "send"),
+    "load": ("load",),
+    "offline": ("events", "render", "validate", "scenarios"),
+    "receive": ("receive",),
+    "tools": ("import", "schema", "fuzz"),
+}
+_MODULE_OF = {command: module for module, commands in COMMAND_MODULES.items() for command in commands}
+
+
+def load_commands(argv: Sequence[str] | None = None) -> typer.Typer:
+    """The app with the commands `argv` (the arguments after the program name) can reach: the
+    named command's module, or every module (None, an option first, an unknown name, completion)."""
+    named = argv[0] if argv else None
+    module = _MODULE_OF.get(named or "") if named is not None else None
+    completing = any(name.startswith("_") and name.endswith("_COMPLETE") for name in os.environ)
+    modules = [module] if module is not None and not completing else list(COMMAND_MODULES)
+    for name in modules:
+        importlib.import_module(f"emitter.cli.{name}")
+    if len(modules) > 1:  # the order of a fresh process, whatever loaded first
+        order = {name: index for index, name in enumerate(COMMAND_MODULES)}
+        common.app.registered_commands.sort(
+            key=lambda info: order.get(getattr(info.callback, "__module__", "").rpartition(".")[2], 0)
+        )
+    return common.app
+
+
+def __getattr__(name: str) -> Any:
+    """`emitter.cli.app`: the app with every command (tests, tools)."""
+    if name == "app":
+        return load_commands()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def version_callback(value: bool) -> None:
@@ -20,7 +58,7 @@ def version_callback(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
+@common.app.callback()
 def main_options(
     version: Annotated[
         bool,
@@ -42,6 +80,7 @@ def main() -> None:
     # typer may vendor click; its exception classes are the ones typer.BadParameter derives from.
     click_errors = sys.modules[typer.BadParameter.__module__]
     os.environ.setdefault("PYTHONIOENCODING", "utf-8")
+    app = load_commands(sys.argv[1:])
     try:
         code = app(standalone_mode=False)
     except getattr(click_errors, "NoArgsIsHelpError", ()) as exc:

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -17,7 +17,9 @@ from emitter.payloads.options import check_options
 from emitter.payloads.paths import parse_path
 from emitter.payloads.profiles import check_profile
 from emitter.payloads.render import Overrides, check_param
-from emitter.vodapi.faults import PullFaults, parse_pull_faults
+
+if TYPE_CHECKING:
+    from emitter.vodapi.faults import PullFaults
 
 SCENARIO_KEYS = (
     "version", "name", "description", "format", "profile", "seed", "vars", "options", "subscribe", "steps",
@@ -480,8 +482,17 @@ def _parse_step(
         ),
         sign=sign,
         location=where,
-        pull=parse_pull_faults(_plain(raw.get("pull")), location=ctx.at(_line(raw, "pull"))),
+        pull=_pull_faults(raw, ctx),
     )
+
+
+def _pull_faults(raw: Mapping[str, Any], ctx: _Context) -> PullFaults | None:
+    """The `pull:` key (faults under run --mode pull); the local VOD API's module only when given."""
+    if raw.get("pull") is None:
+        return None
+    from emitter.vodapi.faults import parse_pull_faults
+
+    return parse_pull_faults(_plain(raw.get("pull")), location=ctx.at(_line(raw, "pull")))
 
 
 def _trigger(raw: Any, ctx: _Context) -> str | None:

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from emitter.errors import ScenarioError, TemplateError
-from emitter.outcomes import EventRef
 from emitter.payloads.render import Renderer, RenderSession, default_renderer, encode_payload
 from emitter.scenarios.loader import REFERENCE, Scenario, Step
 
@@ -173,6 +172,7 @@ def expand(plan: RunPlan, renderer: Renderer | None = None) -> Iterator[Delivery
 
 def _render(plan: RunPlan, renderer: Renderer) -> Iterator[Delivery]:
     from emitter.delivery.deliver import Delivery  # httpx and the transport: not for `render`
+    from emitter.outcomes import EventRef
 
     index = 0
     for scenario in plan.scenarios:

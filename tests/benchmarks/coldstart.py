@@ -3,10 +3,16 @@
 Each command runs N times as a subprocess (interleaved, so that a busy moment hits all alike):
 `python -c pass`, a minimal typer app (its --help, and one command with one argument),
 `vod-emitter --help` and `vod-emitter render upload`.
+
+The package's bytecode is compiled first, as pip does when it installs the wheel (typer's own
+was compiled when it was installed): a checkout installed in editable mode under
+PYTHONDONTWRITEBYTECODE would otherwise compile every module of ours at every start, and nothing
+of typer's.
 """
 
 from __future__ import annotations
 
+import compileall
 import os
 import statistics
 import subprocess
@@ -15,9 +21,12 @@ import tempfile
 import time
 from pathlib import Path
 
+import emitter
 from tests.benchmarks.common import Row
 
 HELP_RATIO_TARGET = 1.3
+RENDER_RATIO_TARGET = 1.5
+PACKAGE = Path(emitter.__file__).parent  # the package the console script imports
 MINIMAL_TYPER_APP = '''
 import typer
 
@@ -76,8 +85,9 @@ def run(repeats: int = 11) -> list[Row]:
                 "2024-05-01T12:00:00Z",
             ],
         }
+        compileall.compile_dir(PACKAGE, quiet=1)
         for command in commands.values():
-            _time(command)  # warm the file cache and the bytecode
+            _time(command)  # warm the file cache
         times: dict[str, list[float]] = {name: [] for name in commands}
         for _ in range(repeats):
             for name, command in commands.items():
@@ -100,7 +110,11 @@ def run(repeats: int = 11) -> list[Row]:
     return [
         row("vod-emitter --help", "minimal typer app --help", ratio_target=HELP_RATIO_TARGET),
         row("vod-emitter --help", "python -c pass"),
-        row("vod-emitter render upload", "minimal typer app (one command, one argument)"),
+        row(
+            "vod-emitter render upload",
+            "minimal typer app (one command, one argument)",
+            ratio_target=RENDER_RATIO_TARGET,
+        ),
         row("vod-emitter render upload", "python -c pass"),
     ]
 
