@@ -234,7 +234,8 @@ class _Generator:
                 if child.args or child.kwargs or child.dyn_args or child.dyn_kwargs:
                     raise Unsupported("|j with arguments")
                 self.line(f"_v = {self.expr(child.node)}", child.lineno)
-                self.line("if type(_v) in _PLAIN: _a(_v)", child.lineno)
+                # a finite float is plain too (x - x is nan for inf and nan); put() refuses the others
+                self.line("if type(_v) in _PLAIN or (type(_v) is float and _v - _v == 0): _a(_v)", child.lineno)
                 self.line("else: put(_v)", child.lineno)
                 text += ORDERED_TOKEN
             else:

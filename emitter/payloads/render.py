@@ -223,7 +223,10 @@ class _ShapeCompiler:
                 items.append(f"{key_code}: {self.expression(value)}")
             literal = "{" + ", ".join(items) + "}"
             # a null slot value means 'field absent', as the parse-time pruning does
-            return f"_prune({literal})" if self.prune and has_slot_value else literal
+            if not (self.prune and has_slot_value):
+                return literal
+            # the object as it is unless a slot gave null (inner objects are made, and pruned, first)
+            return f"(_d if None not in (_d := {literal}).values() else _prune(_d))"
         if isinstance(node, list):
             return "[" + ", ".join(self.expression(item) for item in node) + "]"
         if isinstance(node, float) and not math.isfinite(node):

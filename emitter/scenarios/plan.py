@@ -53,6 +53,16 @@ def _substitute(value: Any, results: Mapping[str, Mapping[str, Any]]) -> Any:
     return value
 
 
+def _has_reference(value: Any) -> bool:
+    if isinstance(value, str):
+        return "${" in value and REFERENCE.search(value) is not None
+    if isinstance(value, dict):
+        return any(_has_reference(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_reference(v) for v in value)
+    return False
+
+
 def body_bytes(payload: Any, *, location: str | None = None) -> bytes:
     """A raw string body is sent as is (malformed-input cases); anything else as JSON."""
     if isinstance(payload, str):
@@ -94,7 +104,9 @@ def render_events(
     results: dict[str, dict[str, Any]] = {}
     seq = 0
     for step in scenario.steps:
-        params = _substitute(dict(step.params), results)
+        params: Mapping[str, Any] = step.params
+        if any(map(_has_reference, params.values())):  # else resolve() copies them as they are
+            params = _substitute(dict(params), results)
         for repeat_index in range(1 if each_step_once else step.repeat):
             context = session.resolve(
                 step.event, params, scenario.vars, location=step.location, profile=step.profile

@@ -40,6 +40,7 @@ def derived_hex(text: str, length: int = 32) -> str:
     return digest[:length]
 
 
+@functools.lru_cache(maxsize=1024)
 def source_name(file_id: str) -> str:
     """The random 12-letter name production gives an uploaded source file (CFJFijgLOlIA), derived."""
     number = int(derived_hex(f"source:{file_id}", 24), 16)

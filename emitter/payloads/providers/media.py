@@ -10,9 +10,12 @@ from emitter.payloads.providers.ids import IdsProvider, derived_hex
 from emitter.payloads.providers.words import localized, words
 
 
+_FLOAT32 = struct.Struct("f")
+
+
 def _float32(value: float) -> float:
     """A duration as the media probe reports it: a float32 printed as a double (98.66159057617188)."""
-    return float(struct.unpack("f", struct.pack("f", value))[0])
+    return float(_FLOAT32.unpack(_FLOAT32.pack(value))[0])
 
 
 # (width, height, typical video bitrate in bps)
