@@ -235,7 +235,8 @@ class _Generator:
                     raise Unsupported("|j with arguments")
                 self.line(f"_v = {self.expr(child.node)}", child.lineno)
                 # a finite float is plain too (x - x is nan for inf and nan); put() refuses the others
-                self.line("if type(_v) in _PLAIN or (type(_v) is float and _v - _v == 0): _a(_v)", child.lineno)
+                plain = "type(_v) in _PLAIN or (type(_v) is float and _v - _v == 0)"
+                self.line(f"if {plain}: _a(_v)", child.lineno)
                 self.line("else: put(_v)", child.lineno)
                 text += ORDERED_TOKEN
             else:

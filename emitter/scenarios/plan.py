@@ -53,6 +53,19 @@ def _substitute(value: Any, results: Mapping[str, Mapping[str, Any]]) -> Any:
     return value
 
 
+# steps whose params hold a ${step.param} reference, by step (a scenario's steps outlive its runs)
+_REFERRING: dict[int, tuple[Step, bool]] = {}
+
+
+def _refers(step: Step) -> bool:
+    found = _REFERRING.get(id(step))
+    if found is None or found[0] is not step:
+        if len(_REFERRING) >= 4096:
+            _REFERRING.clear()
+        found = _REFERRING[id(step)] = (step, any(map(_has_reference, step.params.values())))
+    return found[1]
+
+
 def _has_reference(value: Any) -> bool:
     if isinstance(value, str):
         return "${" in value and REFERENCE.search(value) is not None
@@ -105,7 +118,7 @@ def render_events(
     seq = 0
     for step in scenario.steps:
         params: Mapping[str, Any] = step.params
-        if any(map(_has_reference, params.values())):  # else resolve() copies them as they are
+        if _refers(step):  # else resolve() copies them as they are
             params = _substitute(dict(params), results)
         for repeat_index in range(1 if each_step_once else step.repeat):
             context = session.resolve(

@@ -9,7 +9,6 @@ from typing import Any
 from emitter.payloads.providers.ids import IdsProvider, derived_hex
 from emitter.payloads.providers.words import localized, words
 
-
 _FLOAT32 = struct.Struct("f")
 
 
