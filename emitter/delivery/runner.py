@@ -170,6 +170,7 @@ class Runner:
         )
         self._stop = asyncio.Event()
         self._drained = asyncio.Event()
+        self._backlogged = False  # a producer waits for _drained
         self._in_flight: set[asyncio.Task[None]] = set()  # a task per send, or the workers (speed 0)
         self._unpaced_mode = False
         self._sending = 0  # sends in flight in the workers
@@ -222,7 +223,7 @@ class Runner:
             task.cancel()
         return not self._stop.is_set()
 
-    async def _deliver(self, delivery: Delivery, queue: asyncio.Queue[Progress | None]) -> None:
+    async def _deliver(self, delivery: Delivery, queue: _Outcomes) -> None:
         attempts = 0
         try:
             async for outcome in self.sender.send(delivery):
@@ -244,8 +245,14 @@ class Runner:
         if len(self._in_flight) < self.timing.concurrency:
             _wake(self._slot)
 
-    async def _schedule(self, queue: asyncio.Queue[Progress | None]) -> None:
-        ahead = _Lookahead(self._steps(), self.clock)
+    async def _until_drained(self) -> None:
+        """Wait until the consumer has caught up with the outcomes (below the low water mark)."""
+        self._drained.clear()
+        self._backlogged = True
+        await self._drained.wait()
+
+    async def _schedule(self, queue: _Outcomes) -> None:
+        ahead = _Lookahead(self._steps(), self.clock, timed=self.timing.speed > 0)
         try:
             if self.timing.speed > 0:
                 await self._paced(ahead, queue)
@@ -263,7 +270,7 @@ class Runner:
                 await asyncio.gather(*self._in_flight, return_exceptions=True)
             queue.put_nowait(None)
 
-    def _skip_filtered(self, delivery: Delivery, queue: asyncio.Queue[Progress | None]) -> bool:
+    def _skip_filtered(self, delivery: Delivery, queue: _Outcomes) -> bool:
         """Report a send whose EventType is not subscribed (neither waited for nor queued); True if so."""
         if not delivery.filtered:
             return False
@@ -272,7 +279,7 @@ class Runner:
         queue.put_nowait(outcome)
         return True
 
-    async def _unpaced(self, ahead: _Lookahead, queue: asyncio.Queue[Progress | None]) -> None:
+    async def _unpaced(self, ahead: _Lookahead, queue: _Outcomes) -> None:
         """No waits: `concurrency` workers, each starting the next send as soon as its previous one
         ends (no task per send). Sends start in plan order; they render a few at a time."""
         batch = min(_BATCH, self.timing.concurrency)
@@ -286,9 +293,8 @@ class Runner:
                     return
                 if self._skip_filtered(delivery, queue):
                     continue
-                if queue.qsize() > _HIGH_WATER:
-                    self._drained.clear()
-                    await self._drained.wait()
+                if len(queue.items) > _HIGH_WATER:
+                    await self._until_drained()
                     if self._stop.is_set():
                         self._interrupted = True
                         return
@@ -297,7 +303,7 @@ class Runner:
                     await self._deliver(delivery, queue)
                 finally:
                     self._sending -= 1
-                if queue.qsize() >= backlog:
+                if len(queue.items) >= backlog:
                     await asyncio.sleep(0)  # sends answered without waiting (in process) let the consumer in
 
         async def guarded() -> None:
@@ -315,7 +321,7 @@ class Runner:
             self._in_flight.add(asyncio.create_task(guarded()))
         await asyncio.gather(*self._in_flight, return_exceptions=True)
 
-    async def _paced(self, ahead: _Lookahead, queue: asyncio.Queue[Progress | None]) -> None:
+    async def _paced(self, ahead: _Lookahead, queue: _Outcomes) -> None:
         """Waits between sends: one task per send, started when its wait is over and a slot is free."""
         timing = self.timing
         previous = self.clock()
@@ -335,9 +341,8 @@ class Runner:
             if len(self._in_flight) >= timing.concurrency and not self._stop.is_set():
                 self._slot = asyncio.get_running_loop().create_future()
                 await self._slot
-            if queue.qsize() > _HIGH_WATER:
-                self._drained.clear()
-                await self._drained.wait()
+            if len(queue.items) > _HIGH_WATER:
+                await self._until_drained()
             if self._stop.is_set():
                 self._interrupted = True
                 break
@@ -366,7 +371,7 @@ class Runner:
         started = self.clock()
         counts = {"delivered": 0, "unexpected": 0, "failed": 0, "filtered": 0}
         attempts = 0
-        queue: asyncio.Queue[Progress | None] = asyncio.Queue()
+        queue = _Outcomes()
         scheduler = asyncio.create_task(self._schedule(queue))
         in_a_row = 0
         # What exists before the run outlives it: the cyclic GC need not scan it again and again
@@ -376,16 +381,18 @@ class Runner:
             gc.freeze()
         try:
             while True:
-                if queue.empty():
+                if not queue.items:
                     in_a_row = 0
+                    await queue.wait()
                 elif in_a_row >= _CONSUMER_SLICE:
                     in_a_row = 0
                     await asyncio.sleep(0)  # let due timers and answers in between
-                item = await queue.get()
+                item = queue.get_nowait()
                 if item is None:
                     break
                 in_a_row += 1
-                if queue.qsize() < _LOW_WATER:
+                if self._backlogged and len(queue.items) < _LOW_WATER:
+                    self._backlogged = False
                     self._drained.set()
                 if isinstance(item, AttemptFinished):
                     attempts += 1
@@ -415,6 +422,32 @@ class Runner:
         yield RunFinished(result)
 
 
+class _Outcomes:
+    """The outcomes on their way from the sends to run()'s consumer (None ends them): a FIFO whose
+    consumer waits only when it is empty (lighter than asyncio.Queue, which awaits every get)."""
+
+    def __init__(self) -> None:
+        self.items: deque[Progress | None] = deque()
+        self._waiter: asyncio.Future[None] | None = None
+
+    def put_nowait(self, item: Progress | None) -> None:
+        self.items.append(item)
+        if self._waiter is not None:
+            _wake(self._waiter)
+
+    def get_nowait(self) -> Progress | None:
+        return self.items.popleft()
+
+    async def wait(self) -> None:
+        """Until something is put (at once when something is there already)."""
+        while not self.items:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+
+
 def _wake(waiter: asyncio.Future[None] | None) -> None:
     if waiter is not None and not waiter.done():
         waiter.set_result(None)
@@ -427,9 +460,10 @@ class _Lookahead:
     sends before it, as if nothing had been rendered ahead.
     """
 
-    def __init__(self, steps: Iterator[Delivery | None], clock: Clock):
+    def __init__(self, steps: Iterator[Delivery | None], clock: Clock, *, timed: bool = True):
         self.steps = steps
         self.clock = clock
+        self.timed = timed  # the step time is kept (fill_until needs it)
         self.ready: deque[Delivery] = deque()
         self.done = False
         self.error: Exception | None = None
@@ -437,7 +471,7 @@ class _Lookahead:
 
     def _step(self) -> None:
         clock = self.clock
-        started = clock()
+        started = clock() if self.timed else 0.0
         try:
             item = next(self.steps)
         except StopIteration:
@@ -446,7 +480,8 @@ class _Lookahead:
         except Exception as exc:  # re-raised in order by next()
             self.error, self.done = exc, True
             return
-        self.step_time = max(clock() - started, self.step_time * 0.9)
+        if self.timed:
+            self.step_time = max(clock() - started, self.step_time * 0.9)
         if item is not None:
             self.ready.append(item)
 
