@@ -452,6 +452,8 @@ async def run_plan(
                 ca_bundle=request.ca_bundle,
                 insecure=request.insecure,
                 transport=endpoint.transport,
+                # an in-process transport takes nothing from the environment (proxies, certificates)
+                trust_env=endpoint.transport is None,
             )
         )
         sender = Sender(client, endpoint.name, delivery, url=endpoint.url)
