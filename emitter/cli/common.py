@@ -180,6 +180,31 @@ def render_options(
     return options
 
 
+# The flags of run, send and load that shape each send (load has no retry flags: it never retries).
+DELIVERY_FLAGS = (
+    "timeout",
+    "retries",
+    "retry_on_status",
+    "retry_on_connect_error",
+    "backoff",
+    "backoff_factor",
+    "header",
+    "sign_key",
+    "sign_in",
+    "sign_ttl",
+    "sign_case",
+)
+
+
+def delivery_from_flags(flags: dict[str, Any]) -> Any:
+    """The DeliveryOptions of a command's delivery flags (its `locals()`: those of DELIVERY_FLAGS it has)."""
+    from emitter.request import delivery_options
+
+    chosen = {name: flags[name] for name in DELIVERY_FLAGS if name in flags}
+    chosen["headers"] = chosen.pop("header", None) or ()
+    return delivery_options(**chosen)
+
+
 def fail(error: Exception) -> NoReturn:
     """Print one line for an error a user caused (naming the flag) and exit with its code."""
     from emitter.errors import EmitterError

@@ -55,6 +55,7 @@ from emitter.cli.common import (
     UnsetOption,
     announce_seed,
     app,
+    delivery_from_flags,
     fail,
     parse_now,
     parse_seconds,
@@ -200,12 +201,13 @@ def run(
     Exit codes: 0 all delivered and expected, 1 a send failed or got an unexpected status,
     2 usage or input error, 130 interrupted (Ctrl-C; report and journal are complete).
     """
+    flags = dict(locals())  # the flags as given, before anything else is named here
     from emitter.api import plan_run, play
     from emitter.delivery.runner import Timing
     from emitter.errors import EmitterError, UsageError
     from emitter.payloads.render import Renderer
     from emitter.reports.files import read_journal
-    from emitter.request import ReportFiles, RunRequest, delivery_options
+    from emitter.request import ReportFiles, RunRequest
 
     try:
         skip: frozenset[int] = frozenset()
@@ -248,19 +250,7 @@ def run(
             now=parse_now(now) if now else None,
             fmt=fmt,
             options={**recorded_options, **render_options(option, profile, era, locale)},
-            delivery=delivery_options(
-                timeout=timeout,
-                retries=retries,
-                retry_on_status=retry_on_status,
-                retry_on_connect_error=retry_on_connect_error,
-                backoff=backoff,
-                backoff_factor=backoff_factor,
-                headers=header or (),
-                sign_key=sign_key,
-                sign_in=sign_in,
-                sign_ttl=sign_ttl,
-                sign_case=sign_case,
-            ),
+            delivery=delivery_from_flags(flags),
             timing=Timing(
                 speed, concurrency, shuffle_window, reverse_window, parse_seconds(jitter, "jitter")
             ),
@@ -345,11 +335,12 @@ def send(
 
     Exit codes: 0 delivered with a 2xx, 1 failed or another status, 2 usage error, 130 interrupted.
     """
+    flags = dict(locals())  # the flags as given, before anything else is named here
     from emitter.api import play_event
     from emitter.delivery.runner import Timing
     from emitter.errors import EmitterError
     from emitter.payloads.options import parse_assignments
-    from emitter.request import ReportFiles, RunRequest, delivery_options
+    from emitter.request import ReportFiles, RunRequest
 
     try:
         request = RunRequest(
@@ -358,19 +349,7 @@ def send(
             now=parse_now(now) if now else None,
             fmt=fmt,
             options=render_options(option, profile, era, locale),
-            delivery=delivery_options(
-                timeout=timeout,
-                retries=retries,
-                retry_on_status=retry_on_status,
-                retry_on_connect_error=retry_on_connect_error,
-                backoff=backoff,
-                backoff_factor=backoff_factor,
-                headers=header or (),
-                sign_key=sign_key,
-                sign_in=sign_in,
-                sign_ttl=sign_ttl,
-                sign_case=sign_case,
-            ),
+            delivery=delivery_from_flags(flags),
             timing=Timing(speed=0),
             ca_bundle=ca_bundle,
             insecure=insecure,

@@ -27,6 +27,7 @@ from emitter.cli.common import (
     TimeoutOption,
     announce_seed,
     app,
+    delivery_from_flags,
     fail,
     parse_now,
     parse_seconds,
@@ -144,6 +145,7 @@ def load(
     Exit codes: 0 error rate within --max-error-rate, 1 above it, 2 usage or input error,
     130 interrupted (Ctrl-C; the summary is complete).
     """
+    flags = dict(locals())  # the flags as given, before anything else is named here
     import asyncio
 
     from emitter.api import plan_run
@@ -155,7 +157,7 @@ def load(
     from emitter.load import profile as load_profile
     from emitter.payloads.render import Renderer
     from emitter.reports.files import OutputFile
-    from emitter.request import RunRequest, delivery_options
+    from emitter.request import RunRequest
 
     try:
         if max_in_flight is not None and concurrency is not None:
@@ -193,15 +195,7 @@ def load(
             now=parse_now(now) if now else None,
             fmt=fmt,
             options=render_options(None, payload_profile, era, locale),
-            delivery=delivery_options(
-                timeout=timeout,
-                retries=0,
-                headers=header or (),
-                sign_key=sign_key,
-                sign_in=sign_in,
-                sign_ttl=sign_ttl,
-                sign_case=sign_case,
-            ),
+            delivery=delivery_from_flags({**flags, "retries": 0}),
             ca_bundle=ca_bundle,
             insecure=insecure,
             events=events,
