@@ -233,7 +233,7 @@ class ASGIAppTransport(httpx.AsyncBaseTransport):
         await self.app(scope, receive, send)
         if status is None:
             raise RuntimeError("the app returned without starting a response")
-        return httpx.Response(status, headers=headers, content=b"".join(parts), request=request)
+        return _Answered(status, headers, b"".join(parts), request)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         call = asyncio.ensure_future(self._call(request))
@@ -249,6 +249,25 @@ class ASGIAppTransport(httpx.AsyncBaseTransport):
     async def aclose(self) -> None:
         for call in list(self.calls):
             call.cancel()
+
+
+class _Answered(httpx.Response):
+    """An app's answer, whole in memory: reading it hands over the bytes (httpx's read() would walk
+    its decoders and chunker for bytes it already has, as long as the app's call takes)."""
+
+    def __init__(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes, request: httpx.Request):
+        super().__init__(status, headers=headers, stream=httpx.ByteStream(body), request=request)
+        self._body = body
+
+    @property
+    def content(self) -> bytes:
+        return self._body
+
+    def read(self) -> bytes:
+        return self._body
+
+    async def aread(self) -> bytes:
+        return self._body
 
 
 class WSGIAppTransport(httpx.AsyncBaseTransport):

@@ -83,3 +83,21 @@ def test_a_completed_run_shows_in_one_line() -> None:
     done = emitter.run("happy-path", target=app, seed=1, now=NOW, speed=0)
     assert repr(done) == f"<CompletedRun {done.summary()}>"
     assert "\n" not in repr(done) and "4 delivered" in repr(done) and "seed 1" in repr(done)
+
+
+def test_an_answer_reads_like_any_httpx_response() -> None:
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        headers = [(b"content-type", b"application/json; charset=utf-8")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": '{"ok": "是"}'.encode()})
+
+    async def call() -> tuple[bytes, bytes, str, Any]:
+        response = await ASGIAppTransport(app).handle_async_request(
+            httpx.Request("POST", "http://testserver/", content=b"{}")
+        )
+        streamed = b"".join([chunk async for chunk in response.aiter_raw()])
+        await response.aclose()
+        return await response.aread(), streamed, response.text, response.json()
+
+    read, streamed, text, parsed = asyncio.run(call())
+    assert read == streamed == '{"ok": "是"}'.encode() and text == '{"ok": "是"}' and parsed == {"ok": "是"}
