@@ -11,6 +11,7 @@ to a direct call of the render's slot function.
 
 from __future__ import annotations
 
+import keyword
 import operator
 import types
 from collections.abc import Callable, Iterator
@@ -82,6 +83,7 @@ class _Scope:
     parent: _Scope | None
     names: dict[str, str] = field(default_factory=dict)  # jinja name -> python name
     pending: frozenset[str] = frozenset()  # assigned in this scope, not yet
+    branch_assigned: frozenset[str] = frozenset()  # set only inside an if within this scope
     index: str = ""  # for loops: the names of the index and length
     length: str = ""
     uses_loop: bool = False
@@ -107,22 +109,45 @@ def _assigned_here(body: list[nodes.Node]) -> set[str]:
     return found
 
 
+@dataclass
+class _Top:
+    """The top level of the template, or of a module it imports with context (inlined where imported)."""
+
+    alias: str | None  # the import's name for a module
+    assigned: set[str]  # names its top level sets
+    names: dict[str, str] = field(default_factory=dict)  # assigned name -> python name
+    defined: set[str] = field(default_factory=set)  # set so far by straight-line top-level code
+    all_macros: set[str] = field(default_factory=set)
+    macros: dict[str, nodes.Macro] = field(default_factory=dict)  # defined so far
+    macro_names: dict[str, str] = field(default_factory=dict)
+    context_names: set[str] = field(default_factory=set)  # names it reads from the render's names
+
+
 class _Generator:
-    def __init__(self, env: SandboxedEnvironment, name: str, provider_methods: frozenset[str]):
+    def __init__(
+        self,
+        env: SandboxedEnvironment,
+        name: str,
+        provider_methods: frozenset[str],
+        load_source: Callable[[str], str] | None = None,
+    ):
         self.env = env
         self.name = name
         self.provider_methods = provider_methods
-        self.lines: list[tuple[int, str, int]] = []  # (indent, code, template line)
+        self.load_source = load_source
+        self.lines: list[tuple[int, str, int]] = []  # (indent, code, template line; 0: a module's)
         self.indent = 1
         self.counter = 0
         self.resolved: dict[str, str] = {}  # context names resolved on entry
-        self.top_assigned: set[str] = set()
-        self.macros: dict[str, nodes.Macro] = {}
         self.constants: dict[str, Any] = {}
+        self.main = _Top(None, set())
+        self.top = self.main
         self.scope = _Scope("top", None)
-        self.macro_names: dict[str, str] = {}
+        self.modules: dict[str, _Top] = {}
+        self.branches = 0  # depth of ifs around the top-level code being generated
         self.provider_calls = False
         self.ordered = False
+        self.in_module = False
 
     # --- bookkeeping ------------------------------------------------------------------------
     def fresh(self, stem: str) -> str:
@@ -130,7 +155,7 @@ class _Generator:
         return f"{stem}_{self.counter}"
 
     def line(self, code: str, lineno: int) -> None:
-        self.lines.append((self.indent, code, lineno))
+        self.lines.append((self.indent, code, 0 if self.in_module else lineno))
 
     def constant(self, value: Any) -> str:
         name = self.fresh("k")
@@ -141,36 +166,52 @@ class _Generator:
         return f"line {node.lineno} in {self.name!r}"
 
     # --- names ------------------------------------------------------------------------------
-    def load(self, name: str) -> str:
-        scope: _Scope | None = self.scope
-        in_macro = False
-        while scope is not None:
-            if name in scope.names:
-                if in_macro and scope.kind != "macro" and name in self.top_assigned:
-                    raise Unsupported(f"a macro reads the template's variable {name}")
-                return scope.names[name]
-            if name in scope.pending:
-                raise Unsupported(f"{name} is read before its set in the same scope")
-            if scope.kind == "macro":
-                in_macro = True
-            scope = scope.parent
-        if name in self.macros:
-            raise Unsupported(f"macro {name} used as a value")
-        if in_macro and name in self.top_assigned:
-            raise Unsupported(f"a macro reads the template's variable {name}")
-        if name in ("loop", "caller", "varargs", "kwargs"):
-            raise Unsupported(f"special name {name}")
+    def context_name(self, name: str) -> str:
+        """A name read from the render's names (resolved once, on entry)."""
+        self.top.context_names.add(name)
         if name not in self.resolved:
             self.resolved[name] = f"n_{name}" if name.isidentifier() and name.isascii() else self.fresh("n")
         return self.resolved[name]
 
+    def top_name(self, top: _Top, name: str) -> str:
+        if name not in top.names:
+            if top is self.main:
+                top.names[name] = self.context_name(name)  # jinja2 resolves it until it is set
+            else:
+                top.names[name] = self.fresh(f"g_{name}" if name.isidentifier() else "g")
+        return top.names[name]
+
+    def load(self, name: str) -> str:
+        scope = self.scope
+        crossed = False  # into a function (macro or call block) that may run later
+        while scope.kind != "top":
+            if name in scope.names:
+                return scope.names[name]
+            if name in scope.pending:
+                raise Unsupported(f"{name} is read before its set in the same scope")
+            if name in scope.branch_assigned:
+                raise Unsupported(f"{name} is read outside the branch that sets it")
+            if scope.kind in ("macro", "caller"):
+                crossed = True
+            assert scope.parent is not None
+            scope = scope.parent
+        top = self.top
+        if name in top.all_macros or (top is self.main and name in self.modules):
+            raise Unsupported(f"{name} used as a value")
+        if name in ("loop", "caller", "varargs", "kwargs"):
+            raise Unsupported(f"special name {name}")
+        if name in top.assigned:
+            if crossed and name not in top.defined:
+                raise Unsupported(f"a macro reads {name} before the template sets it")
+            return self.top_name(top, name)
+        return self.context_name(name)
+
     def store(self, name: str) -> str:
         scope = self.scope
-        if name in self.macros or name == "loop":
+        if name in self.top.all_macros or name == "loop":
             raise Unsupported(f"assignment to {name}")
         if scope.kind == "top":
-            self.top_assigned.add(name)
-            return self.load(name)
+            return self.top_name(self.top, name)
         if name not in scope.pending and name not in scope.names:
             raise Unsupported(f"{name} is set inside a branch of a loop or macro")
         python = scope.names.get(name) or self.fresh(f"v_{name}" if name.isidentifier() else "v")
@@ -179,12 +220,16 @@ class _Generator:
 
     # --- statements -------------------------------------------------------------------------
     def template(self, node: nodes.Template) -> tuple[str, list[int]]:
-        self.top_assigned = _assigned_here(node.body)
-        self.ordered = _in_output_order(node)
+        self.main.assigned = _assigned_here(node.body)
+        self.main.all_macros = {n.name for n in node.body if isinstance(n, nodes.Macro)}
+        self.ordered = _in_output_order(node, self.main.all_macros)
         self.line("_p = []", 1)
         self.line("_e = _p.extend", 1)
         self.statements(node.body)
         self.line("return ''.join(_p)", 1)
+        for module in self.modules.values():
+            if module.context_names & self.main.assigned:
+                raise Unsupported("a module reads a name the template sets")
         body = self.lines
         head = ["def render(ns, slots, put):", "    _a = slots.append"]
         lines = [0, 1]
@@ -206,6 +251,102 @@ class _Generator:
             if method is None:
                 raise Unsupported(f"{type(node).__name__} statement")
             method(node)
+
+    def stmt_Import(self, node: nodes.Import) -> None:
+        """`{% import "x.j2" as m with context %}`: the module's code inlined here, its top level
+        in names of its own, its macros as functions (`m.macro()`), its exported sets (`m.NAME`)."""
+        template = node.template
+        alias = node.target
+        if (
+            not node.with_context
+            or self.load_source is None
+            or not isinstance(template, nodes.Const)
+            or type(template.value) is not str
+            or self.top is not self.main
+            or self.scope.kind != "top"
+            or self.branches
+            or alias in self.main.assigned
+            or alias in self.main.all_macros
+            or alias in self.modules
+        ):
+            raise Unsupported("this import")
+        source = self.load_source(template.value)
+        tree = self.env.parse(source, template.value)
+        module = _Top(alias, _assigned_here(tree.body))
+        module.all_macros = {n.name for n in tree.body if isinstance(n, nodes.Macro)}
+        if not _in_output_order(tree, module.all_macros):
+            self.ordered = False
+        for stmt in tree.body:
+            if isinstance(stmt, nodes.Output):
+                if not all(isinstance(child, nodes.TemplateData) for child in stmt.nodes):
+                    raise Unsupported("a module that writes values")
+            elif not isinstance(stmt, (nodes.Assign, nodes.Macro)):
+                raise Unsupported(f"a module with {type(stmt).__name__}")
+        saved = self.top, self.in_module
+        self.top, self.in_module = module, True
+        for name in sorted(module.assigned):  # its own top level, resolved as jinja2 resolves it
+            python = self.top_name(module, name)
+            self.line(f"{python} = ns.get({name!r}, _M)", node.lineno)
+            self.line(f"if {python} is _M: {python} = _U(name={name!r})", node.lineno)
+        for stmt in tree.body:
+            if not isinstance(stmt, nodes.Output):  # a module's own text goes nowhere
+                self.statements([stmt])
+        self.top, self.in_module = saved
+        self.modules[alias] = module
+
+    def stmt_CallBlock(self, node: nodes.CallBlock) -> None:
+        """`{% call m(...) %}body{% endcall %}`: the body as a function, passed as m's caller."""
+        python = self.fresh("caller")
+        self.function(python, node.args, node.defaults, node.body, node.lineno, "caller", uses_caller=False)
+        value = self.expr_Call(node.call, caller=python)
+        if self.ordered:
+            self.line(f"_p.append(str({value}))", node.lineno)
+        else:
+            self.line(f"_e((str({value}),))", node.lineno)
+
+    def function(
+        self,
+        python: str,
+        args: list[nodes.Name],
+        defaults: list[nodes.Expr],
+        body: list[nodes.Node],
+        lineno: int,
+        kind: str,
+        *,
+        uses_caller: bool,
+    ) -> _Scope:
+        """A macro or a call block's body as a Python function writing its own text."""
+        outer = self.scope
+        scope = _scope(kind, outer, body)
+        params = []
+        for arg in args:
+            if arg.name == "caller":
+                raise Unsupported("a parameter named caller")
+            scope.names[arg.name] = _parameter(arg.name)
+            params.append(f"{scope.names[arg.name]}=_M")
+        if uses_caller:
+            scope.names["caller"] = "p_caller"
+            params.append("p_caller=_M")
+        self.line(f"def {python}({', '.join(params)}):", lineno)
+        self.indent += 1
+        self.scope = scope
+        first_default = len(args) - len(defaults)
+        for index, arg in enumerate(args):
+            local = scope.names[arg.name]
+            if index >= first_default:
+                default = self.expr(defaults[index - first_default])
+            else:
+                default = f"_U({f'parameter {arg.name!r} was not provided'!r}, name={arg.name!r})"
+            self.line(f"if {local} is _M: {local} = {default}", lineno)
+        if uses_caller:
+            self.line("if p_caller is _M: p_caller = _U('No caller defined', name='caller')", lineno)
+        self.line("_p = []", lineno)
+        self.line("_e = _p.extend", lineno)
+        self.statements(body)
+        self.line("return ''.join(_p)", lineno)
+        self.indent -= 1
+        self.scope = outer
+        return scope
 
     def stmt_Output(self, node: nodes.Output) -> None:
         if self.ordered:
@@ -250,6 +391,8 @@ class _Generator:
     def stmt_Assign(self, node: nodes.Assign) -> None:
         value = self.expr(node.node)
         self.line(f"{self.target(node.target)} = {value}", node.lineno)
+        if self.scope.kind == "top" and not self.branches:
+            self.top.defined.update(_target_names(node.target))
 
     def target(self, node: nodes.Node) -> str:
         if isinstance(node, nodes.Name):
@@ -269,9 +412,19 @@ class _Generator:
             self.block(node.else_, node.lineno)
 
     def block(self, body: list[nodes.Node], lineno: int) -> None:
+        """A branch of an if. At the top level it shares the template's names, as in jinja2; inside a
+        loop or function a name it sets is its own (read only after the set, in the branch)."""
         self.indent += 1
         self.line("pass", lineno)
-        self.statements(body)
+        if self.scope.kind == "top":
+            self.branches += 1
+            self.statements(body)
+            self.branches -= 1
+        else:
+            outer = self.scope
+            self.scope = _scope("branch", outer, body)
+            self.statements(body)
+            self.scope = outer
         self.indent -= 1
 
     def stmt_For(self, node: nodes.For) -> None:
@@ -279,7 +432,7 @@ class _Generator:
             raise Unsupported("for with else, a filter or recursion")
         iterable = self.expr(node.iter)  # in the enclosing scope
         outer = self.scope
-        scope = _Scope("for", outer, pending=frozenset(_direct_assignments(node.body)))
+        scope = _scope("for", outer, node.body)
         scope.index, scope.length = self.fresh("i"), self.fresh("n")
         self.scope = scope
         start = len(self.lines)
@@ -306,41 +459,20 @@ class _Generator:
         self.lines.extend(body)
 
     def stmt_Macro(self, node: nodes.Macro) -> None:
-        if self.scope.kind != "top" or self.scope.parent is not None or self.indent != 1:
+        top = self.top
+        if self.scope.kind != "top" or self.branches or self.indent != 1:
             raise Unsupported("a macro inside a block")
-        if node.name in self.top_assigned or node.name in self.macros or node.name in self.resolved:
+        if node.name in top.assigned or node.name in top.macros or node.name in self.modules:
             raise Unsupported(f"macro {node.name} shadows a name")
-        if any(
-            isinstance(n, nodes.Name) and n.name in ("caller", "varargs", "kwargs")
-            for n in node.find_all(nodes.Name)
-        ):
-            raise Unsupported("a macro using caller, varargs or kwargs")
+        used = {n.name for n in node.find_all(nodes.Name)}
+        if used & {"varargs", "kwargs"}:
+            raise Unsupported("a macro using varargs or kwargs")
         python = self.fresh(f"m_{node.name}" if node.name.isidentifier() else "m")
-        outer = self.scope
-        scope = _Scope("macro", outer, pending=frozenset(_direct_assignments(node.body)))
-        params = []
-        for arg in node.args:
-            scope.names[arg.name] = self.fresh(f"a_{arg.name}" if arg.name.isidentifier() else "a")
-            params.append(f"{scope.names[arg.name]}=_M")
-        self.line(f"def {python}({', '.join(params)}):", node.lineno)
-        self.indent += 1
-        self.scope = scope
-        first_default = len(node.args) - len(node.defaults)
-        for index, arg in enumerate(node.args):
-            local = scope.names[arg.name]
-            if index >= first_default:
-                default = self.expr(node.defaults[index - first_default])
-            else:
-                default = f"_U({f'parameter {arg.name!r} was not provided'!r}, name={arg.name!r})"
-            self.line(f"if {local} is _M: {local} = {default}", node.lineno)
-        self.line("_p = []", node.lineno)
-        self.line("_e = _p.extend", node.lineno)
-        self.statements(node.body)
-        self.line("return ''.join(_p)", node.lineno)
-        self.indent -= 1
-        self.scope = outer
-        self.macros[node.name] = node
-        self.macro_names[node.name] = python
+        self.function(
+            python, node.args, node.defaults, node.body, node.lineno, "macro", uses_caller="caller" in used
+        )
+        top.macros[node.name] = node
+        top.macro_names[node.name] = python
 
     # --- expressions ------------------------------------------------------------------------
     def expr(self, node: nodes.Node) -> str:
@@ -369,6 +501,11 @@ class _Generator:
         key = node.attr
         if isinstance(node.node, nodes.Name) and node.node.name == "loop":
             return self.loop_attribute(key)
+        module = self.module_named(node.node)
+        if module is not None:  # a module's exported set
+            if key.startswith("_") or key not in module.assigned:
+                raise Unsupported(f"{module.alias}.{key}")
+            return self.top_name(module, key)
         obj = self.expr(node.node)
         if key in _DICT_ATTRIBUTES or not key.isidentifier():
             return f"_ga({obj}, {key!r})"
@@ -377,6 +514,8 @@ class _Generator:
 
     def loop_attribute(self, key: str) -> str:
         scope = self.scope
+        while scope.kind == "branch" and scope.parent is not None:
+            scope = scope.parent
         if scope.kind != "for" or key not in _LOOP_ATTRIBUTES:
             raise Unsupported(f"loop.{key} here")
         scope.uses_loop = True
@@ -394,23 +533,52 @@ class _Generator:
         return ":".join(parts)
 
     def arguments(self, node: nodes.Call | nodes.Filter | nodes.Test) -> list[str]:
-        if node.dyn_args is not None or node.dyn_kwargs is not None:
-            raise Unsupported("*args or **kwargs in a call")
+        """Arguments in the order jinja2 writes (and so evaluates) them."""
+        if any(keyword.iskeyword(str(kw.key)) or not str(kw.key).isidentifier() for kw in node.kwargs):
+            raise Unsupported("a keyword argument named as a Python keyword")
         out = [self.expr(arg) for arg in node.args]
         out += [f"{kw.key}={self.expr(kw.value)}" for kw in node.kwargs]
+        if node.dyn_args is not None:
+            out.append(f"*{self.expr(node.dyn_args)}")
+        if node.dyn_kwargs is not None:
+            out.append(f"**{self.expr(node.dyn_kwargs)}")
         return out
 
-    def expr_Call(self, node: nodes.Call) -> str:
+    def module_named(self, node: nodes.Node) -> _Top | None:
+        if (
+            isinstance(node, nodes.Name)
+            and self.top is self.main
+            and node.name in self.modules
+            and not self._shadowed(node.name)
+        ):
+            return self.modules[node.name]
+        return None
+
+    def expr_Call(self, node: nodes.Call, caller: str | None = None) -> str:
         callee = node.node
-        if isinstance(callee, nodes.Name) and callee.name in self.macros and not self._shadowed(callee.name):
-            return self.macro_call(callee.name, node)
+        if (
+            isinstance(callee, nodes.Name)
+            and callee.name in self.top.macros
+            and not self._shadowed(callee.name)
+        ):
+            return self.macro_call(self.top, callee.name, node, caller)
+        if isinstance(callee, nodes.Getattr):
+            module = self.module_named(callee.node)
+            if module is not None:
+                if callee.attr.startswith("_") or callee.attr not in module.macros:
+                    raise Unsupported(f"{module.alias}.{callee.attr}()")
+                return self.macro_call(module, callee.attr, node, caller)
+        if caller is not None:
+            raise Unsupported("a call block of something other than a macro")
+        if isinstance(callee, nodes.Name) and callee.name == "caller" and self.load("caller") == "p_caller":
+            return f"p_caller({', '.join(self.arguments(node))})"  # our own function, or undefined
         if (
             isinstance(callee, nodes.Getattr)
             and isinstance(callee.node, nodes.Name)
             and callee.node.name == "fake"
             and callee.attr in self.provider_methods
             and not self._shadowed("fake")
-            and "fake" not in self.top_assigned
+            and "fake" not in self.top.assigned
         ):
             # the provider's own public methods: what the sandbox allows and calls as they are
             fake = self.load("fake")
@@ -433,8 +601,8 @@ class _Generator:
             scope = scope.parent
         return False
 
-    def macro_call(self, name: str, node: nodes.Call) -> str:
-        macro = self.macros[name]
+    def macro_call(self, top: _Top, name: str, node: nodes.Call, caller: str | None) -> str:
+        macro = top.macros[name]
         params = [arg.name for arg in macro.args]
         if node.dyn_args is not None or node.dyn_kwargs is not None or len(node.args) > len(params):
             raise Unsupported(f"call of macro {name} with extra arguments")
@@ -443,15 +611,14 @@ class _Generator:
             if kw.key not in params or kw.key in given:
                 raise Unsupported(f"call of macro {name} with keyword {kw.key}")
             given.append(kw.key)
+        if caller is not None and "caller" not in {n.name for n in macro.find_all(nodes.Name)}:
+            raise Unsupported(f"a call block of macro {name}, which calls no caller")
+        # in the call's own order, keywords by name (as jinja2 evaluates them)
         args = [self.expr(arg) for arg in node.args]
-        kwargs = [(kw.key, self.expr(kw.value)) for kw in node.kwargs]
-        python = self.macro_names[name]
-        # positional and keyword values map onto the macro's parameters in order
-        mapped = list(args)
-        ordered = dict(kwargs)
-        for param in params[len(args) :]:
-            mapped.append(ordered.get(param, "_M"))
-        return f"{python}({', '.join(mapped)})"
+        args += [f"{_parameter(kw.key)}={self.expr(kw.value)}" for kw in node.kwargs]
+        if caller is not None:
+            args.append(f"p_caller={caller}")
+        return f"{top.macro_names[name]}({', '.join(args)})"
 
     def expr_Filter(self, node: nodes.Filter) -> str:
         if node.node is None:
@@ -557,18 +724,48 @@ class _Generator:
         return "{" + ", ".join(f"{self.expr(p.key)}: {self.expr(p.value)}" for p in node.items) + "}"
 
 
-def _in_output_order(template: nodes.Template) -> bool:
+def _in_output_order(template: nodes.Template, macros: set[str]) -> bool:
     """Whether every `|j` and every macro call is written where it is evaluated (a child of an
-    output), so slots fill in the order their tokens appear in the text."""
+    output, or a call block's call), so slots fill in the order their tokens appear in the text."""
     direct = {id(child) for output in template.find_all(nodes.Output) for child in output.nodes}
-    macros = {macro.name for macro in template.find_all(nodes.Macro)}
+    direct |= {id(block.call) for block in template.find_all(nodes.CallBlock)}
+    aliases = {found.target for found in template.find_all(nodes.Import)}
     for found in template.find_all((nodes.Filter, nodes.Call)):
         is_slot = isinstance(found, nodes.Filter) and found.name == "j"
         callee = found.node if isinstance(found, nodes.Call) else None
-        is_macro = isinstance(callee, nodes.Name) and callee.name in macros
+        is_macro = (
+            isinstance(callee, nodes.Name) and (callee.name in macros or callee.name == "caller")
+        ) or (
+            isinstance(callee, nodes.Getattr)
+            and isinstance(callee.node, nodes.Name)
+            and callee.node.name in aliases
+        )
         if (is_slot or is_macro) and id(found) not in direct:
             return False
     return True
+
+
+def _parameter(name: str) -> str:
+    if not name.isidentifier() or not name.isascii():
+        raise Unsupported(f"parameter name {name!r}")
+    return f"p_{name}"
+
+
+def _scope(kind: str, parent: _Scope, body: list[nodes.Node]) -> _Scope:
+    direct = _direct_assignments(body)
+    in_branches = _assigned_here(body) - direct
+    if _assigned_here(body) & direct != direct or any(
+        direct & _assigned_here(branch)
+        for node in body
+        if isinstance(node, nodes.If)
+        for branch in _branches(node)
+    ):
+        raise Unsupported("a name set both in a branch and outside it")
+    return _Scope(kind, parent, pending=frozenset(direct), branch_assigned=frozenset(in_branches))
+
+
+def _branches(node: nodes.If) -> list[list[nodes.Node]]:
+    return [node.body, *(branch.body for branch in node.elif_), node.else_]
 
 
 def _direct_assignments(body: list[nodes.Node]) -> set[str]:
@@ -605,6 +802,7 @@ def compile_template(
     filename: str,
     context: Any,
     provider_type: type,
+    load_source: Callable[[str], str] | None = None,
 ) -> CompiledTemplate | None:
     """The template as a Python function, or None when it uses something outside the subset."""
     methods = frozenset(
@@ -613,7 +811,7 @@ def compile_template(
         for attr, value in vars(klass).items()
         if not attr.startswith("_") and isinstance(value, types.FunctionType)
     )
-    generator = _Generator(env, name, methods)
+    generator = _Generator(env, name, methods, load_source)
     try:
         code, lines = generator.template(env.parse(source, name, filename))
     except Unsupported:
@@ -642,7 +840,11 @@ def compile_template(
         **generator.constants,
     }
     compiled_name = f"{filename or name} (compiled)"
-    exec(compile(code, compiled_name, "exec"), namespace)  # code made above from the parsed template only
+    try:
+        program = compile(code, compiled_name, "exec")
+    except (SyntaxError, RecursionError):  # deeper than Python nests blocks: jinja2 renders it
+        return None
+    exec(program, namespace)  # code made above from the parsed template only
     return CompiledTemplate(namespace["render"], compiled_name, lines, code, generator.ordered)
 
 

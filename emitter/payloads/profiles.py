@@ -95,29 +95,58 @@ def sdk_structs(template_dir: str | None = None) -> SdkStructs:
         return SdkStructs(json.load(handle))
 
 
+class _FillPlan:
+    """A struct's fields worked out once: its zero values in SDK order, its lists, its nested structs."""
+
+    __slots__ = ("children", "fields", "lists", "zeros")
+
+    def __init__(self, fields: tuple[Field, ...]):
+        self.fields = fields
+        self.zeros = {name: None if how == _LIST else zero for name, how, zero, _ in fields}
+        self.lists = frozenset(name for name, how, _, _ in fields if how == _LIST)
+        self.children: dict[str, tuple[int, _FillPlan]] = {}  # filled in by _plan (structs nest)
+
+
+_PLANS: dict[int, _FillPlan] = {}
+
+
+def _plan(fields: tuple[Field, ...]) -> _FillPlan:
+    plan = _PLANS.get(id(fields))
+    if plan is None or plan.fields is not fields:
+        plan = _PLANS[id(fields)] = _FillPlan(fields)
+        for name, how, _, child in fields:
+            if child is not None:
+                plan.children[name] = (how, _plan(child))
+    return plan
+
+
 def fill(node: dict[str, Any], fields: tuple[Field, ...]) -> dict[str, Any]:
     """The struct as production serializes it: every field in SDK order, zero values for absent ones.
 
     Keys the SDK lacks are kept, after the SDK's fields.
     """
-    out: dict[str, Any] = {}
-    matched = 0
-    for name, how, zero, child in fields:
-        value = node.get(name)
-        if value is None:
-            out[name] = [] if how == _LIST else zero
-            continue
-        matched += 1
-        if child is not None:
-            if how == _LIST and type(value) is list:
-                value = [fill(item, child) if type(item) is dict else item for item in value]
-            elif how == _OBJECT and type(value) is dict:
-                value = fill(value, child)
-        out[name] = value
-    if matched < len(node):
+    return _fill(node, _plan(fields))
+
+
+def _fill(node: dict[str, Any], plan: _FillPlan) -> dict[str, Any]:
+    out = plan.zeros.copy()
+    lists = plan.lists
+    for name in lists:  # a fresh empty list each
+        out[name] = []
+    out.update(node)  # the SDK's fields keep their places, the others follow in the node's order
+    zeros = plan.zeros
+    if None in node.values():  # an absent field (null) is the zero value
         for name, value in node.items():
-            if name not in out:
-                out[name] = value
+            if value is None and name in zeros:
+                out[name] = [] if name in lists else zeros[name]
+    children = plan.children
+    for name in children.keys() & node.keys():
+        value = node[name]
+        how, child = children[name]
+        if how == _LIST and type(value) is list:
+            out[name] = [_fill(item, child) if type(item) is dict else item for item in value]
+        elif how == _OBJECT and type(value) is dict:
+            out[name] = _fill(value, child)
     return out
 
 
@@ -128,20 +157,22 @@ class WireV3:
         self.structs = structs
         self.layout = structs.event_layout(era)
         self.keys = frozenset(key for key, _ in self.layout)
+        # EventType first, then every event key of the era (null unless the body has it), in order
+        self.nulls: dict[str, Any] = {"EventType": None, **dict.fromkeys(key for key, _ in self.layout)}
+        self.tables = {key: fields for key, fields in self.layout if fields is not None}
 
     def __call__(self, payload: Any) -> Any:
         if type(payload) is not dict or "EventType" not in payload:
             return payload
-        out: dict[str, Any] = {"EventType": payload["EventType"]}
-        for key, fields in self.layout:
-            value = payload.get(key)
-            out[key] = fill(value, fields) if fields is not None and type(value) is dict else value
+        out = self.nulls.copy()
+        tables = self.tables
         for key, value in payload.items():
-            if key not in out:
+            if key in out:
+                fields = tables.get(key)
+            else:  # a key beyond the era's, after them
                 struct = self.structs.event_structs.get(key)
-                if struct is not None and type(value) is dict:
-                    value = fill(value, self.structs.table(struct))
-                out[key] = value
+                fields = self.structs.table(struct) if struct is not None else None
+            out[key] = fill(value, fields) if fields is not None and type(value) is dict else value
         return out
 
 

@@ -17,12 +17,12 @@ from emitter.scenarios.plan import render_events
 from tests.conftest import NOW
 
 JINJA = Renderer(compiled=False)
-COMPILED_FORMATS = ("v2", "cdnetworks")  # every template of these is in the compiled subset
+COMPILED_FORMATS = ("v2", "v3", "cdnetworks")  # every template of these is in the compiled subset
 
 
 @pytest.fixture(scope="module")
 def compiled() -> Renderer:
-    return Renderer()
+    return Renderer(compiled_formats=COMPILED_FORMATS)
 
 
 def _rendered(
@@ -35,11 +35,12 @@ def _rendered(
 
 @pytest.mark.parametrize("fmt", COMPILED_FORMATS)
 def test_every_template_of_the_format_is_compiled(compiled: Renderer, fmt: str) -> None:
+    assert (fmt in Renderer().compiled_formats) == (fmt != "v3")  # see render.COMPILED_FORMATS
     for spec in compiled.catalog.events.values():
         if fmt in spec.templates:
-            found = compiled.compiled(compiled.template(spec, fmt))
+            found = compiled.compiled(compiled.template(spec, fmt), fmt)
             assert found is not None, spec.event_type
-            assert found.ordered, spec.event_type  # slots fill in text order: constant text, plain appends
+            assert found.ordered or fmt == "v3", spec.event_type  # slots in text order: plain appends
 
 
 @pytest.mark.parametrize("fmt", ("v2", "v3", "cdnetworks"))
@@ -71,9 +72,16 @@ def test_builtin_scenarios_render_as_jinja_renders_them(compiled: Renderer, name
         assert ours == theirs
 
 
+MODULE = (
+    "{% set K = [1, 2] %}{% set _hidden = 3 %}"
+    "{% macro pair(x) %}[{{ x|j }}, {{ K|j }}, {{ file_type|j }}]{% endmacro %}"
+)
+
+
 def _renderer_with(tmp_path: Path, template_text: str) -> Renderer:
     shutil.copytree(resource_dir("templates"), tmp_path / "templates")
     (tmp_path / "templates" / "v2" / "ClipComplete.json.j2").write_text(template_text, encoding="utf-8")
+    (tmp_path / "templates" / "v2" / "_module.j2").write_text(MODULE, encoding="utf-8")
     return Renderer(load_catalog(tmp_path / "templates"))
 
 
@@ -89,8 +97,18 @@ CONSTRUCTS = {
     " {{ (7 / 2)|j }}]",
     "draws in order": '[{{ fake.random_int(1, 100)|j }}, {{ fake.random_element(["a", "b", "c"])|j }},'
     " {{ fake.md5()|j }}, {{ (fake.random_int(0, 9) + fake.random_int(0, 9))|j }}]",
-    "set in a branch of a loop (jinja2 renders it)": "[{% for i in [1, 2] %}{% if i > 1 %}{% set y = i %}"
+    "set in a branch of a loop": "[{% for i in [1, 2] %}{% if i > 1 %}{% set y = i %}{{ y|j }},"
     "{% endif %}{{ i|j }}{{ ',' if not loop.last }}{% endfor %}]",
+    "set in a branch, read outside it (jinja2 renders it)": "{% set y = 0 %}[{% for i in [1, 2] %}"
+    "{% if i > 1 %}{% set y = i %}{% endif %}{{ y|j }}{{ ',' if not loop.last }}{% endfor %}]",
+    "keywords evaluated in call order": "{% macro m(a, b) %}[{{ a|j }}, {{ b|j }}]{% endmacro %}"
+    "{{ m(b=fake.random_int(0, 99), a=fake.random_int(0, 99)) }}",
+    "call block with arguments": "{% macro m(a) %}[{{ caller(a) }}, {{ caller(a + 1) }}, {{ a|j }}]"
+    "{% endmacro %}{% set s = 7 %}{% call(v) m(5) %}{{ (v * s)|j }}{% endcall %}",
+    "a module imported with context": '{% import "v2/_module.j2" as mod with context %}'
+    "[{{ mod.pair(fake.random_int(0, 9)) }}, {{ mod.K|j }}, {{ mod.pair(mod.K) }}]",
+    "a macro's output passed on": "{% macro m(a) %}{{ a|j }}{% endmacro %}"
+    "{% macro w(x) %}[{{ x }}, {{ 1|j }}]{% endmacro %}[{{ w(m(fake.md5())) }}, {{ m(2) }}]",
     "a value set aside and written twice": '{% set t = [1, {"a": none}]|j %}[{{ t }}, {{ t }}, {{ 3|j }}]',
     "a macro in an expression": '{% macro m(a) %}{{ a|j }}{% endmacro %}[{{ m(1) ~ "" }}, {{ 2|j }}]',
     "an if without else": '[{{ (1 if false)|string|j }}, {{ ("x" if true)|j }}]',
@@ -101,7 +119,7 @@ CONSTRUCTS = {
 def test_constructs_render_as_jinja_renders_them(tmp_path: Path, name: str) -> None:
     ours = _renderer_with(tmp_path / "ours", CONSTRUCTS[name])
     theirs = Renderer(ours.catalog, compiled=False)
-    compiled = ours.compiled(ours.template(ours.catalog.event("clip"), "v2"))
+    compiled = ours.compiled(ours.template(ours.catalog.event("clip"), "v2"), "v2")
     assert (compiled is None) == ("jinja2 renders it" in name)
     for seed in (1, 2):
         assert encode_payload(ours.session(seed=seed, now=NOW).render_event("clip")) == encode_payload(
@@ -111,7 +129,7 @@ def test_constructs_render_as_jinja_renders_them(tmp_path: Path, name: str) -> N
 
 def test_errors_name_the_template_line_of_compiled_templates(tmp_path: Path) -> None:
     renderer = _renderer_with(tmp_path, '{\n  "a": {{ file_type|j }},\n  "b": {{ facts.nope|j }}\n}\n')
-    assert renderer.compiled(renderer.template(renderer.catalog.event("clip"), "v2")) is not None
+    assert renderer.compiled(renderer.template(renderer.catalog.event("clip"), "v2"), "v2") is not None
     with pytest.raises(
         TemplateError, match=r"v2/ClipComplete.json.j2:3: 'dict object' has no attribute 'nope'"
     ):
@@ -122,6 +140,6 @@ def test_the_sandbox_holds_in_compiled_templates(tmp_path: Path) -> None:
     renderer = _renderer_with(
         tmp_path, '{"a": {{ (facts.__class__.__mro__|string)|j }}, "b": {{ fake._hex(3)|j }}}\n'
     )
-    assert renderer.compiled(renderer.template(renderer.catalog.event("clip"), "v2")) is not None
+    assert renderer.compiled(renderer.template(renderer.catalog.event("clip"), "v2"), "v2") is not None
     with pytest.raises(TemplateError, match=r"unsafe|undefined"):
         renderer.session(seed=1, now=NOW).render_event("clip")
