@@ -10,7 +10,7 @@ import threading
 from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypedDict, TypeVar
 
 from emitter.clock import parse_moment, utc_stamp
 from emitter.delivery.deliver import Delivery, DeliveryOptions, Sender, make_client
@@ -394,23 +394,27 @@ async def play(
     return await run_plan(plan, request, renderer=renderer, watch=watch)
 
 
+class EventStep(TypedDict, total=False):
+    """plan_send's keywords for the one step it sends: `params`, `set`, `unset`, `body`, `expect`."""
+
+    params: Mapping[str, Any] | None
+    set: Mapping[str, Any] | None
+    unset: Sequence[str]
+    body: Any
+    expect: Any
+
+
 async def play_event(
     event: str,
     request: RunRequest | None = None,
     *,
-    params: Mapping[str, Any] | None = None,
-    set: Mapping[str, Any] | None = None,
-    unset: Sequence[str] = (),
-    body: Any = None,
-    expect: Any = None,
     renderer: Renderer | None = None,
     watch: Watch | None = None,
+    **step: Unpack[EventStep],
 ) -> CompletedRun:
     """Plan one event (see plan_send) and deliver it (see run_plan): what `vod-emitter send` does."""
     renderer = renderer or default_renderer()
-    plan = plan_send(
-        event, request, params=params, set=set, unset=unset, body=body, expect=expect, renderer=renderer
-    )
+    plan = plan_send(event, request, renderer=renderer, **step)
     return await run_plan(plan, request, renderer=renderer, watch=watch)
 
 
