@@ -412,3 +412,32 @@ def test_rendering_is_streamed_not_collected(renderer: Renderer) -> None:
 def test_bad_timing_is_a_usage_error_naming_the_keyword(timing: dict[str, Any], keyword: str) -> None:
     with pytest.raises(UsageError, match=f"^{keyword}: "):
         Timing(**timing)
+
+
+def test_at_speed_zero_a_render_error_lets_the_sends_before_it_finish(renderer: Renderer) -> None:
+    def broken() -> Iterator[Delivery]:
+        for index in range(5):
+            yield Delivery(EventRef(index, "s", index, "upload", "upload", "NewFileUpload"), b"{}", {})
+        raise ScenarioError("bad path", location="s.yaml:4", hint="fix it")
+
+    scenario = parse_scenario(
+        "version: 1\nsteps:\n  - event: upload\n    repeat: 9\n", "s.yaml", renderer.catalog
+    )
+    outcomes, bodies, _ = play(
+        RunPlan((scenario,), 1, NOW), Timing(speed=0, concurrency=3), deliveries=broken
+    )
+    result = result_of(outcomes)
+    assert sorted(e.ref.index for e in finished(outcomes)) == list(range(5)) and len(bodies) == 5
+    assert result.error == "s.yaml:4: bad path; fix it" and result.exit_code == 2
+
+
+def test_at_speed_zero_a_bug_is_raised_once_the_sends_in_flight_finish(renderer: Renderer) -> None:
+    def buggy() -> Iterator[Delivery]:
+        yield Delivery(EventRef(0, "s", 0, "upload", "upload", "NewFileUpload"), b"{}", {})
+        raise RuntimeError("a bug")
+
+    scenario = parse_scenario(
+        "version: 1\nsteps:\n  - event: upload\n    repeat: 2\n", "s.yaml", renderer.catalog
+    )
+    with pytest.raises(RuntimeError, match="a bug"):
+        play(RunPlan((scenario,), 1, NOW), Timing(speed=0, concurrency=2), deliveries=buggy)

@@ -535,3 +535,30 @@ def test_the_open_model_reuses_its_pool_whatever_the_sends_in_flight(
     assert stats.sent == received == 100 and stats.answered == {"2xx": 100} and stats.dropped == 0
     assert stats.peak_in_flight > 4  # more sends in flight than connections: they queue for one
     assert len(clients) <= 4  # no new connection per arrival
+
+
+def test_a_render_error_met_while_rendering_ahead_comes_when_its_arrival_is_due(
+    renderer: Renderer, happy: Scenario
+) -> None:
+    source = stream(renderer, happy)
+    pulled: list[int] = []
+
+    def failing() -> Iterator[Delivery]:
+        for delivery in itertools.islice(source, 5):
+            pulled.append(delivery.ref.index)
+            yield delivery
+        raise ScenarioError("cannot render", location="happy-path.yaml:3")
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200)
+
+    async def go() -> LoadEngine:  # real time: the engine renders ahead while it waits
+        async with make_client(transport=httpx.MockTransport(answer)) as client:
+            sender = Sender(client, TARGET, DeliveryOptions(retries=0))
+            engine = LoadEngine(failing(), sender, LoadProfile(duration=0.2, rate=50))
+            await engine.run()
+            return engine
+
+    engine = asyncio.run(asyncio.wait_for(go(), 10))
+    assert len(pulled) == 5 and engine.stats.sent == 5  # every send rendered before the error went
+    assert engine.error == "happy-path.yaml:3: cannot render"
