@@ -14,7 +14,7 @@ from __future__ import annotations
 import keyword
 import operator
 import types
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,6 +57,8 @@ _DICT_ATTRIBUTES = frozenset(dir(dict))
 _DICT_READERS = frozenset({"get", "keys", "items", "values"})
 _JINJA_FILTERS = {"selectattr": filters.do_selectattr, "rejectattr": filters.do_rejectattr}
 _MISSING = object()
+# what a render's session always gives (they hide the context's names of the same name)
+SESSION_NAMES = frozenset({"fake", "facts", "now", "ts", "opts", "profile"})
 ORDERED_TOKEN = '"\\u0000"'  # every slot's token in a template whose slots fill in text order
 
 
@@ -66,11 +68,13 @@ class Unsupported(Exception):
 
 @dataclass
 class CompiledTemplate:
-    """`render(names, slots, put)` -> the template's text, its values in `slots` (put() converts one
-    that is not a plain scalar); `lines` maps a line of the code to the template's. `ordered`: every
-    token is ORDERED_TOKEN and the slots are in text order (else the tokens are numbered)."""
+    """`render(session, context, event_type, slots, put)` -> the template's text; the names it sees
+    are the session's, the event type, the context's, the template's globals. Its values go to
+    `slots` (put() converts one that is not a plain scalar). `lines` maps a line of the code to the
+    template's. `ordered`: every token is ORDERED_TOKEN and the slots are in text order (else the
+    tokens are numbered)."""
 
-    render: Callable[[dict[str, Any], list[Any], Callable[[Any], str]], str]
+    render: Callable[[dict[str, Any], Mapping[str, Any], str, list[Any], Callable[[Any], str]], str]
     filename: str
     lines: list[int]
     source: str
@@ -231,12 +235,21 @@ class _Generator:
             if module.context_names & self.main.assigned:
                 raise Unsupported("a module reads a name the template sets")
         body = self.lines
-        head = ["def render(ns, slots, put):", "    _a = slots.append"]
+        head = ["def render(session, context, event_type, slots, put):", "    _a = slots.append"]
         lines = [0, 1]
         for name, python in self.resolved.items():
-            head.append(f"    {python} = ns.get({name!r}, _M)")
-            head.append(f"    if {python} is _M: {python} = _U(name={name!r})")
-            lines += [1, 1]
+            # the names a render sees: the session's over the event's context over the globals
+            if name == "event_type":
+                head.append(f"    {python} = event_type")
+                lines.append(1)
+            elif name in SESSION_NAMES:
+                head.append(f"    {python} = session[{name!r}]")
+                lines.append(1)
+            else:
+                head.append(f"    {python} = context.get({name!r}, _M)")
+                head.append(f"    if {python} is _M: {python} = _G.get({name!r}, _M)")
+                head.append(f"    if {python} is _M: {python} = _U(name={name!r})")
+                lines += [1, 1, 1]
         if self.provider_calls:  # fake.method() calls the provider's method as the sandbox would
             head.append(f"    _check_provider({self.resolved['fake']})")
             lines.append(1)
@@ -286,8 +299,8 @@ class _Generator:
         self.top, self.in_module = module, True
         for name in sorted(module.assigned):  # its own top level, resolved as jinja2 resolves it
             python = self.top_name(module, name)
-            self.line(f"{python} = ns.get({name!r}, _M)", node.lineno)
-            self.line(f"if {python} is _M: {python} = _U(name={name!r})", node.lineno)
+            source = self.context_name(name)  # the render's value, as the module's context has it
+            self.line(f"{python} = {source}", node.lineno)
         for stmt in tree.body:
             if not isinstance(stmt, nodes.Output):  # a module's own text goes nowhere
                 self.statements([stmt])
@@ -803,6 +816,7 @@ def compile_template(
     context: Any,
     provider_type: type,
     load_source: Callable[[str], str] | None = None,
+    template_globals: dict[str, Any] | None = None,
 ) -> CompiledTemplate | None:
     """The template as a Python function, or None when it uses something outside the subset."""
     methods = frozenset(
@@ -826,6 +840,7 @@ def compile_template(
 
     namespace: dict[str, Any] = {
         "_M": _MISSING,
+        "_G": template_globals or {},
         "_U": env.undefined,
         "_CU": Undefined,
         "_ga": env.getattr,

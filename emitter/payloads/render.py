@@ -542,7 +542,14 @@ class Renderer:
                 return loader.get_source(self.env, imported)[0]
 
             found = compile_template(
-                self.env, name, source, filename or name, self._filter_context, VodProvider, load_source
+                self.env,
+                name,
+                source,
+                filename or name,
+                self._filter_context,
+                VodProvider,
+                load_source,
+                self.template_globals(template),
             )
         self._compiled[name] = found
         return found
@@ -617,6 +624,8 @@ class RenderSession:
         self.fake = VodProvider.seeded(seed, locale=self.options.get("locale"), seed=seed)
         self.profile = str(self.options.get("profile", DEFAULT_PROFILE))
         self.era = str(self.options.get("era", DEFAULT_ERA))
+        self._prune = not (self.options.get("keep_nulls") or self.options.get("null_event_keys"))
+        self._wire_pass: Callable[[Any], Any] | None = None
         self.facts = self.fake.video()
         # the same video in each profile: wire facts are derived from the docs facts, drawing nothing
         self._facts = {"docs": self.facts}  # "wire" derived on first use (a docs run never pays for it)
@@ -687,22 +696,22 @@ class RenderSession:
         profile = self._use_profile(profile)
         template = self.renderer.template(spec, self.fmt)
         name = template.name or spec.event_type
-        prune = not (self.options.get("keep_nulls") or self.options.get("null_event_keys"))
+        prune = self._prune
         decode = _load_without_nulls if prune else _load
         slots: list[Any] = []
         compiled = self.renderer.compiled(template, self.fmt)
         try:
-            names = {
-                **self.renderer.template_globals(template),
-                **context,
-                **self._names,
-                "event_type": spec.event_type,
-                _SLOTS: slots,
-                _DECODER: decode,
-            }
             if compiled is not None:
-                text = compiled.render(names, slots, _putter(slots, decode))
+                text = compiled.render(self._names, context, spec.event_type, slots, _putter(slots, decode))
             else:
+                names = {
+                    **self.renderer.template_globals(template),
+                    **context,
+                    **self._names,
+                    "event_type": spec.event_type,
+                    _SLOTS: slots,
+                    _DECODER: decode,
+                }
                 text = _render_template(template, names)
         except jinja2.TemplateError as exc:
             line = _template_line(exc.__traceback__, name, compiled)
@@ -725,9 +734,10 @@ class RenderSession:
         except TemplateError as exc:
             raise TemplateError(exc.message, location=exc.location or name, hint=exc.hint) from None
         if profile == "wire":
-            complete = wire_pass(self.fmt, self.era)
-            if complete is not None:
-                payload = complete(payload)
+            complete = self._wire_pass
+            if complete is None:
+                complete = self._wire_pass = wire_pass(self.fmt, self.era) or _unchanged
+            payload = complete(payload)
         if overrides is None:
             return payload
         return overrides.apply(payload, location=location)
@@ -745,6 +755,10 @@ class RenderSession:
         spec = event if isinstance(event, EventSpec) else self.renderer.catalog.event(event)
         context = self.resolve(spec, params, variables, location=location, profile=profile)
         return self.render(spec, context, overrides, location=location, profile=profile)
+
+
+def _unchanged(payload: Any) -> Any:
+    return payload
 
 
 @functools.lru_cache(maxsize=1)
