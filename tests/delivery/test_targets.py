@@ -101,3 +101,23 @@ def test_an_answer_reads_like_any_httpx_response() -> None:
 
     read, streamed, text, parsed = asyncio.run(call())
     assert read == streamed == '{"ok": "是"}'.encode() and text == '{"ok": "是"}' and parsed == {"ok": "是"}
+
+
+def test_an_attempt_that_times_out_does_not_wait_for_the_app_to_stop() -> None:
+    seen: list[str] = []
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await receive()
+        try:
+            await asyncio.sleep(10)
+        except asyncio.CancelledError:
+            seen.append("the client gave up")
+            try:
+                await asyncio.sleep(10)  # an app that takes its time to stop
+            except asyncio.CancelledError:
+                seen.append("stopped when the run ended")
+                raise
+
+    done = emitter.send("upload", target=app, timeout=0.05, delivery=emitter.DeliveryOptions(retries=0))
+    assert [attempt.error for attempt in done.attempts] == ["timeout: no answer within 0.05 s"]
+    assert seen == ["the client gave up", "stopped when the run ended"]  # not after its 10 s
