@@ -440,15 +440,18 @@ class Sender:
         client = self.client
         transport = direct_transport(client, url, checked_url=url is self.url and self._plain_url)
         seconds = self.options.timeout  # for the whole attempt, as VOD counts it
+        if (
+            transport is not self._fast
+            and isinstance(transport, FastHTTPTransport)
+            and transport.keeps_total_timeout(url)
+        ):
+            self._fast = transport  # noted once: it serves the sender's http:// URL itself
         if transport is not None and transport is self._fast:
             # the very bytes the client would send, without an httpx.Request or httpx.Response
             head = self._head(client, url, extra)
             if head is not None:
                 data = b"%sContent-Length: %d\r\n\r\n%s" % (head, len(body), body)
                 return await self._fast.post(self._host, self._port, data, seconds)
-        elif isinstance(transport, FastHTTPTransport) and transport.keeps_total_timeout(url):
-            self._fast = transport  # noted once: it serves the sender's http:// URL
-            return await self._post(body, params, extra)
         headers: Mapping[str, str] = self.headers
         if extra:
             headers = httpx.Headers(self.headers)
