@@ -738,7 +738,7 @@ class RenderSession:
             if complete is None:
                 complete = self._wire_pass = wire_pass(self.fmt, self.era) or _unchanged
             payload = complete(payload)
-        if overrides is None:
+        if overrides is None or (overrides.body is None and not overrides.set and not overrides.unset):
             return payload
         return overrides.apply(payload, location=location)
 

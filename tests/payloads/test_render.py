@@ -223,6 +223,8 @@ def test_the_seeded_random_draws_as_random_random() -> None:
             assert ours.randrange(5) == theirs.randrange(5)
             assert ours.randrange(0, 10, 3) == theirs.randrange(0, 10, 3)
         assert ours.getstate() == theirs.getstate()
+    for seed in (0, -5, 2**70, "pull-envelope:3", 3.5):
+        assert SeededRandom(seed).getstate() == random.Random(seed).getstate()
     with pytest.raises(IndexError):
         SeededRandom(1).choice([])
     with pytest.raises(ValueError):

@@ -69,6 +69,13 @@ class SeededRandom(random.Random):
     to random.Random's own method.
     """
 
+    def seed(self, a: Any = None, version: int = 2) -> None:
+        if type(a) is int:  # what random.Random.seed does with an int, without its type checks
+            super(random.Random, self).seed(a)
+            self.gauss_next = None
+            return
+        super().seed(a, version)
+
     def choice(self, seq: Any) -> Any:
         n = len(seq)
         if not n:
