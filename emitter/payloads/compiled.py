@@ -75,6 +75,7 @@ class CompiledTemplate:
     tokens are numbered)."""
 
     render: Callable[[dict[str, Any], Mapping[str, Any], str, list[Any], Callable[[Any], str]], str]
+    name: str
     filename: str
     lines: list[int]
     source: str
@@ -860,7 +861,7 @@ def compile_template(
     except (SyntaxError, RecursionError):  # deeper than Python nests blocks: jinja2 renders it
         return None
     exec(program, namespace)  # code made above from the parsed template only
-    return CompiledTemplate(namespace["render"], compiled_name, lines, code, generator.ordered)
+    return CompiledTemplate(namespace["render"], name, compiled_name, lines, code, generator.ordered)
 
 
 def iter_lines(compiled: CompiledTemplate) -> Iterator[tuple[int, str]]:

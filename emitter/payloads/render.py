@@ -493,7 +493,7 @@ class Renderer:
         self.catalog = catalog or load_catalog()
         self.use_compiled = compiled
         self.compiled_formats = frozenset(compiled_formats)
-        self._compiled: dict[str, CompiledTemplate | None] = {}
+        self._compiled: dict[tuple[str, str], CompiledTemplate | None] = {}
         self._resolutions: dict[int, _Resolution] = {}
         self.env = _Sandbox(
             loader=jinja2.FileSystemLoader(str(self.catalog.template_dir)),
@@ -512,46 +512,60 @@ class Renderer:
         # the context of filters that take one only for its environment (rejectattr...)
         self._filter_context = new_context(self.env, None, {}, {}, True, None, None)
 
+    def check_form(self, spec: EventSpec, fmt: str) -> str:
+        """The name of the event's template in `fmt`; an error if the event has no such form."""
+        if fmt not in spec.templates:
+            self.catalog.format(fmt)
+            raise TemplateError(
+                f"{spec.event_type} has no {fmt} form",
+                hint=f"it exists in: {', '.join(spec.formats)}",
+            )
+        return spec.templates[fmt]
+
     def template(self, spec: EventSpec, fmt: str) -> jinja2.Template:
         key = (spec.event_type, fmt)
         if key not in self._templates:
-            if fmt not in spec.templates:
-                self.catalog.format(fmt)
-                raise TemplateError(
-                    f"{spec.event_type} has no {fmt} form",
-                    hint=f"it exists in: {', '.join(spec.formats)}",
-                )
-            name = spec.templates[fmt]
+            name = self.check_form(spec, fmt)
             try:
                 self._templates[key] = self.env.get_template(name)
             except jinja2.TemplateSyntaxError as exc:
                 raise TemplateError(exc.message or "syntax error", location=f"{name}:{exc.lineno}") from None
         return self._templates[key]
 
-    def compiled(self, template: jinja2.Template, fmt: str) -> CompiledTemplate | None:
-        """The template of `fmt` compiled to Python (once), or None: jinja2 renders it."""
-        name = template.name or ""
-        if name in self._compiled:
-            return self._compiled[name]
+    def compiled(self, spec: EventSpec, fmt: str) -> CompiledTemplate | None:
+        """The event's template in `fmt` compiled to Python (once), or None: jinja2 renders it (and
+        reports its errors). A compiled template is never compiled by jinja2 as well."""
+        key = (spec.event_type, fmt)
+        if key in self._compiled:
+            return self._compiled[key]
         found = None
         loader = self.env.loader
-        if self.use_compiled and fmt in self.compiled_formats and loader is not None:
-            source, filename, _ = loader.get_source(self.env, name)
+        if (
+            self.use_compiled
+            and fmt in self.compiled_formats
+            and fmt in spec.templates
+            and loader is not None
+        ):
+            name = spec.templates[fmt]
 
             def load_source(imported: str) -> str:  # a template it imports
                 return loader.get_source(self.env, imported)[0]
 
-            found = compile_template(
-                self.env,
-                name,
-                source,
-                filename or name,
-                self._filter_context,
-                VodProvider,
-                load_source,
-                self.template_globals(template),
-            )
-        self._compiled[name] = found
+            try:
+                source, filename, _ = loader.get_source(self.env, name)
+                found = compile_template(
+                    self.env,
+                    name,
+                    source,
+                    filename or name,
+                    self._filter_context,
+                    VodProvider,
+                    load_source,
+                    dict(self.env.globals),  # what a template loaded without globals of its own has
+                )
+            except jinja2.TemplateError:  # not found, or a syntax error: jinja2 reports it
+                found = None
+        self._compiled[key] = found
         return found
 
     def template_globals(self, template: jinja2.Template) -> dict[str, Any]:
@@ -694,12 +708,15 @@ class RenderSession:
     ) -> Any:
         """Render one payload from a resolved context; returns the (overridden) JSON value."""
         profile = self._use_profile(profile)
-        template = self.renderer.template(spec, self.fmt)
-        name = template.name or spec.event_type
+        compiled = self.renderer.compiled(spec, self.fmt)
+        if compiled is not None:
+            name = compiled.name
+        else:
+            template = self.renderer.template(spec, self.fmt)
+            name = template.name or spec.event_type
         prune = self._prune
         decode = _load_without_nulls if prune else _load
         slots: list[Any] = []
-        compiled = self.renderer.compiled(template, self.fmt)
         try:
             if compiled is not None:
                 text = compiled.render(self._names, context, spec.event_type, slots, _putter(slots, decode))

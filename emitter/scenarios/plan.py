@@ -111,7 +111,7 @@ def render_events(
     )
     for step in scenario.steps:  # every step must exist in the format before anything is yielded
         try:
-            renderer.template(step.event, session.fmt)
+            renderer.check_form(step.event, session.fmt)
         except TemplateError as exc:
             raise TemplateError(exc.message, location=step.location, hint=exc.hint) from None
     results: dict[str, dict[str, Any]] = {}

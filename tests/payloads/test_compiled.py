@@ -38,7 +38,7 @@ def test_every_template_of_the_format_is_compiled(compiled: Renderer, fmt: str) 
     assert (fmt in Renderer().compiled_formats) == (fmt != "v3")  # see render.COMPILED_FORMATS
     for spec in compiled.catalog.events.values():
         if fmt in spec.templates:
-            found = compiled.compiled(compiled.template(spec, fmt), fmt)
+            found = compiled.compiled(spec, fmt)
             assert found is not None, spec.event_type
             assert found.ordered or fmt == "v3", spec.event_type  # slots in text order: plain appends
 
@@ -119,7 +119,7 @@ CONSTRUCTS = {
 def test_constructs_render_as_jinja_renders_them(tmp_path: Path, name: str) -> None:
     ours = _renderer_with(tmp_path / "ours", CONSTRUCTS[name])
     theirs = Renderer(ours.catalog, compiled=False)
-    compiled = ours.compiled(ours.template(ours.catalog.event("clip"), "v2"), "v2")
+    compiled = ours.compiled(ours.catalog.event("clip"), "v2")
     assert (compiled is None) == ("jinja2 renders it" in name)
     for seed in (1, 2):
         assert encode_payload(ours.session(seed=seed, now=NOW).render_event("clip")) == encode_payload(
@@ -129,7 +129,7 @@ def test_constructs_render_as_jinja_renders_them(tmp_path: Path, name: str) -> N
 
 def test_errors_name_the_template_line_of_compiled_templates(tmp_path: Path) -> None:
     renderer = _renderer_with(tmp_path, '{\n  "a": {{ file_type|j }},\n  "b": {{ facts.nope|j }}\n}\n')
-    assert renderer.compiled(renderer.template(renderer.catalog.event("clip"), "v2"), "v2") is not None
+    assert renderer.compiled(renderer.catalog.event("clip"), "v2") is not None
     with pytest.raises(
         TemplateError, match=r"v2/ClipComplete.json.j2:3: 'dict object' has no attribute 'nope'"
     ):
@@ -140,6 +140,6 @@ def test_the_sandbox_holds_in_compiled_templates(tmp_path: Path) -> None:
     renderer = _renderer_with(
         tmp_path, '{"a": {{ (facts.__class__.__mro__|string)|j }}, "b": {{ fake._hex(3)|j }}}\n'
     )
-    assert renderer.compiled(renderer.template(renderer.catalog.event("clip"), "v2"), "v2") is not None
+    assert renderer.compiled(renderer.catalog.event("clip"), "v2") is not None
     with pytest.raises(TemplateError, match=r"unsafe|undefined"):
         renderer.session(seed=1, now=NOW).render_event("clip")
