@@ -109,7 +109,8 @@ def fuzz_command(
             "--target",
             "-t",
             envvar="VOD_EMITTER_TARGET",
-            help="Receiver URL, or app:MODULE:ATTR[/path] in process.",
+            help="Receiver URL, or app:MODULE:ATTR for an ASGI or WSGI app in process "
+            "(app:MODULE:ATTR/PATH for a route).",
         ),
     ],
     fmt: FormatOption = None,
