@@ -41,6 +41,9 @@ if TYPE_CHECKING:
     from emitter.delivery.targets import Endpoint
 
 _BURST = 256  # arrivals fired at most before answers get a turn, when the schedule runs behind
+# ... and for at most this long: a long burst (each arrival renders) holds up the answers behind
+# it, which piles up sends in flight until arrivals are dropped
+_BURST_SECONDS = 0.0002
 _STATUS_CLASSES = {status: f"{status // 100}xx" for status in range(100, 600)}
 _RENDER_AHEAD = 64  # sends rendered ahead at most, while waiting for their arrivals
 _RENDER_GUARD = 0.0002  # seconds kept free before an arrival is due (plus two renders)
@@ -212,8 +215,12 @@ class LoadEngine:
                 self.stats.late = planned - index  # due before the end, but the generator was behind
                 return
             burst = 0
+            until = now + _BURST_SECONDS
             while index < planned and burst < _BURST and (due := start + index / rate) <= now:
-                self._arrive(self.clock() - due)
+                moment = self.clock()
+                if burst and moment > until:
+                    break  # answers get a turn: their latencies would include the rest of the burst
+                self._arrive(moment - due)
                 index += 1
                 burst += 1
             if index >= planned:
