@@ -8,7 +8,7 @@ import random
 from typing import Any
 
 from emitter.clock import utc_stamp
-from emitter.payloads.providers.ids import derived_hex
+from emitter.payloads.providers.ids import SeededRandom, derived_hex
 from emitter.payloads.providers.media import MediaProvider
 
 # AiContentReviewResult's types, in the SDK's order; the first seven are a real task flow's.
@@ -80,7 +80,7 @@ class AiProvider(MediaProvider):
     bytes and the v2/v3 agreement stay as they were, and one seed replays them exactly."""
 
     def _side(self, file_id: str, kind: str) -> random.Random:
-        return random.Random(int(derived_hex(f"ai:{file_id}:{kind}", 16), 16))
+        return SeededRandom(int(derived_hex(f"ai:{file_id}:{kind}", 16), 16))
 
     def _state(self, status: str, now: dt.datetime, took: float, times: bool) -> dict[str, Any]:
         state: dict[str, Any] = {
