@@ -3,7 +3,8 @@
 The baseline is the floor of any jinja2+json pipeline: a template of the same shape as our
 payload whose leaves are already JSON text, rendered, parsed and encoded (no values to make,
 no filters, no sandbox). Ours makes a fresh seeded session per payload (per scenario for the
-mixed figure), draws every value from the provider, renders, parses, prunes and encodes.
+mixed figure), draws every value from the provider, renders (v2 templates compiled to Python),
+builds the payload from its shape (parsed once per shape), prunes and encodes.
 """
 
 from __future__ import annotations

@@ -145,7 +145,7 @@ class IdsProvider:
     # --- primitives -------------------------------------------------------------------------
     def _hex(self, length: int) -> str:
         bits = self.generator.random.getrandbits(4 * length)
-        return format(bits, f"0{length}x")
+        return "%0*x" % (length, bits)  # noqa: UP031 (format(bits, f"0{length}x"), 2.5x faster)
 
     def md5(self, raw_output: bool = False) -> str:
         return self._hex(32)
