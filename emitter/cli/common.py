@@ -5,11 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import os
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
 from emitter.clock import utc_stamp
+
+if TYPE_CHECKING:
+    from emitter.delivery.deliver import DeliveryOptions
 
 # Every option of a command reads VOD_EMITTER_<OPTION> from the environment (click's
 # auto_envvar_prefix; `--help` names each variable), so shared options keep one name everywhere;
@@ -196,7 +199,7 @@ DELIVERY_FLAGS = (
 )
 
 
-def delivery_from_flags(flags: dict[str, Any]) -> Any:
+def delivery_from_flags(flags: dict[str, Any]) -> DeliveryOptions:
     """The DeliveryOptions of a command's delivery flags (its `locals()`: those of DELIVERY_FLAGS it has)."""
     from emitter.request import delivery_options
 
