@@ -597,7 +597,7 @@ class _Generator:
             # the provider's own public methods: what the sandbox allows and calls as they are
             fake = self.load("fake")
             self.provider_calls = True
-            return f"{fake}.{callee.attr}({', '.join(self.arguments(node))})"
+            return f"_pcall({', '.join([f'{fake}.{callee.attr}', *self.arguments(node)])})"
         if isinstance(callee, nodes.Getattr) and callee.attr in _DICT_READERS:
             # a plain dict's get/keys/items/values: the sandbox allows them and calls them as they are
             obj = self.expr(callee.node)
@@ -832,6 +832,12 @@ def compile_template(
     except Unsupported:
         return None
 
+    def provider_call(method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(*args, **kwargs)
+        except StopIteration:  # as the sandbox's call answers it
+            return env.undefined("value was undefined because a callable raised a StopIteration exception")
+
     def check_provider(fake: Any) -> None:
         if type(fake) is not provider_type:  # the session's names always carry its provider
             raise TypeError(f"fake is {type(fake).__name__}, not the provider")
@@ -848,6 +854,7 @@ def compile_template(
         "_gi": env.getitem,
         "_call": call,
         "_check_provider": check_provider,
+        "_pcall": provider_call,
         "_ctx": context,
         "_env": env,
         "_join": _str_join,

@@ -143,3 +143,13 @@ def test_the_sandbox_holds_in_compiled_templates(tmp_path: Path) -> None:
     assert renderer.compiled(renderer.catalog.event("clip"), "v2") is not None
     with pytest.raises(TemplateError, match=r"unsafe|undefined"):
         renderer.session(seed=1, now=NOW).render_event("clip")
+
+
+def test_a_draw_that_stops_is_reported_as_jinja2_reports_it(compiled: Renderer) -> None:
+    messages = []
+    for renderer in (compiled, JINJA):
+        with pytest.raises(TemplateError) as caught:
+            renderer.session(seed=1, now=NOW).render_event("procedure", {"tasks": ["Transcode"] * 9})
+        messages.append(caught.value.message)
+    assert messages[0] == messages[1]
+    assert "StopIteration" in messages[0]
