@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from emitter.clock import utc_stamp
+from emitter.delivery.alarm import Alarm, wake
 from emitter.delivery.deliver import Clock, Delivery, Sender, Sleep
 from emitter.errors import EmitterError, UsageError
 from emitter.outcomes import (
@@ -175,7 +176,7 @@ class Runner:
         self._unpaced_mode = False
         self._sending = 0  # sends in flight in the workers
         self._slot: asyncio.Future[None] | None = None
-        self._pausing: asyncio.Future[None] | None = None
+        self._alarm = Alarm()
         self._error: str | None = None
         self._interrupted = False
         self._crash: BaseException | None = None
@@ -187,8 +188,8 @@ class Runner:
     def stop(self) -> None:
         """Schedule nothing more; sends in flight finish or time out."""
         self._stop.set()
-        _wake(self._pausing)
-        _wake(self._slot)
+        self._alarm.ring()
+        wake(self._slot)
 
     def abort(self) -> None:
         """Stop and cancel sends in flight; they finish as failed ('interrupted')."""
@@ -203,15 +204,7 @@ class Runner:
             return False
         if self.sleep is not asyncio.sleep or self.clock is not time.monotonic:
             return await self._pause(deadline - self.clock())
-        # one timer at the absolute deadline on the loop's (monotonic) clock, one future to wake
-        loop = asyncio.get_running_loop()
-        self._pausing = waiter = loop.create_future()
-        timer = loop.call_at(deadline, _wake, waiter)
-        try:
-            await waiter
-        finally:
-            timer.cancel()
-            self._pausing = None
+        await self._alarm.sleep_until(deadline)  # the loop's clock is monotonic, as the runner's
         return not self._stop.is_set()
 
     async def _pause(self, seconds: float) -> bool:
@@ -243,7 +236,7 @@ class Runner:
         # a task cancelled before it ran sent nothing: it counts as not sent
         self._in_flight.discard(task)
         if len(self._in_flight) < self.timing.concurrency:
-            _wake(self._slot)
+            wake(self._slot)
 
     async def _until_drained(self) -> None:
         """Wait until the consumer has caught up with the outcomes (below the low water mark)."""
@@ -433,7 +426,7 @@ class _Outcomes:
     def put_nowait(self, item: Progress | None) -> None:
         self.items.append(item)
         if self._waiter is not None:
-            _wake(self._waiter)
+            wake(self._waiter)
 
     def get_nowait(self) -> Progress | None:
         return self.items.popleft()
@@ -446,11 +439,6 @@ class _Outcomes:
                 await self._waiter
             finally:
                 self._waiter = None
-
-
-def _wake(waiter: asyncio.Future[None] | None) -> None:
-    if waiter is not None and not waiter.done():
-        waiter.set_result(None)
 
 
 class _Lookahead:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from emitter._version import __version__
 from emitter.clock import utc_stamp
+from emitter.delivery.alarm import Alarm
 from emitter.delivery.deliver import Clock, Delivery, DeliveryOptions, Sender, Sleep, make_client
 from emitter.errors import EmitterError, UsageError
 from emitter.interrupts import trap
@@ -132,7 +133,7 @@ class LoadEngine:
         self._tasks: set[asyncio.Task[None]] = set()
         self._stop = asyncio.Event()
         self._crash: BaseException | None = None
-        self._waking: asyncio.Future[None] | None = None
+        self._alarm = Alarm()
         self._ahead: deque[Delivery] = deque()
         self._ahead_error: Exception | None = None  # met while rendering ahead: raised when due
         self._render_time = 0.0
@@ -153,7 +154,7 @@ class LoadEngine:
         if not self._stop.is_set():
             self.interrupted = True
         self._stop.set()
-        _wake(self._waking)
+        self._alarm.ring()
 
     def abort(self) -> None:
         """Stop and cancel the sends in flight (counted as interrupted)."""
@@ -239,14 +240,7 @@ class LoadEngine:
 
     async def _pause_until(self, deadline: float) -> bool:
         """Wait until `deadline` on the loop's clock unless stopped first: one timer, one future."""
-        loop = asyncio.get_running_loop()
-        self._waking = waiter = loop.create_future()
-        timer = loop.call_at(deadline, _wake, waiter)
-        try:
-            await waiter
-        finally:
-            timer.cancel()
-            self._waking = None
+        await self._alarm.sleep_until(deadline)
         return not self._stop.is_set()
 
     def _render_until(self, deadline: float) -> None:
@@ -359,11 +353,6 @@ class LoadEngine:
         row.failed += 1
         if kind == "timeout":  # a timeout is a latency too: leaving it out would flatter the percentiles
             stats.latency.record(finished.latency, row.latency, self._window.latency)
-
-
-def _wake(waiter: asyncio.Future[None] | None) -> None:
-    if waiter is not None and not waiter.done():
-        waiter.set_result(None)
 
 
 @dataclass(frozen=True)
