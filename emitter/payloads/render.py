@@ -471,11 +471,9 @@ def _resolution(spec: EventSpec) -> _Resolution:
     return _Resolution(spec, defaults, tuple(sources))
 
 
-# Formats whose templates render compiled to Python by default. v3's compile and render the same
-# bytes too (tests/payloads/test_compiled.py), 2x faster in both profiles, but v3's wire profile does
-# inherently more (seven content reviews, 2.5x the bytes, the SDK-order pass): compiled, it costs
-# 1.6-1.8x docs, over the 1.5x the render benchmark holds it to. Add "v3" when that guard moves.
-COMPILED_FORMATS = ("v2", "cdnetworks")
+# Formats whose templates render compiled to Python by default: all of them. Each compiles and
+# renders the same bytes as jinja2 (tests/payloads/test_compiled.py); v3 twice as fast in both profiles.
+COMPILED_FORMATS = ("v2", "v3", "cdnetworks")
 
 
 class Renderer:
