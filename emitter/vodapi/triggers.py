@@ -48,7 +48,7 @@ class Triggers:
         self.session = flows.renderer.session(seed=seed, now=flows.now(), fmt=flows.fmt, options=options)
         for step in scenario.steps:  # a step its format lacks fails before anything is emitted
             try:
-                flows.renderer.template(step.event, flows.fmt)
+                flows.renderer.check_form(step.event, flows.fmt)
             except TemplateError as exc:
                 raise TemplateError(exc.message, location=step.location, hint=exc.hint) from None
         self.opening, waiting = groups(scenario)
