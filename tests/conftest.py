@@ -7,10 +7,19 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from emitter.payloads.datacache import CACHE_ENV
 from emitter.payloads.render import Renderer, RenderSession
 from emitter.receiver.server import Receiver
 
 NOW = dt.datetime(2024, 5, 1, 12, 0, 0, tzinfo=dt.timezone.utc)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _data_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The suite's own YAML data cache (never the user's), inherited by the commands it starts."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(CACHE_ENV, str(tmp_path_factory.mktemp("data-cache")))
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -8,8 +8,6 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
-
 WORDS_FILE = "data/words.yaml"
 
 
@@ -28,10 +26,10 @@ class Words:
 
 @functools.lru_cache(maxsize=1)
 def words() -> Words:
-    from emitter.payloads.catalog import _SAFE_LOADER, resource_dir
+    from emitter.payloads.catalog import resource_dir
+    from emitter.payloads.datacache import load_yaml
 
-    with open(resource_dir("templates") / WORDS_FILE, encoding="utf-8") as handle:
-        data = yaml.load(handle, Loader=_SAFE_LOADER)
+    data = load_yaml(resource_dir("templates") / WORDS_FILE)
     return Words(
         title_words_a=tuple(data["title_words_a"]),
         title_words_b=tuple(data["title_words_b"]),
