@@ -81,12 +81,15 @@ def encode_payload(payload: Any) -> bytes:
 
 
 def _has_exponent(body: bytes) -> bool:
-    """Whether `1e-7` (digit, e-, digit) occurs, the form orjson and json write differently."""
-    at = body.find(b"e-")
+    """Whether `1e-7` (digit, e-, digit) occurs, the form orjson and json write differently.
+
+    Found from its `-`, a rare byte in payloads (a one-byte find is a memchr; `e-` is a slow search).
+    """
+    at = body.find(b"-", 2)
     while at >= 0:
-        if at and body[at - 1] in _DIGITS and body[at + 2 : at + 3].isdigit():
+        if body[at - 1] == 101 and body[at - 2] in _DIGITS and body[at + 1 : at + 2].isdigit():  # 101: e
             return True
-        at = body.find(b"e-", at + 2)
+        at = body.find(b"-", at + 1)
     return False
 
 

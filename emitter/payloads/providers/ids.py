@@ -45,15 +45,17 @@ def source_name(file_id: str) -> str:
     """The random 12-letter name production gives an uploaded source file (CFJFijgLOlIA), derived."""
     number = int(derived_hex(f"source:{file_id}", 24), 16)
     letters = []
-    for _ in range(12):
-        number, index = divmod(number, len(_LETTERS))
-        letters.append(_LETTERS[index])
+    for _ in range(6):  # 12 base-52 digits, lowest first, two at a time
+        number, pair = divmod(number, _PAIR_BASE)
+        letters.append(_LETTER_PAIRS[pair])
     return "".join(letters)
 
 
 # a transcoded rendition's name (f100020.mp4), which production prefixes with "v."
 _RENDITION = re.compile(r"f\d+\.")
 _LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+_PAIR_BASE = len(_LETTERS) ** 2
+_LETTER_PAIRS = tuple(_LETTERS[k % len(_LETTERS)] + _LETTERS[k // len(_LETTERS)] for k in range(_PAIR_BASE))
 # storage region of the docs' and captures' buckets (vodcq: ap-chongqing)
 _REGION = "cq"
 
