@@ -40,6 +40,14 @@ class RenderedEvent:
         return self.step.delay
 
 
+def _rendered_event(fields: dict[str, Any]) -> RenderedEvent:
+    """RenderedEvent(**fields), its attributes set at once: a frozen dataclass's __init__ costs an
+    object.__setattr__ per field, as much as encoding a small payload."""
+    event = object.__new__(RenderedEvent)
+    event.__dict__.update(fields)
+    return event
+
+
 def _substitute(value: Any, results: Mapping[str, Mapping[str, Any]]) -> Any:
     if isinstance(value, str):
         whole = REFERENCE.fullmatch(value)
@@ -128,14 +136,16 @@ def render_events(
                 step.event, context, step.overrides, location=step.location, profile=step.profile
             )
             results[step.name] = context
-            yield RenderedEvent(
-                seq=seq,
-                step=step,
-                repeat_index=repeat_index,
-                event_type=step.event.event_type,
-                format=session.fmt,
-                payload=payload,
-                body=body_bytes(payload, location=step.location),
+            yield _rendered_event(
+                {
+                    "seq": seq,
+                    "step": step,
+                    "repeat_index": repeat_index,
+                    "event_type": step.event.event_type,
+                    "format": session.fmt,
+                    "payload": payload,
+                    "body": body_bytes(payload, location=step.location),
+                }
             )
             seq += 1
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from pathlib import Path
@@ -16,7 +17,7 @@ from emitter.scenarios.loader import (
     parse_expectation,
     parse_scenario,
 )
-from emitter.scenarios.plan import render_events
+from emitter.scenarios.plan import RenderedEvent, render_events
 from tests.conftest import NOW
 
 BROKEN = sorted((Path(__file__).parents[1] / "data" / "broken").glob("*.yaml"))
@@ -45,6 +46,11 @@ def test_builtin_scenarios_validate_and_render(name: str) -> None:
     assert scenario.description
     events = list(render_events(scenario, seed=1, now=NOW))
     assert len(events) >= len(scenario.steps)
+    # made without the dataclass's __init__: the very object it would make
+    fields = [field.name for field in dataclasses.fields(RenderedEvent)]
+    for event in events:
+        assert event == RenderedEvent(**{name: getattr(event, name) for name in fields})
+        assert vars(event).keys() == set(fields)
 
 
 @pytest.mark.parametrize(
