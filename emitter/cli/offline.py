@@ -163,7 +163,6 @@ def _target_is_event(reference: str) -> bool:
     """True for an event name, False for a scenario file or built-in; else a did-you-mean error."""
     from emitter.errors import EmitterError, UsageError, hint_with_suggestion
     from emitter.payloads.catalog import load_catalog
-    from emitter.scenarios.loader import builtin_scenarios
 
     if Path(reference).is_file() or Path(reference).suffix in (".yaml", ".yml"):
         return False
@@ -171,6 +170,8 @@ def _target_is_event(reference: str) -> bool:
     try:
         catalog.event(reference)
     except EmitterError:
+        from emitter.scenarios.loader import builtin_scenarios
+
         builtins = builtin_scenarios()
         if reference in builtins:
             return False
@@ -264,11 +265,10 @@ def _render_bodies(
     options: dict[str, Any] | None = None,
     envelope: str | None = None,
 ) -> Any:
+    from emitter.payloads.bodies import body_bytes
     from emitter.payloads.envelopes import check_envelope
     from emitter.payloads.options import parse_assignments
     from emitter.payloads.render import Overrides, Renderer
-    from emitter.scenarios.loader import load_scenario
-    from emitter.scenarios.plan import body_bytes, render_events
 
     overrides = Overrides(set=parse_assignments(set_ or [], flag="--set"), unset=tuple(unset or ()))
     options = options or {}
@@ -289,6 +289,9 @@ def _render_bodies(
             return
         yield 0, spec.kind, spec.event_type, body_bytes(payload)
         return
+    from emitter.scenarios.loader import load_scenario  # (and PyYAML): not for a single event
+    from emitter.scenarios.plan import render_events
+
     scenario = load_scenario(target)
     if param:
         from emitter.errors import UsageError
@@ -310,8 +313,8 @@ def _render_bodies(
 
 def _enveloped(payloads: Any, fmt: str, seed: int) -> Any:
     """(index, label, name, body) of each PULL response holding the payloads."""
+    from emitter.payloads.bodies import body_bytes
     from emitter.payloads.envelopes import pull_responses
-    from emitter.scenarios.plan import body_bytes
 
     name = "PullEvents" if fmt == "v3" else "PullEvent"
     for index, response in enumerate(pull_responses(payloads, fmt=fmt, seed=seed)):

@@ -23,9 +23,9 @@ from emitter.delivery.targets import Target, resolve_target
 from emitter.errors import UsageError
 from emitter.fuzz.cases import Base, Case, Mutation, apply, make_base, mutation
 from emitter.importer.build import format_path
+from emitter.payloads.bodies import body_bytes
 from emitter.payloads.options import with_profile
 from emitter.payloads.render import Overrides, Renderer, default_renderer
-from emitter.scenarios.plan import body_bytes
 
 FAILING = ("5xx", "timeout", "dropped")
 CLASSES = ("2xx", "3xx", "4xx", *FAILING)

@@ -16,11 +16,12 @@ import yaml
 
 from emitter.errors import EmitterError, UsageError
 from emitter.importer.read import Recorded, read_inputs
+from emitter.payloads.bodies import body_bytes
 from emitter.payloads.catalog import Catalog, EventSpec
 from emitter.payloads.conformance import detect_format
 from emitter.payloads.render import Renderer, RenderSession, check_param, default_renderer
 from emitter.scenarios.loader import REFERENCE, parse_scenario
-from emitter.scenarios.plan import body_bytes, render_events
+from emitter.scenarios.plan import render_events
 
 # Two moments far apart: whatever differs between them depends on `now`, so the scenario pins it
 # with `set:` and renders the recorded value at any --now.

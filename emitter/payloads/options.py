@@ -139,6 +139,9 @@ def parse_assignments(items: Iterable[str], *, flag: str, strings: Collection[st
     """`NAME=VALUE` items; VALUE is read as YAML (so 0, -1, true, [a, b] keep their type), but
     names in `strings` (string parameters) keep VALUE as written when YAML reads something else
     than a string or null: `source_context={"UserId":"u"}` stays that text, `x=null` is None."""
+    items = list(items)
+    if not items:  # nothing to read: no need for PyYAML and the scenario loader (a start's cost)
+        return {}
     import yaml
 
     from emitter.scenarios.loader import load_yaml  # the scenario files' limits (depth, aliases, digits)

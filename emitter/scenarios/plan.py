@@ -10,8 +10,9 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from emitter.errors import ScenarioError, TemplateError
-from emitter.payloads.render import Renderer, RenderSession, default_renderer, encode_payload
+from emitter.errors import TemplateError
+from emitter.payloads.bodies import body_bytes
+from emitter.payloads.render import Renderer, RenderSession, default_renderer
 from emitter.scenarios.loader import REFERENCE, Scenario, Step
 
 if TYPE_CHECKING:
@@ -82,20 +83,6 @@ def _has_reference(value: Any) -> bool:
     if isinstance(value, list):
         return any(_has_reference(v) for v in value)
     return False
-
-
-def body_bytes(payload: Any, *, location: str | None = None) -> bytes:
-    """A raw string body is sent as is (malformed-input cases); anything else as JSON."""
-    if isinstance(payload, str):
-        return payload.encode("utf-8")
-    try:
-        return encode_payload(payload)
-    except ValueError as exc:  # NaN or infinity from a YAML override
-        raise ScenarioError(
-            f"the payload cannot be JSON: {exc}",
-            location=location,
-            hint="JSON has no NaN or infinity; use a number or a string",
-        ) from None
 
 
 def render_events(
