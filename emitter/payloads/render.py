@@ -218,18 +218,23 @@ class _ShapeCompiler:
             return f"_copy(v[{index}])" if index in self.repeated else f"v[{index}]"
         if isinstance(node, dict):
             items = []
-            has_slot_value = False
+            slot_values: dict[str, None] = {}  # the slots giving a value here, once each
             for key, value in node.items():
                 key_index = self.slot(key)
                 key_code = f"_key(v[{key_index}])" if key_index is not None else repr(key)
-                has_slot_value = has_slot_value or self.slot(value) is not None
+                value_index = self.slot(value)
+                if value_index is not None:
+                    slot_values[value_index] = None
                 items.append(f"{key_code}: {self.expression(value)}")
             literal = "{" + ", ".join(items) + "}"
             # a null slot value means 'field absent', as the parse-time pruning does
-            if not (self.prune and has_slot_value):
+            if not (self.prune and slot_values):
                 return literal
-            # the object as it is unless a slot gave null (inner objects are made, and pruned, first)
-            return f"(_d if None not in (_d := {literal}).values() else _prune(_d))"
+            # The object as it is unless a slot gave null (inner objects are made, and pruned, first).
+            # Only a slot can be null here (the parse pruned literal nulls): test those, not every
+            # value (`None in d.values()` compares each); a null a later key overrode prunes nothing.
+            none_given = " or ".join(f"v[{index}] is None" for index in slot_values)
+            return f"(_prune(_d) if (_d := {literal}) and ({none_given}) else _d)"
         if isinstance(node, list):
             return "[" + ", ".join(self.expression(item) for item in node) + "]"
         if isinstance(node, float) and not math.isfinite(node):

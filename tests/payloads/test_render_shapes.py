@@ -94,6 +94,22 @@ def test_a_value_written_twice_gives_two_objects(tmp_path: Path) -> None:
     assert payload["b"] == {"x": [1]}
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"a": {{ none|j }}, "a": 1, "b": {{ 2|j }}}',  # a null a later key overrides prunes nothing
+        '{"a": 1, "a": {{ none|j }}, "b": {"c": {{ none|j }}, "d": {{ none|j }}}}',
+        '{% set t = none|j %}{"a": {{ t }}, "b": {{ t }}, "c": [{{ none|j }}]}',  # one slot twice
+    ],
+)
+def test_objects_with_null_slots_prune_as_the_text_parsed(tmp_path: Path, text: str) -> None:
+    renderer = _renderer_with(tmp_path, text)
+    payload = renderer.session(seed=1, now=NOW).render_event("clip")
+    assert payload == _text_then_parse(text, {}, prune=True)
+    kept = renderer.session(seed=1, now=NOW, options={"keep_nulls": True}).render_event("clip")
+    assert kept == _text_then_parse(text, {}, prune=False)
+
+
 def test_a_value_inside_a_string_still_renders_as_text(tmp_path: Path) -> None:
     renderer = _renderer_with(tmp_path, '{"a": "id-{{ 5|j }}", "b": {{ "x"|j }}}')
     assert renderer.session(seed=1, now=NOW).render_event("clip") == {"a": "id-5", "b": "x"}
