@@ -374,7 +374,7 @@ class _Generator:
             elif isinstance(child, nodes.Filter) and child.name == "j" and child.node is not None:
                 self.line(f"{self.expr(child)},", child.lineno)  # put() returns the token, a str
             else:
-                self.line(f"str({self.expr(child)}),", child.lineno)
+                self.line(f"{self.text_of(child)},", child.lineno)
         self.indent -= 1
         self.line("))", node.lineno)
 
@@ -395,12 +395,25 @@ class _Generator:
                 self.line("else: put(_v)", child.lineno)
                 text += ORDERED_TOKEN
             else:
-                value = self.expr(child)
-                code = f"_e(({text!r}, str({value})))" if text else f"_p.append(str({value}))"
+                value = self.text_of(child)
+                code = f"_e(({text!r}, {value}))" if text else f"_p.append({value})"
                 self.line(code, child.lineno)
                 text = ""
         if text:
             self.line(f"_p.append({text!r})", node.lineno)
+
+    def text_of(self, node: nodes.Expr) -> str:
+        """The text an output writes of an expression: str() of its value. `{{ "," if not loop.last }}`
+        writes "" at the last item (str() of the Undefined its missing else gives): written so, without
+        making an Undefined and calling str() on each item."""
+        if (
+            isinstance(node, nodes.CondExpr)
+            and node.expr2 is None
+            and isinstance(node.expr1, nodes.Const)
+            and type(node.expr1.value) is str
+        ):
+            return f"({node.expr1.value!r} if {self.expr(node.test)} else '')"
+        return f"str({self.expr(node)})"
 
     def stmt_Assign(self, node: nodes.Assign) -> None:
         value = self.expr(node.node)
