@@ -30,13 +30,14 @@ def cache_dir() -> Path | None:
 def load_yaml(path: Path) -> Any:
     """The file's YAML data (safe loader), from the cache when an entry for these exact bytes exists.
 
-    The entry is named by a hash of the bytes, so an edited file never meets a stale entry. Only data
+    The entry is named by a hash of the bytes, so an edited file never meets a stale entry (and its
+    older entries are removed when the new one is written). Only data
     that JSON gives back identical (types and key order) is stored; a cache that cannot be read or
     written is skipped silently. OSError of `path` itself propagates; invalid YAML is a CatalogError.
     """
     raw = path.read_bytes()
     directory = cache_dir()
-    entry = directory / f"{hashlib.sha256(_KEY_PREFIX + raw).hexdigest()}.json" if directory else None
+    entry = directory / f"{_source_key(path)}-{_digest(raw)}.json" if directory else None
     if entry is not None:
         try:
             return json.loads(entry.read_bytes())["data"]
@@ -46,6 +47,15 @@ def load_yaml(path: Path) -> Any:
     if entry is not None:
         _store(entry, data)
     return data
+
+
+def _digest(raw: bytes) -> str:
+    return hashlib.sha256(_KEY_PREFIX + raw).hexdigest()
+
+
+def _source_key(path: Path) -> str:
+    """The file's own prefix of its entries: a new entry replaces the file's older ones."""
+    return _digest(os.fsencode(path.resolve()))[:16]
 
 
 def _parse(raw: bytes, path: Path) -> Any:
@@ -75,6 +85,12 @@ def _store(entry: Path, data: Any) -> None:
     except OSError:  # unwritable: the next start parses the YAML again
         with contextlib.suppress(OSError):
             partial.unlink(missing_ok=True)
+        return
+    source_key = entry.name.partition("-")[0]
+    for older in entry.parent.glob(f"{source_key}-*.json"):  # the file's earlier versions: one entry each
+        if older != entry:
+            with contextlib.suppress(OSError):
+                older.unlink()
 
 
 def same(left: Any, right: Any) -> bool:

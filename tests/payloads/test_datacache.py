@@ -51,7 +51,19 @@ def test_an_edited_file_is_read_again_even_with_the_same_size_and_time(cache: Pa
     os.utime(source, ns=(stat.st_atime_ns, stat.st_mtime_ns))
     assert load_yaml(source) == {"value": 2}
     assert load_yaml(source) == {"value": 2}  # from its own entry now
+    assert len(list(cache.iterdir())) == 1  # the first version's entry is gone
+
+
+def test_each_file_keeps_one_entry(cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    one, other = tmp_path / "one.yaml", tmp_path / "other.yaml"
+    other.write_text("other: 0\n", encoding="utf-8")
+    load_yaml(other)
+    for version in range(3):
+        one.write_text(f"one: {version}\n", encoding="utf-8")
+        assert load_yaml(one) == {"one": version}
     assert len(list(cache.iterdir())) == 2
+    monkeypatch.setattr(datacache, "_parse", no_yaml)
+    assert (load_yaml(one), load_yaml(other)) == ({"one": 2}, {"other": 0})
 
 
 def test_data_json_would_change_is_not_cached(cache: Path, tmp_path: Path) -> None:
