@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
 
 def wake(waiter: asyncio.Future[None] | None) -> None:
@@ -29,3 +30,16 @@ class Alarm:
 
     def ring(self) -> None:
         wake(self._waiter)
+
+
+async def sleep_unless_stopped(
+    sleep: Callable[[float], Awaitable[None]], seconds: float, stop: asyncio.Event
+) -> bool:
+    """Wait `seconds` with an injected sleep (a fake clock's in tests) unless `stop` is set first;
+    True when the wait completed."""
+    sleeper = asyncio.ensure_future(sleep(seconds))
+    stopper = asyncio.ensure_future(stop.wait())
+    _, pending = await asyncio.wait({sleeper, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    for task in pending:
+        task.cancel()
+    return not stop.is_set()

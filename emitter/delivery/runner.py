@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from emitter.clock import utc_stamp
-from emitter.delivery.alarm import Alarm, wake
+from emitter.delivery.alarm import Alarm, sleep_unless_stopped, wake
 from emitter.delivery.deliver import Clock, Delivery, Sender, Sleep
 from emitter.errors import EmitterError, UsageError
 from emitter.outcomes import (
@@ -209,12 +209,7 @@ class Runner:
 
     async def _pause(self, seconds: float) -> bool:
         """Wait `seconds` with the injected sleep unless stopped first; True when the wait completed."""
-        sleeper = asyncio.ensure_future(self.sleep(seconds))
-        stopper = asyncio.ensure_future(self._stop.wait())
-        _, pending = await asyncio.wait({sleeper, stopper}, return_when=asyncio.FIRST_COMPLETED)
-        for task in pending:
-            task.cancel()
-        return not self._stop.is_set()
+        return await sleep_unless_stopped(self.sleep, seconds, self._stop)
 
     async def _deliver(self, delivery: Delivery, queue: _Outcomes) -> None:
         attempts = 0

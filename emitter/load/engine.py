@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from emitter._version import __version__
 from emitter.clock import utc_stamp
-from emitter.delivery.alarm import Alarm
+from emitter.delivery.alarm import Alarm, sleep_unless_stopped
 from emitter.delivery.deliver import Clock, Delivery, DeliveryOptions, Sender, Sleep, make_client
 from emitter.errors import EmitterError, UsageError
 from emitter.interrupts import trap
@@ -195,12 +195,7 @@ class LoadEngine:
         """Wait `seconds` unless stopped first; True when the wait completed."""
         if self._stop.is_set():
             return False
-        sleeper = asyncio.ensure_future(self.sleep(seconds))
-        stopper = asyncio.ensure_future(self._stop.wait())
-        _, pending = await asyncio.wait({sleeper, stopper}, return_when=asyncio.FIRST_COMPLETED)
-        for task in pending:
-            task.cancel()
-        return not self._stop.is_set()
+        return await sleep_unless_stopped(self.sleep, seconds, self._stop)
 
     async def _open(self, start: float, rate: float) -> None:
         """Arrival i is due at start + i/rate whatever the answers do; over the cap it is dropped."""

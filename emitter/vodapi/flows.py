@@ -321,6 +321,26 @@ class Flows:
             session_context=_text(params, "SessionContext"),
         )
 
+    def _follow_with_procedure(
+        self,
+        media: Media,
+        flow: Iterable[Mapping[str, Any]],
+        params: Params,
+        procedure_id: str | None,
+        *,
+        silent: bool,
+    ) -> None:
+        """The task flow an upload, pull or edit asked for (its Procedure), on the new media."""
+        self.start_procedure(
+            media,
+            flow,
+            action="ProcessMediaByProcedure",
+            params=params,
+            task_id=procedure_id,
+            claim=False,
+            silent=silent,
+        )
+
     def _finish(self, task: Task, detail: dict[str, Any]) -> None:
         task.status, task.finished, task.detail = "FINISH", utc_stamp(self.now()), detail
         self.library.save_task(task)
@@ -535,15 +555,7 @@ class Flows:
             self._finish(task, detail)
             await self.emit("PullComplete", event, seed=seed, task=task, silent=claimed)
             if ok and flow:
-                self.start_procedure(
-                    media,
-                    flow,
-                    action="ProcessMediaByProcedure",
-                    params=params,
-                    task_id=procedure_id,
-                    claim=False,
-                    silent=claimed,
-                )
+                self._follow_with_procedure(media, flow, params, procedure_id, silent=claimed)
 
         if not outcome.timeout:
             self._later([(self._delay("PullUpload", outcome), complete)])
@@ -614,15 +626,7 @@ class Flows:
         async def uploaded() -> None:
             await self.emit("NewFileUpload", event, seed=seed, silent=claimed)
             if flow:
-                self.start_procedure(
-                    media,
-                    flow,
-                    action="ProcessMediaByProcedure",
-                    params=upload,
-                    task_id=procedure_id,
-                    claim=False,
-                    silent=claimed,
-                )
+                self._follow_with_procedure(media, flow, upload, procedure_id, silent=claimed)
 
         if not outcome.timeout:
             self._later([(self._delay("CommitUpload", outcome), uploaded)])
@@ -734,15 +738,7 @@ class Flows:
             self._finish(task, detail)
             await self.emit("EditMediaComplete", event, seed=seed, task=task, silent=claimed)
             if flow and detail.get("Output"):
-                self.start_procedure(
-                    output,
-                    flow,
-                    action="ProcessMediaByProcedure",
-                    params=params,
-                    task_id=procedure_id,
-                    claim=False,
-                    silent=claimed,
-                )
+                self._follow_with_procedure(output, flow, params, procedure_id, silent=claimed)
 
         if not outcome.timeout:
             self._later([(self._delay("EditMedia", outcome), complete)])
