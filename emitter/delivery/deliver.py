@@ -224,6 +224,24 @@ def check_tls(ca_bundle: Path | None, insecure: bool) -> None:
         )
 
 
+class BuiltOnFirstUse(httpx.AsyncBaseTransport):
+    """A transport made when a request first needs it: httpx's loads the TLS trust store (~35 ms),
+    which a run to plain http:// targets never uses."""
+
+    def __init__(self, build: Callable[[], httpx.AsyncBaseTransport]):
+        self._build = build
+        self._transport: httpx.AsyncBaseTransport | None = None
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self._transport is None:
+            self._transport = self._build()
+        return await self._transport.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        if self._transport is not None:
+            await self._transport.aclose()
+
+
 def make_client(
     *,
     timeout: float = DEFAULT_TIMEOUT,
@@ -252,7 +270,9 @@ def make_client(
         # httpx's own pool collapses at high concurrency; keep httpx for TLS (the fallback).
         transport = FastHTTPTransport(
             max_connections=size,
-            fallback=httpx.AsyncHTTPTransport(verify=verify, limits=limits, trust_env=trust_env),
+            fallback=BuiltOnFirstUse(
+                lambda: httpx.AsyncHTTPTransport(verify=verify, limits=limits, trust_env=trust_env)
+            ),
         )
     client = httpx.AsyncClient(
         # the total deadline is enforced per attempt by Sender; the pool waits as long as needed
