@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -43,11 +44,13 @@ def test_two_worker_processes_send_fresh_events_and_the_counts_agree(
     locustfile.write_text(LOCUSTFILE, encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LOCUST_", "VOD_EMITTER_"))}
     env["NO_PROXY"] = "127.0.0.1,localhost"
+    port = str(_free_port())  # not Locust's fixed 5557: two suites at once would collide
     done = subprocess.run(
         [
             sys.executable, "-m", "locust", "-f", str(locustfile), "--headless", "--processes", "2",
             "-u", "4", "-r", "4", "-t", "3s", "--host", receiver.url.rstrip("/"), "--json",
             "--vod-seed", "11", "--stop-timeout", "5", "--exit-code-on-error", "0", "--loglevel", "WARNING",
+            "--master-bind-host", "127.0.0.1", "--master-bind-port", port, "--master-port", port,
         ],
         capture_output=True, text=True, timeout=90, env=env, cwd=tmp_path,
     )  # fmt: skip
@@ -59,6 +62,12 @@ def test_two_worker_processes_send_fresh_events_and_the_counts_agree(
     assert receiver.received == sent
     file_ids = [record.body for record in receiver.records]
     assert len(set(file_ids)) > len(file_ids) // 2  # fresh fileIds per cycle (the failing step's is fixed)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def _documents(text: str) -> list[Any]:
