@@ -103,30 +103,38 @@ def pin_self(core: int = CLIENT_CORE) -> bool:
 
 
 @contextlib.contextmanager
-def receiver_process(*, builtin: bool = False, core: int = RECEIVER_CORE) -> Iterator[str]:
+def serving_process(command: list[str], *, address_prefix: str, what: str) -> Iterator[str]:
+    """A server in its own process that prints its address on one line and serves until its stdin
+    closes: yields the address."""
+    process = subprocess.Popen(
+        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=CHECKOUT
+    )
+    try:
+        assert process.stdout is not None
+        address = process.stdout.readline().strip()
+        if not address.startswith(address_prefix):
+            raise RuntimeError(f"{what} did not start (it printed {address!r})")
+        yield address
+    finally:
+        if process.stdin is not None:
+            process.stdin.close()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def receiver_process(
+    *, builtin: bool = False, core: int = RECEIVER_CORE
+) -> contextlib.AbstractContextManager[str]:
     """A receiver in its own process pinned to `core` (the sink, or the built-in one): yields its URL."""
     command = [sys.executable, "-m", "tests.benchmarks.sink"]
     if builtin:
         command.append("--builtin")
     if two_cores():
         command += ["--core", str(core)]
-    process = subprocess.Popen(
-        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=CHECKOUT
-    )
-    try:
-        assert process.stdout is not None
-        url = process.stdout.readline().strip()
-        if not url.startswith("http://127.0.0.1:"):
-            raise RuntimeError(f"the benchmark receiver did not start (it printed {url!r})")
-        yield url
-    finally:
-        if process.stdin is not None:
-            process.stdin.close()  # the receiver serves until its stdin closes
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    return serving_process(command, address_prefix="http://127.0.0.1:", what="the benchmark receiver")
 
 
 def per_second(

@@ -13,42 +13,23 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from typing import Any
 
-from tests.benchmarks.common import CHECKOUT, RECEIVER_CORE, Row, two_cores
+from tests.benchmarks.common import RECEIVER_CORE, Row, serving_process, two_cores
 
 KEYS = ("AKIDbench", "benchKey")
 LIMIT = 100
 QUEUED = 200_000
 
 
-@contextlib.contextmanager
-def api_process(*, queued: int, limited: bool) -> Iterator[str]:
+def api_process(*, queued: int, limited: bool) -> contextlib.AbstractContextManager[str]:
     """The local VOD API in its own process: yields its endpoint (host:port)."""
     command = [sys.executable, "-m", "tests.benchmarks.pullapi", "--serve", str(queued)]
     if limited:
         command.append("--limited")
-    process = subprocess.Popen(
-        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=CHECKOUT
-    )
-    try:
-        assert process.stdout is not None
-        endpoint = process.stdout.readline().strip()
-        if not endpoint.startswith("127.0.0.1:"):
-            raise RuntimeError(f"the local VOD API did not start (it printed {endpoint!r})")
-        yield endpoint
-    finally:
-        if process.stdin is not None:
-            process.stdin.close()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    return serving_process(command, address_prefix="127.0.0.1:", what="the local VOD API")
 
 
 def _client(endpoint: str) -> Any:
