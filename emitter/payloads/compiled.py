@@ -53,7 +53,8 @@ _BINARY: dict[type[nodes.BinExpr], str] = {
     nodes.Mod: "%",
     nodes.Pow: "**",
 }
-_DICT_ATTRIBUTES = frozenset(dir(dict))
+PLAIN_TYPES = frozenset({str, int, bool, type(None)})  # slot values kept as they are (and finite floats)
+DICT_ATTRIBUTES = frozenset(dir(dict))  # a plain dict's attributes: any other name of it is an item
 _DICT_READERS = frozenset({"get", "keys", "items", "values"})
 _JINJA_FILTERS = {"selectattr": filters.do_selectattr, "rejectattr": filters.do_rejectattr}
 _MISSING = object()
@@ -534,7 +535,7 @@ class _Generator:
                 raise Unsupported(f"{module.alias}.{key}")
             return self.top_name(module, key)
         obj = self.expr(node.node)
-        if key in _DICT_ATTRIBUTES or not key.isidentifier():
+        if key in DICT_ATTRIBUTES or not key.isidentifier():
             return f"_ga({obj}, {key!r})"
         # a plain dict's item is what the sandbox returns for a key that is no attribute of dict
         return f"(_o[{key!r}] if type(_o := {obj}) is dict and {key!r} in _o else _ga(_o, {key!r}))"
@@ -871,7 +872,7 @@ def compile_template(
         "_ctx": context,
         "_env": env,
         "_join": _str_join,
-        "_PLAIN": frozenset({str, int, bool, type(None)}),
+        "_PLAIN": PLAIN_TYPES,
         "_select_equal": _selecting(env),
         **generator.constants,
     }

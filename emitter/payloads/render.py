@@ -30,7 +30,13 @@ from jinja2.sandbox import SandboxedEnvironment
 from emitter.clock import utc_stamp
 from emitter.errors import ScenarioError, TemplateError, hint_with_suggestion
 from emitter.payloads.catalog import Catalog, EventSpec, ParamSpec, load_catalog
-from emitter.payloads.compiled import ORDERED_TOKEN, CompiledTemplate, compile_template
+from emitter.payloads.compiled import (
+    DICT_ATTRIBUTES,
+    ORDERED_TOKEN,
+    PLAIN_TYPES,
+    CompiledTemplate,
+    compile_template,
+)
 from emitter.payloads.options import check_options
 from emitter.payloads.paths import set_path, unset_path
 from emitter.payloads.profiles import DEFAULT_ERA, DEFAULT_PROFILE, check_profile, wire_pass
@@ -40,7 +46,6 @@ _encode_string: Callable[[str], str] = json.encoder.encode_basestring
 # Built once: json.dumps with options builds a new encoder on every call.
 _VALUE_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
 _PAYLOAD_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-_DICT_ATTRIBUTES = frozenset(dir(dict))
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _DIGITS = frozenset(b"0123456789")
 _TYPE_CHECKS: dict[str, tuple[type, ...]] = {
@@ -114,7 +119,6 @@ def _json_value(value: Any) -> str:
 # Names the renderer adds to a template's context: the event's slot list, and its decoder.
 _SLOTS = "_vod_slots"
 _DECODER = "_vod_decoder"
-_PLAIN = frozenset({str, int, bool, type(None)})
 _TOKEN = re.compile(r'"\\u0000([0-9]+)"')
 _TOKENS = tuple(f'"\\u0000{k}"' for k in range(1024))
 _ORDERED_TOKEN = re.compile(re.escape(ORDERED_TOKEN))
@@ -133,7 +137,7 @@ def _slot(context: jinja2.runtime.Context, value: Any) -> str:
     if slots is None:
         return _json_value(value)
     kind = type(value)
-    if kind not in _PLAIN and not (kind is float and math.isfinite(value)):
+    if kind not in PLAIN_TYPES and not (kind is float and math.isfinite(value)):
         value = context.parent[_DECODER](_json_value(value))
     index = len(slots)
     slots.append(value)
@@ -148,7 +152,7 @@ def _json_copy(value: Any, prune: bool) -> Any:
     """What parsing the value's JSON text gives, made directly from lists, tuples and str-keyed dicts
     of plain scalars (anything else raises _NotPlainJson: the round trip itself handles it)."""
     kind = type(value)
-    if kind in _PLAIN:
+    if kind in PLAIN_TYPES:
         return value
     if kind is float:
         if math.isfinite(value):
@@ -175,7 +179,7 @@ def _putter(slots: list[Any], decode: Callable[[str], Any]) -> Callable[[Any], s
 
     def put(value: Any) -> str:
         kind = type(value)
-        if kind not in _PLAIN and not (kind is float and math.isfinite(value)):
+        if kind not in PLAIN_TYPES and not (kind is float and math.isfinite(value)):
             try:
                 value = _json_copy(value, prune)
             except _NotPlainJson:
@@ -404,7 +408,7 @@ class _CodeGenerator(CodeGenerator):
     @optimizeconst
     def visit_Getattr(self, node: nodes.Getattr, frame: Frame) -> None:
         key = node.attr
-        if self.environment.is_async or key in _DICT_ATTRIBUTES or not key.isidentifier():
+        if self.environment.is_async or key in DICT_ATTRIBUTES or not key.isidentifier():
             super().visit_Getattr(node, frame)
             return
         # the walrus name is one no template can produce (jinja's own names are l_, t_, ...)
@@ -421,7 +425,7 @@ class _Sandbox(SandboxedEnvironment):
     def getattr(self, obj: Any, attribute: str) -> Any:
         # A plain dict has no attributes but its class's, so this is exactly what the sandbox
         # does (attribute, else item, else undefined) without raising AttributeError first.
-        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
+        if type(obj) is dict and attribute not in DICT_ATTRIBUTES:
             try:
                 return obj[attribute]
             except KeyError:
