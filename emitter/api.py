@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec, TypedDict, TypeVar
 
+from emitter import eventloop
 from emitter.clock import parse_moment, utc_stamp
 from emitter.delivery.deliver import Delivery, DeliveryOptions, Sender, make_client
 from emitter.delivery.runner import Runner, Timing, schedule
@@ -598,13 +599,13 @@ def run_sync(coroutine: Coroutine[Any, Any, T]) -> T:
     else:
         running = True
     if not running:
-        return asyncio.run(coroutine)
+        return eventloop.run(coroutine)
     # inside a running loop (an async test, a notebook): a fresh loop in a worker thread
     outcome: list[tuple[bool, Any]] = []
 
     def work() -> None:
         try:
-            outcome.append((True, asyncio.run(coroutine)))
+            outcome.append((True, eventloop.run(coroutine)))
         except BaseException as exc:  # handed to the caller's thread
             outcome.append((False, exc))
 

@@ -138,12 +138,11 @@ def _announce(plan: Any, resume: Path | None) -> None:
 def _deliver(
     play: Callable[[Any, Any], Awaitable[Any]], request: Any, resume: Path | None = None
 ) -> NoReturn:
-    import asyncio
-
+    from emitter import eventloop
     from emitter.errors import EmitterError
 
     try:
-        code = asyncio.run(_play(play, request, resume))
+        code = eventloop.run(_play(play, request, resume))
     except EmitterError as exc:
         fail(exc)
     except KeyboardInterrupt:

@@ -146,8 +146,7 @@ def load(
     130 interrupted (Ctrl-C; the summary is complete).
     """
     flags = dict(locals())  # the flags as given, before anything else is named here
-    import asyncio
-
+    from emitter import eventloop
     from emitter.api import plan_run
     from emitter.cli.load_view import LiveView
     from emitter.delivery.targets import resolve_target
@@ -200,6 +199,7 @@ def load(
             insecure=insecure,
             events=events,
         )
+        eventloop.chosen_loop()  # a bad $VOD_EMITTER_LOOP stops the run before it starts
         renderer = Renderer()
         plan = plan_run(scenarios, request, renderer=renderer)
         cycles = engine.Cycles(
@@ -235,7 +235,7 @@ def load(
                 job, profile.processes, note=lambda text: typer.echo(text, err=True)
             )
         else:
-            report = asyncio.run(
+            report = eventloop.run(
                 engine.play(
                     cycles,
                     profile,

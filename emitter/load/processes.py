@@ -8,7 +8,6 @@ Locust remains the path across machines (emitter.locust).
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import multiprocessing
 import os
@@ -19,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from emitter import eventloop
 from emitter.clock import utc_stamp
 from emitter.delivery.deliver import DeliveryOptions
 from emitter.interrupts import Interrupted
@@ -87,7 +87,7 @@ def _process(job: LoadJob, index: int, count: int, barrier: Any, results: Any) -
             stride=count,
             events=plan.events,
         )
-        report = asyncio.run(
+        report = eventloop.run(
             play(
                 cycles,
                 job.profile.share(index, count),

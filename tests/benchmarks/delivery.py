@@ -5,8 +5,11 @@ The receiver runs in its own process pinned to one core (a minimal asyncio serve
 alternate between:
 
 - ours: the emitter's engine (Runner + Sender + make_client) delivering happy-path flows with
-  fresh rendering (one seeded session per flow, every body rendered as it is sent);
-- a plain `httpx.AsyncClient` loop and an `aiohttp` loop posting the same bodies pre-rendered.
+  fresh rendering (one seeded session per flow, every body rendered as it is sent), on the event
+  loop the tool runs on (emitter.eventloop: uvloop where installed);
+- a plain `httpx.AsyncClient` loop and an `aiohttp` loop posting the same bodies pre-rendered, on
+  asyncio's own loop, as `asyncio.run` gives them. At concurrency 32 the aiohttp loop also runs on
+  uvloop, for reference (no target: it shows how much of the lead is the loop's).
 
 The best round of each is kept. At concurrency 32, Locust's FastHttpUser (one process, 32 users
 posting the same bodies without waiting) is a peer too, when locust is installed (the `bench`
@@ -31,6 +34,7 @@ from typing import Any
 
 import httpx
 
+from emitter import eventloop
 from emitter.delivery.deliver import DeliveryOptions, Sender, make_client
 from emitter.delivery.runner import Runner, Timing
 from emitter.outcomes import EventFinished
@@ -48,6 +52,7 @@ LOCUST_CONCURRENCY = 32
 HEADERS = {"Content-Type": "application/json", "User-Agent": "bench"}
 
 Round = Callable[[str, int, float], Coroutine[Any, Any, float]]
+Loop = Callable[[Coroutine[Any, Any, float]], float]  # runs a round: asyncio.run, or ours
 
 
 def _flows(renderer: Renderer) -> Scenario:
@@ -245,16 +250,31 @@ def locust_peer(url: str, bodies: list[bytes], users: int, seconds: float) -> fl
 
 
 def best_of(
-    rounds: dict[str, Round], url: str, concurrency: int, seconds: float, repeats: int
+    rounds: dict[str, Round],
+    url: str,
+    concurrency: int,
+    seconds: float,
+    repeats: int,
+    loops: dict[str, Loop] | None = None,
 ) -> dict[str, float]:
-    """Alternate the contenders `repeats` times; keep each one's best round (after a warm-up)."""
-    for contender in rounds.values():
-        asyncio.run(contender(url, concurrency, min(0.2, seconds)))
+    """Alternate the contenders `repeats` times; keep each one's best round (after a warm-up).
+
+    Each runs on its loop in `loops` (default: asyncio.run); ours on the tool's own."""
+    loops = {"ours": eventloop.run, **(loops or {})}
+    for name, contender in rounds.items():
+        loops.get(name, asyncio.run)(contender(url, concurrency, min(0.2, seconds)))
     best = dict.fromkeys(rounds, 0.0)
     for _ in range(repeats):
         for name, contender in rounds.items():
-            best[name] = max(best[name], asyncio.run(contender(url, concurrency, seconds)))
+            measured = loops.get(name, asyncio.run)(contender(url, concurrency, seconds))
+            best[name] = max(best[name], measured)
     return best
+
+
+def _uvloop_run(coroutine: Coroutine[Any, Any, float]) -> float:
+    import uvloop
+
+    return uvloop.run(coroutine)
 
 
 def run(seconds: float = 1.0, repeats: int = 2, concurrencies: tuple[int, ...] = CONCURRENCIES) -> list[Row]:
@@ -292,6 +312,27 @@ def run(seconds: float = 1.0, repeats: int = 2, concurrencies: tuple[int, ...] =
                     ratio_target=PEER_RATIO_TARGET if concurrency == 32 else None,
                 )
             )
+            if concurrency == LOCUST_CONCURRENCY and eventloop.chosen_loop() == "uvloop":
+                on_uvloop = best_of(
+                    {"aiohttp": contenders["aiohttp"]},
+                    url,
+                    concurrency,
+                    seconds,
+                    repeats,
+                    {"aiohttp": _uvloop_run},
+                )
+                rows.append(
+                    Row(
+                        "delivery",
+                        name,
+                        "events/s",
+                        best["ours"],
+                        on_uvloop["aiohttp"],
+                        "plain aiohttp loop on uvloop",
+                        "higher",
+                        note="reference: the same loop as ours",
+                    )
+                )
             if concurrency == LOCUST_CONCURRENCY:
                 peer = locust_peer(url, bodies, concurrency, seconds * 3)
                 if peer is not None:
