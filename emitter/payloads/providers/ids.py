@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import _random
 import datetime as dt
 import functools
 import hashlib
@@ -9,7 +10,7 @@ import random
 import re
 import uuid
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from emitter.clock import utc_stamp
@@ -17,21 +18,31 @@ from emitter.payloads.providers.words import words
 
 _HEX = "0123456789abcdef"
 
+try:  # CPython's own md5: half the time of OpenSSL's on a short text (no EVP context per hash)
+    from _md5 import md5 as _md5  # type: ignore[import-not-found,unused-ignore]
+except ImportError:  # a Python built without it
+    _md5 = hashlib.md5
+
+
+@functools.lru_cache(maxsize=4096)
+def _md5_prefix(text: str) -> str:
+    """The 8 hex digits VOD prefixes bucket and folder names with (the app's and the file's are
+    asked for again for every URL of a file, and a file's for both of its folders)."""
+    digest: str = _md5(text.encode()).hexdigest()
+    return digest[:8]
+
 
 @functools.lru_cache(maxsize=1024)
 def _file_dir(app: str, file_id: str) -> str:
     """VOD keeps all of a file's outputs under one bucket/folder pair derived from app and file."""
-    bucket = hashlib.md5(app.encode()).hexdigest()[:8]
-    folder = hashlib.md5(file_id.encode()).hexdigest()[:8]
-    return f"http://{app}.vod2.myqcloud.com/{bucket}vodcq{app}/{folder}{file_id}"
+    return f"http://{app}.vod2.myqcloud.com/{_md5_prefix(app)}vodcq{app}/{_md5_prefix(file_id)}{file_id}"
 
 
 @functools.lru_cache(maxsize=1024)
 def _trans_dir(app: str, file_id: str, region: str) -> str:
     """Where production keeps a file's derived outputs: `<8 hex>vodtrans<region><appid>/<8 hex><fileId>`."""
-    bucket = hashlib.md5(f"{app}:vodtrans".encode()).hexdigest()[:8]
-    folder = hashlib.md5(file_id.encode()).hexdigest()[:8]
-    return f"http://{app}.vod2.myqcloud.com/{bucket}vodtrans{region}{app}/{folder}{file_id}"
+    bucket = _md5_prefix(f"{app}:vodtrans")
+    return f"http://{app}.vod2.myqcloud.com/{bucket}vodtrans{region}{app}/{_md5_prefix(file_id)}{file_id}"
 
 
 def derived_hex(text: str, length: int = 32) -> str:
@@ -43,12 +54,31 @@ def derived_hex(text: str, length: int = 32) -> str:
 @functools.lru_cache(maxsize=1024)
 def source_name(file_id: str) -> str:
     """The random 12-letter name production gives an uploaded source file (CFJFijgLOlIA), derived."""
-    number = int(derived_hex(f"source:{file_id}", 24), 16)
+    # the number of derived_hex(f"source:{file_id}", 24): the digest's first 12 bytes
+    number = int.from_bytes(hashlib.sha256(f"source:{file_id}".encode()).digest()[:12], "big")
     letters = []
     for _ in range(6):  # 12 base-52 digits, lowest first, two at a time
         number, pair = divmod(number, _PAIR_BASE)
         letters.append(_LETTER_PAIRS[pair])
     return "".join(letters)
+
+
+def below(getrandbits: Callable[[int], int], n: int) -> int:
+    """What `random.Random._randbelow(n)` draws (n >= 1): getrandbits(n.bit_length()) until below n.
+
+    `seq[below(bits, len(seq))]` is random.Random's `choice(seq)`, `low + below(bits, high - low)`
+    its `randrange(low, high)`: the same draws without two Python calls and their checks.
+    """
+    width = n.bit_length()
+    number = getrandbits(width)
+    while number >= n:
+        number = getrandbits(width)
+    return number
+
+
+def hex_digits(getrandbits: Callable[[int], int], length: int) -> str:
+    """`length` lower-case hex digits of one getrandbits(4 * length) draw."""
+    return "%0*x" % (length, getrandbits(4 * length))  # noqa: UP031 (format(bits, f"0{length}x"), 2.5x faster)
 
 
 # a transcoded rendition's name (f100020.mp4), which production prefixes with "v."
@@ -61,6 +91,35 @@ _REGION = "cq"
 
 
 _P = TypeVar("_P", bound="IdsProvider")
+# the flow names of a legacy task-flow vodTaskId (1256768367-mango-<32 hex>)
+_LEGACY_FLOWS = ("mango", "pear", "kiwi")
+
+
+# A file's URLs in each profile, by app and file (the provider's methods pick the profile's).
+def docs_media_url(app: str, file_id: str, name: str) -> str:
+    """A file's media as the docs place it: the source (`f0.<ext>`) and its outputs side by side."""
+    return f"{_file_dir(app, file_id)}/{name}"
+
+
+def wire_media_url(app: str, file_id: str, name: str) -> str:
+    """A file's media as production places it: the source under its random name, outputs in vodtrans."""
+    if name.startswith("f0."):
+        return f"{_file_dir(app, file_id)}/{source_name(file_id)}.{name[3:]}"
+    return f"{_trans_dir(app, file_id, _REGION)}/{'v.' if _RENDITION.match(name) else ''}{name}"
+
+
+def docs_image_url(app: str, file_id: str, kind: str, index: int, ext: str = "jpg") -> str:
+    return f"{_file_dir(app, file_id)}/{kind}/{kind}_{index}.{ext}"
+
+
+def wire_image_url(
+    app: str, file_id: str, kind: str, index: int, ext: str = "jpg", definition: int = 10
+) -> str:
+    return f"{_trans_dir(app, file_id, _REGION)}/{kind}/{kind}_{definition}_{index}.{ext}"
+
+
+# random.Random.seed of an int, in C: what the Python method does after its type checks
+_seed_int = _random.Random.seed
 
 
 class SeededRandom(random.Random):
@@ -71,9 +130,17 @@ class SeededRandom(random.Random):
     to random.Random's own method.
     """
 
+    def __init__(self, x: Any = None) -> None:
+        # random.Random.__init__ seeds and then clears gauss_next, which seed() clears already
+        if type(x) is int:
+            _seed_int(self, x)
+            self.gauss_next = None
+        else:
+            self.seed(x)
+
     def seed(self, a: Any = None, version: int = 2) -> None:
-        if type(a) is int:  # what random.Random.seed does with an int, without its type checks
-            super(random.Random, self).seed(a)
+        if type(a) is int:
+            _seed_int(self, a)
             self.gauss_next = None
             return
         super().seed(a, version)
@@ -82,23 +149,12 @@ class SeededRandom(random.Random):
         n = len(seq)
         if not n:
             return super().choice(seq)
-        k = n.bit_length()
-        getrandbits = self.getrandbits
-        r = getrandbits(k)
-        while r >= n:
-            r = getrandbits(k)
-        return seq[r]
+        return seq[below(self.getrandbits, n)]
 
     def randrange(self, start: Any, stop: Any = None, step: Any = 1) -> int:
         if stop is None or step != 1 or type(start) is not int or type(stop) is not int or stop <= start:
             return super().randrange(start, stop, step)
-        n = stop - start
-        k = n.bit_length()
-        getrandbits = self.getrandbits
-        r = getrandbits(k)
-        while r >= n:
-            r = getrandbits(k)
-        return start + r
+        return start + below(self.getrandbits, stop - start)
 
 
 class Draws:
@@ -118,6 +174,8 @@ class IdsProvider:
 
     def __init__(self, generator: Any) -> None:
         self.generator = generator
+        # the draw of nearly every value, bound once (generator.random is never replaced)
+        self._bits: Callable[[int], int] = generator.random.getrandbits
 
     @classmethod
     def seeded(cls: type[_P], seed: Any, /, **kwargs: Any) -> _P:
@@ -146,31 +204,30 @@ class IdsProvider:
 
     # --- primitives -------------------------------------------------------------------------
     def _hex(self, length: int) -> str:
-        bits = self.generator.random.getrandbits(4 * length)
-        return "%0*x" % (length, bits)  # noqa: UP031 (format(bits, f"0{length}x"), 2.5x faster)
+        return hex_digits(self._bits, length)
 
     def md5(self, raw_output: bool = False) -> str:
-        return self._hex(32)
+        return "%032x" % self._bits(128)  # noqa: UP031 (hex_digits(bits, 32), without its call)
 
     def app_id(self) -> str:
-        return str(self.generator.random.randrange(1_250_000_000, 1_260_000_000))
+        return str(1_250_000_000 + below(self._bits, 10_000_000))
 
     def file_id(self) -> str:
         """A 19-digit VOD fileId, as VOD has issued since 2018 (5285890784273533167)."""
-        return str(self.generator.random.randrange(5_280_000_000_000_000_000, 5_290_000_000_000_000_000))
+        return str(5_280_000_000_000_000_000 + below(self._bits, 10_000_000_000_000_000))
 
     def task_id(self, prefix: str) -> str:
         """A vodTaskId in the shape the docs print for that kind of task."""
-        random = self.generator.random
+        bits = self._bits
         if prefix == "Procedure":
-            return f"{self.app_id_value}-Procedure-{self._hex(20)}t{random.randrange(10)}"
+            return f"{self.app_id_value}-Procedure-{hex_digits(bits, 20)}t{below(bits, 10)}"
         if prefix == "procedure-legacy":
-            return f"{self.app_id_value}-{random.choice(('mango', 'pear', 'kiwi'))}-{self._hex(32)}"
+            return f"{self.app_id_value}-{_LEGACY_FLOWS[below(bits, 3)]}-{hex_digits(bits, 32)}"
         if prefix == "clipVideo":
-            return f"clipVideo-{self._hex(19)}"
+            return f"clipVideo-{hex_digits(bits, 19)}"
         if prefix == "Pull":
-            return f"Pull-{self._hex(31)}"
-        return f"{prefix}-{self._hex(32)}"
+            return f"Pull-{hex_digits(bits, 31)}"
+        return f"{prefix}-{hex_digits(bits, 32)}"
 
     # --- urls -------------------------------------------------------------------------------
     def _file_dir(self, file_id: str) -> str:
@@ -180,20 +237,18 @@ class IdsProvider:
         """The folder of a file's derived outputs: beside the source (docs), or vodtrans (wire)."""
         if self.profile == "wire":
             return _trans_dir(self.app_id_value, file_id, _REGION)
-        return self._file_dir(file_id)
+        return _file_dir(self.app_id_value, file_id)
 
     def media_url(self, file_id: str, name: str) -> str:
         """A file's media: `f0.<ext>` is the source itself, other names are derived outputs."""
         if self.profile == "wire":
-            if name.startswith("f0."):
-                return f"{self._file_dir(file_id)}/{source_name(file_id)}.{name[3:]}"
-            return f"{self.output_dir(file_id)}/{'v.' if _RENDITION.match(name) else ''}{name}"
-        return f"{self._file_dir(file_id)}/{name}"
+            return wire_media_url(self.app_id_value, file_id, name)
+        return docs_media_url(self.app_id_value, file_id, name)
 
     def image_url(self, file_id: str, kind: str, index: int, ext: str = "jpg", definition: int = 10) -> str:
         if self.profile == "wire":
-            return f"{self.output_dir(file_id)}/{kind}/{kind}_{definition}_{index}.{ext}"
-        return f"{self._file_dir(file_id)}/{kind}/{kind}_{index}.{ext}"
+            return wire_image_url(self.app_id_value, file_id, kind, index, ext, definition)
+        return docs_image_url(self.app_id_value, file_id, kind, index, ext)
 
     def wire_task_id(self, task_id: str) -> str:
         """A task-flow TaskId as production prints it (`<appid>-procedurev2-<32 hex>tt0`), derived."""
@@ -208,8 +263,8 @@ class IdsProvider:
         return f"https://{self.app_id_value}.vod-drm.myqcloud.com/getkey?k={self._hex(16)}"
 
     def stream_id(self) -> str:
-        random = self.generator.random
-        return f"{random.randrange(1000, 99999)}_{self._hex(8)}"
+        bits = self._bits
+        return f"{1000 + below(bits, 98_999)}_{hex_digits(bits, 8)}"
 
     def edk(self) -> str:
         return self._hex(self.generator.random.choice((8, 16, 32)))
@@ -228,7 +283,8 @@ class IdsProvider:
 
     def stable_hex(self, text: str, length: int = 32) -> str:
         """Upper-case hex derived from `text`, for IDs that must follow another value (no draw)."""
-        return hashlib.md5(text.encode("utf-8")).hexdigest()[:length].upper()
+        digest: str = _md5(text.encode("utf-8")).hexdigest()
+        return digest[:length].upper()
 
     def app_task_id(self, kind: str) -> str:
         """A v3 task ID prefixed with the app ID (1256768367-EditMedia-...)."""

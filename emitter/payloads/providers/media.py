@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+import hashlib
 import struct
 import zlib
 from typing import Any
 
-from emitter.payloads.providers.ids import IdsProvider, derived_hex
+from emitter.payloads.providers.ids import (
+    IdsProvider,
+    below,
+    docs_image_url,
+    docs_media_url,
+    wire_image_url,
+    wire_media_url,
+)
 from emitter.payloads.providers.words import localized, words
 
 _FLOAT32 = struct.Struct("f")
+_pack_float32, _unpack_float32 = _FLOAT32.pack, _FLOAT32.unpack
 
 
 def _float32(value: float) -> float:
     """A duration as the media probe reports it: a float32 printed as a double (98.66159057617188)."""
-    return float(_FLOAT32.unpack(_FLOAT32.pack(value))[0])
+    return _unpack_float32(_pack_float32(value))[0]  # type: ignore[no-any-return]
 
 
 # (width, height, typical video bitrate in bps)
@@ -52,6 +61,15 @@ _WIRE_TEMPLATES = (100010, 100020, 100030, 100040, 100210, 100220, 100230)
 # On the wire a template of production's family stands for the docs' one at the same place,
 # so one seed gives both profiles renditions of the same size.
 _DOCS_PRESET_OF = dict(zip(_WIRE_TEMPLATES, _DOCS_TEMPLATES, strict=True))
+# TRANSCODE_PRESETS on the wire: a wire template's rendition is the size of the docs' one
+_WIRE_PRESETS = {
+    definition: TRANSCODE_PRESETS[_DOCS_PRESET_OF.get(definition, definition)]
+    for definition in (*TRANSCODE_PRESETS, *_DOCS_PRESET_OF)
+}
+
+_AUDIO_BITRATES = (48_000, 64_000, 96_000, 128_000)
+_FRAME_RATES = (24, 25, 30)
+_SAMPLING_RATES = (44_100, 48_000)
 
 _PROBE_CONTAINERS = {
     "mp4": "mov,mp4,m4a,3gp,3g2,mj2",
@@ -79,19 +97,22 @@ class MediaProvider(IdsProvider):
     def video_title(self) -> str:
         if self._localized is not None:
             return str(self._localized.sentence(nb_words=3, variable_nb_words=False)).rstrip(".。")
-        random = self.generator.random
-        if random.random() < 0.2:
-            return str(random.choice(words().titles_cjk))
-        return f"{random.choice(words().title_words_a)} {random.choice(words().title_words_b)}"
+        bits, known = self._bits, words()
+        if self.generator.random.random() < 0.2:
+            return known.titles_cjk[below(bits, len(known.titles_cjk))]
+        first = known.title_words_a[below(bits, len(known.title_words_a))]
+        return f"{first} {known.title_words_b[below(bits, len(known.title_words_b))]}"
 
     def author(self) -> str:
         if self._localized is not None:
             return str(self._localized.name())
-        return str(self.generator.random.choice(words().authors))
+        authors = words().authors
+        return authors[below(self._bits, len(authors))]
 
     def session_context(self) -> str:
-        random = self.generator.random
-        return f'{{"userId":{random.randrange(10_000, 99_999_999)},"biz":"{random.choice(words().tags)}"}}'
+        bits, tags = self._bits, words().tags
+        user = 10_000 + below(bits, 99_989_999)
+        return f'{{"userId":{user},"biz":"{tags[below(bits, len(tags))]}"}}'
 
     def classification(self) -> tuple[str, str]:
         top, subs = self.generator.random.choice(words().classes)
@@ -124,15 +145,15 @@ class MediaProvider(IdsProvider):
     # --- media ------------------------------------------------------------------------------
     def media(self) -> dict[str, Any]:
         """Metadata of one video whose numbers agree: size = bitrate x duration, streams add up."""
-        random = self.generator.random
-        width, height, vbitrate = random.choice(_RESOLUTIONS)
-        vbitrate = int(vbitrate * random.uniform(0.85, 1.15))
-        abitrate = random.choice((48_000, 64_000, 96_000, 128_000))
-        duration = random.randrange(8, 3600)
+        bits = self._bits
+        width, height, vbitrate = _RESOLUTIONS[below(bits, len(_RESOLUTIONS))]
+        vbitrate = int(vbitrate * self.generator.random.uniform(0.85, 1.15))
+        abitrate = _AUDIO_BITRATES[below(bits, len(_AUDIO_BITRATES))]
+        duration = 8 + below(bits, 3592)
         return {
             "width": width,
             "height": height,
-            "fps": random.choice((24, 25, 30)),
+            "fps": _FRAME_RATES[below(bits, len(_FRAME_RATES))],
             "video_bitrate": vbitrate,
             "audio_bitrate": abitrate,
             "bitrate": vbitrate + abitrate,
@@ -141,22 +162,22 @@ class MediaProvider(IdsProvider):
             "container": "mp4",
             "video_codec": "h264",
             "audio_codec": "aac",
-            "sampling_rate": random.choice((44_100, 48_000)),
+            "sampling_rate": _SAMPLING_RATES[below(bits, len(_SAMPLING_RATES))],
             "rotate": 0,
-            "md5": self._hex(32),
+            "md5": "%032x" % bits(128),  # noqa: UP031 (self.md5(), without its call)
         }
 
     def rendition(self, media: dict[str, Any], definition: int) -> dict[str, Any]:
         """A transcoded output of `media` at a preset `definition`, aspect ratio kept."""
-        random = self.generator.random
-        preset = _DOCS_PRESET_OF.get(definition, definition) if self.profile == "wire" else definition
-        height, vbitrate = TRANSCODE_PRESETS.get(preset, (media["height"], media["video_bitrate"]))
-        if definition == 0:
-            height, vbitrate = media["height"], media["video_bitrate"]
-        height = min(height, media["height"])
-        width = round(media["width"] * height / media["height"] / 2) * 2
-        vbitrate = int(vbitrate * random.uniform(0.9, 1.1))
+        source_height = media["height"]
+        presets = _WIRE_PRESETS if self.profile == "wire" else TRANSCODE_PRESETS
+        preset = presets.get(definition) if definition else None
+        height, vbitrate = (source_height, media["video_bitrate"]) if preset is None else preset
+        height = min(height, source_height)
+        width = round(media["width"] * height / source_height / 2) * 2
+        vbitrate = int(vbitrate * self.generator.random.uniform(0.9, 1.1))
         abitrate = min(media["audio_bitrate"], 64_000) if definition else media["audio_bitrate"]
+        duration = media["duration"]
         item = {
             "definition": definition,
             "width": width,
@@ -165,13 +186,13 @@ class MediaProvider(IdsProvider):
             "video_bitrate": vbitrate,
             "audio_bitrate": abitrate,
             "bitrate": vbitrate + abitrate,
-            "duration": media["duration"],
-            "size": (vbitrate + abitrate) * media["duration"] // 8,
+            "duration": duration,
+            "size": (vbitrate + abitrate) * duration // 8,
             "container": "mp4",
             "video_codec": "h264",
             "audio_codec": "aac",
             "sampling_rate": media["sampling_rate"],
-            "md5": self._hex(32),
+            "md5": "%032x" % self._bits(128),  # noqa: UP031 (self.md5(), without its call)
         }
         if "float_duration" in media:  # the probe finds an output a few ms off its source
             item["float_duration"] = _float32(media["float_duration"] + (definition % 7 - 3) / 1000)
@@ -184,10 +205,11 @@ class MediaProvider(IdsProvider):
         """
         if "float_duration" in media:
             return media
-        digest = derived_hex(f"durations:{media.get('md5', '')}:{media['duration']}", 8)
+        # the two numbers of derived_hex(f"durations:{md5}:{duration}", 8): the digest's 4 hex each
+        digest = hashlib.sha256(f"durations:{media.get('md5', '')}:{media['duration']}".encode()).digest()
         # the docs' integer duration is both the floor and the rounding of the probe's
-        video = _float32(int(media["duration"]) + int(digest[:4], 16) / 0x10000 * 0.4)
-        audio = _float32(video + int(digest[4:], 16) % 60 / 1000)
+        video = _float32(int(media["duration"]) + int.from_bytes(digest[:2], "big") / 0x10000 * 0.4)
+        audio = _float32(video + int.from_bytes(digest[2:4], "big") % 60 / 1000)
         return {
             **media,
             "float_duration": max(video, audio),
@@ -197,31 +219,27 @@ class MediaProvider(IdsProvider):
 
     def wire_facts(self, facts: dict[str, Any]) -> dict[str, Any]:
         """The same video as production shapes it: source name, output folder, TaskIds, durations."""
-        file_id = facts["file_id"]
-        saved, self.profile = self.profile, "wire"
-        try:
-            return {
-                **facts,
-                "file_url": self.media_url(file_id, "f0.mp4"),
-                "cover_url": self.image_url(file_id, "coverBySnapshot", 0),
-                "media": self.wire_media(facts["media"]),
-                "procedure_task_id": self.wire_task_id(facts["procedure_task_id"]),
-            }
-        finally:
-            self.profile = saved
+        file_id, app = facts["file_id"], self.app_id_value
+        wire = facts.copy()
+        wire["file_url"] = wire_media_url(app, file_id, "f0.mp4")
+        wire["cover_url"] = wire_image_url(app, file_id, "coverBySnapshot", 0)
+        wire["media"] = self.wire_media(facts["media"])
+        wire["procedure_task_id"] = self.wire_task_id(facts["procedure_task_id"])
+        return wire
 
     def video(self) -> dict[str, Any]:
-        """The facts of the one video a scenario is about, shared by all of its steps."""
-        self.app_id_value = self.app_id()
+        """The facts of the one video a scenario is about, shared by all of its steps (the docs
+        shape: wire_facts derives production's)."""
+        app = self.app_id_value = self.app_id()
         file_id = self.file_id()
         media = self.media()
         stream_id = self.stream_id()
         return {
-            "app_id": self.app_id_value,
+            "app_id": app,
             "file_id": file_id,
             "file_name": self.video_title(),
-            "file_url": self.media_url(file_id, "f0.mp4"),
-            "cover_url": self.image_url(file_id, "cover", 0),
+            "file_url": docs_media_url(app, file_id, "f0.mp4"),
+            "cover_url": docs_image_url(app, file_id, "cover", 0),
             "author": self.author(),
             "stream_id": stream_id,
             "source_context": self.session_context(),

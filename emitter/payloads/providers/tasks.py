@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from emitter.payloads.providers.ai import WIRE_REVIEW_TYPES
+from emitter.payloads.providers.ids import below
 from emitter.payloads.providers.media import _DOCS_TEMPLATES, _WIRE_TEMPLATES, MediaProvider
 
 PROCESS_TASK_TYPES = (
@@ -28,6 +29,14 @@ _TASK_MESSAGES = {
 
 
 _OUTPUT_MESSAGES = {0: "", -1: "concat failed: source file error", 4: "concat failed: internal error"}
+
+
+# a task of a flow given by its type alone: nothing of its status, code or definition overridden
+_NO_SPEC: dict[str, Any] = {}
+_WATERMARKS = (100, 110, 120)
+_ANIMATED_CONTAINERS = ("gif", "webp")
+_ANIMATED_FRAME_RATES = (5, 10, 15)
+_POSITION_TYPES = ("Time", "Percent")
 
 
 # Legacy ErrCode -> ErrCodeExt (VOD's video-processing error code names).
@@ -203,13 +212,16 @@ class TaskProvider(MediaProvider):
         at FINISH every task has succeeded except those named in `failed`. `output` exists only
         for SUCCESS, as the docs say.
         """
-        random = self.generator.random
         transcode_definitions = iter(_WIRE_TEMPLATES if self.profile == "wire" else _DOCS_TEMPLATES)
         results = []
         for index, raw in enumerate(tasks):
-            spec = raw if isinstance(raw, dict) else {"type": str(raw)}
-            kind = str(spec.get("type", "Transcode"))
-            status = "PROCESSING" if state == "PROCESSING" and index == 0 else "SUCCESS"
+            if isinstance(raw, dict):
+                spec = raw
+                kind = str(raw.get("type", "Transcode"))
+            else:
+                spec = _NO_SPEC
+                kind = str(raw)
+            status = "PROCESSING" if index == 0 and state == "PROCESSING" else "SUCCESS"
             if kind in failed:
                 status = "FAIL"
             status = str(spec.get("status", status))
@@ -221,7 +233,7 @@ class TaskProvider(MediaProvider):
                 spec.get("definition", next(transcode_definitions) if kind == "Transcode" else 10)
             )
             task_input, output = self._task_detail(
-                kind, definition, media, file_id, file_name, mosaic, watermark, pull_url, random
+                kind, definition, media, file_id, file_name, mosaic, watermark, pull_url
             )
             results.append(
                 {
@@ -246,22 +258,22 @@ class TaskProvider(MediaProvider):
         mosaic: bool,
         watermark: int,
         pull_url: str | None,
-        random: Any,
     ) -> tuple[dict[str, Any], dict[str, Any]]:
+        bits = self._bits
         duration = int(media["duration"])
-        watermarks = [random.choice((100, 110, 120))]
+        watermark_definition = _WATERMARKS[below(bits, 3)]  # every task draws one, in task order
         if kind == "Transcode":
             mosaics = (
                 [
                     {
                         "width": "10%",
                         "height": "10%",
-                        "left": f"{random.randrange(0, 90)}%",
-                        "top": f"{random.randrange(0, 90)}%",
+                        "left": f"{below(bits, 90)}%",
+                        "top": f"{below(bits, 90)}%",
                         "start": 0.0,
-                        "end": float(min(duration, random.randrange(5, 60))),
+                        "end": float(min(duration, 5 + below(bits, 55))),
                     }
-                    for _ in range(random.randrange(1, 3))
+                    for _ in range(1 + below(bits, 2))
                 ]
                 if mosaic
                 else None
@@ -270,9 +282,9 @@ class TaskProvider(MediaProvider):
             output["url"] = self.media_url(file_id, f"f{definition}.mp4")
             return {"definition": definition, "watermark": watermark, "mosaics": mosaics}, output
         if kind == "AnimatedGraphics":
-            start = random.randrange(0, max(duration - 5, 1))
-            end = min(start + random.randrange(2, 6), duration)
-            container = random.choice(("gif", "webp"))
+            start = below(bits, max(duration - 5, 1))
+            end = min(start + 2 + below(bits, 4), duration)
+            container = _ANIMATED_CONTAINERS[below(bits, 2)]
             height = min(media["height"], 240)
             width = round(media["width"] * height / media["height"] / 2) * 2
             return (
@@ -280,15 +292,15 @@ class TaskProvider(MediaProvider):
                 {
                     "url": self.image_url(file_id, "animatedGraphics", 0, container),
                     "container": container.upper(),
-                    "fps": random.choice((5, 10, 15)),
+                    "fps": _ANIMATED_FRAME_RATES[below(bits, 3)],
                     "width": width,
                     "height": height,
                 },
             )
         if kind == "SampleSnapshot":
-            count = random.randrange(2, 6)
+            count = 2 + below(bits, 4)
             return (
-                {"definition": definition, "watermark_definitions": watermarks},
+                {"definition": definition, "watermark_definitions": [watermark_definition]},
                 {
                     "image_urls": [self.image_url(file_id, "sampleSnapshot", i, "png") for i in range(count)],
                     "sample_type": "Percent",
@@ -298,7 +310,11 @@ class TaskProvider(MediaProvider):
         if kind == "SnapshotByTimeOffset":
             offsets = self.time_offsets(media)
             return (
-                {"definition": definition, "time_offsets": offsets, "watermark_definitions": watermarks},
+                {
+                    "definition": definition,
+                    "time_offsets": offsets,
+                    "watermark_definitions": [watermark_definition],
+                },
                 {
                     "images": [
                         {"time_offset": t, "url": self.image_url(file_id, "snapshotByTimeOffset", i)}
@@ -307,18 +323,14 @@ class TaskProvider(MediaProvider):
                 },
             )
         if kind == "CoverBySnapshot":
-            position_type = random.choice(("Time", "Percent"))
-            position = (
-                random.randrange(0, 100)
-                if position_type == "Percent"
-                else random.randrange(0, max(duration, 1))
-            )
+            position_type = _POSITION_TYPES[below(bits, 2)]
+            position = below(bits, 100) if position_type == "Percent" else below(bits, max(duration, 1))
             return (
                 {
                     "definition": definition,
                     "position_type": position_type,
                     "position": position,
-                    "watermark_definitions": watermarks,
+                    "watermark_definitions": [watermark_definition],
                 },
                 {"cover_url": self.image_url(file_id, "coverBySnapshot", 0)},
             )
