@@ -12,6 +12,7 @@ to a direct call of the render's slot function.
 from __future__ import annotations
 
 import keyword
+import math
 import operator
 import types
 from collections.abc import Callable, Iterator, Mapping
@@ -53,7 +54,17 @@ _BINARY: dict[type[nodes.BinExpr], str] = {
     nodes.Mod: "%",
     nodes.Pow: "**",
 }
-PLAIN_TYPES = frozenset({str, int, bool, type(None)})  # slot values kept as they are (and finite floats)
+PLAIN_TYPES = frozenset({str, int, bool, type(None)})  # slot values kept as they are (and plain floats)
+# A float kept as it is: zero, or finite and at least 1e-4 away from it (orjson writes those as json
+# does; it writes 0.00001 where json writes 1e-05). put() takes the others (the encoder checks them).
+PLAIN_FLOAT = "(_v == 0 or 1e-4 <= _v < 1e309 or -1e309 < _v <= -1e-4)"  # 1e309: infinity
+
+
+def is_plain_float(value: float) -> bool:
+    """PLAIN_FLOAT as a function."""
+    return value == 0 or 1e-4 <= abs(value) < math.inf
+
+
 DICT_ATTRIBUTES = frozenset(dir(dict))  # a plain dict's attributes: any other name of it is an item
 _DICT_READERS = frozenset({"get", "keys", "items", "values"})
 _JINJA_FILTERS = {"selectattr": filters.do_selectattr, "rejectattr": filters.do_rejectattr}
@@ -390,8 +401,7 @@ class _Generator:
                 if child.args or child.kwargs or child.dyn_args or child.dyn_kwargs:
                     raise Unsupported("|j with arguments")
                 self.line(f"_v = {self.expr(child.node)}", child.lineno)
-                # a finite float is plain too (x - x is nan for inf and nan); put() refuses the others
-                plain = "type(_v) in _PLAIN or (type(_v) is float and _v - _v == 0)"
+                plain = f"type(_v) in _PLAIN or (type(_v) is float and {PLAIN_FLOAT})"
                 self.line(f"if {plain}: _a(_v)", child.lineno)
                 self.line("else: put(_v)", child.lineno)
                 text += ORDERED_TOKEN

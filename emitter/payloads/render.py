@@ -36,6 +36,7 @@ from emitter.payloads.compiled import (
     PLAIN_TYPES,
     CompiledTemplate,
     compile_template,
+    is_plain_float,
 )
 from emitter.payloads.options import check_options
 from emitter.payloads.paths import set_path, unset_path
@@ -67,7 +68,7 @@ def _encode_with_json(payload: Any) -> bytes:
         return escaped.encode("utf-8")
 
 
-def encode_payload(payload: Any) -> bytes:
+def encode_payload(payload: Any, *, floats_checked: bool = False) -> bytes:
     """Compact UTF-8 JSON without \\u escapes of non-ASCII (lone surrogates are escaped).
 
     The bytes are json.dumps' (compact, ensure_ascii=False); orjson writes them 5-8x faster. Where
@@ -75,11 +76,15 @@ def encode_payload(payload: Any) -> bytes:
     surrogates, keys that are not strings) and floats below 1e-4 (orjson `0.00001`, json `1e-05`),
     found by their bytes (a string holding `e-` or `0.0000` only costs the slower path). Non-finite
     floats never get here: templates refuse them and so do overrides (orjson would write null).
+    `floats_checked`: the payload holds no float below 1e-4 (a render saw each of them), so the
+    bytes need no search (the searches cost as much as orjson's encoding).
     """
     try:
         body = orjson.dumps(payload)
     except (orjson.JSONEncodeError, TypeError):
         return _encode_with_json(payload)
+    if floats_checked:
+        return body
     if b"0.0000" in body or _has_exponent(body):
         return _encode_with_json(payload)
     return body
@@ -150,12 +155,12 @@ class _NotPlainJson(Exception):
 
 def _json_copy(value: Any, prune: bool) -> Any:
     """What parsing the value's JSON text gives, made directly from lists, tuples and str-keyed dicts
-    of plain scalars (anything else raises _NotPlainJson: the round trip itself handles it)."""
+    of plain scalars and floats (anything else raises _NotPlainJson: the round trip handles it)."""
     kind = type(value)
     if kind in PLAIN_TYPES:
         return value
     if kind is float:
-        if math.isfinite(value):
+        if is_plain_float(value):
             return value
         raise _NotPlainJson
     if kind is list or kind is tuple:
@@ -172,18 +177,20 @@ def _json_copy(value: Any, prune: bool) -> Any:
     raise _NotPlainJson
 
 
-def _putter(slots: list[Any], decode: Callable[[str], Any]) -> Callable[[Any], str]:
-    """`|j` of a compiled template: what _slot does, with the render's slot list at hand."""
+def _putter(slots: list[Any], decode: Callable[[str], Any], round_trips: list[Any]) -> Callable[[Any], str]:
+    """`|j` of a compiled template: what _slot does, with the render's slot list at hand. A value that
+    takes the JSON round trip (maybe a float below 1e-4) goes to `round_trips` as well."""
     append = slots.append
     prune = decode is _load_without_nulls
 
     def put(value: Any) -> str:
         kind = type(value)
-        if kind not in PLAIN_TYPES and not (kind is float and math.isfinite(value)):
+        if kind not in PLAIN_TYPES and not (kind is float and is_plain_float(value)):
             try:
                 value = _json_copy(value, prune)
             except _NotPlainJson:
                 value = decode(_json_value(value))
+                round_trips.append(value)
         index = len(slots)
         append(value)
         return _TOKENS[index] if index < 1024 else f'"\\u0000{index}"'
@@ -241,19 +248,21 @@ class _ShapeCompiler:
             return f"(_prune(_d) if (_d := {literal}) and ({none_given}) else _d)"
         if isinstance(node, list):
             return "[" + ", ".join(self.expression(item) for item in node) + "]"
-        if isinstance(node, float) and not math.isfinite(node):
-            return f"float({str(node)!r})"
+        if isinstance(node, float) and not is_plain_float(node):
+            # a float the encoder must check, as a round trip's: noted in the render's list
+            literal = f"float({str(node)!r})" if not math.isfinite(node) else repr(node)
+            return f"(r.append({literal}) or {literal})"
         return repr(node)
 
 
-Builder = Callable[[list[Any]], Any]
+Builder = Callable[[list[Any], list[Any]], Any]  # (slot values, round trips) -> payload
 
 
 def _compile_shape(skeleton: Any, text: str, prune: bool) -> Builder:
     compiler = _ShapeCompiler(text, prune)
     namespace = {"_prune": _object_without_nulls, "_key": _key, "_copy": copy.deepcopy}
     # the source holds only repr() literals and slot indices: no template text runs as code
-    build: Builder = eval(f"lambda v: {compiler.expression(skeleton)}", namespace)
+    build: Builder = eval(f"lambda v, r: {compiler.expression(skeleton)}", namespace)
     return build
 
 
@@ -586,10 +595,21 @@ class Renderer:
             found = self._globals[name] = dict(template.globals)
         return found
 
-    def build(self, text: str, slots: list[Any], *, prune: bool, name: str, ordered: bool = False) -> Any:
+    def build(
+        self,
+        text: str,
+        slots: list[Any],
+        round_trips: list[Any],
+        *,
+        prune: bool,
+        name: str,
+        ordered: bool = False,
+    ) -> Any:
         """The payload of a rendered shape with its slots filled (the shape is parsed once).
 
-        `ordered`: every token is the same (ORDERED_TOKEN), slots in text order: numbered here."""
+        `ordered`: every token is the same (ORDERED_TOKEN), slots in text order: numbered here.
+        `round_trips` gets the floats the encoder must check (literals below 1e-4), or the text when
+        it is parsed as it is."""
         builders = self._builders[prune]
         builder = builders.get(text)
         if builder is None:
@@ -603,11 +623,12 @@ class Renderer:
             except json.JSONDecodeError:
                 # not JSON as a shape (a token inside a string?): parse the text itself, as it was
                 value_text = _TOKEN.sub(lambda m: _json_value(slots[int(m.group(1))]), text)
+                round_trips.append(value_text)
                 return _parse(value_text, decode, name)
             builder = _compile_shape(skeleton, text, prune)
             if len(builders) < _MAX_SHAPES:
                 builders[key] = builder
-        return builder(slots)
+        return builder(slots, round_trips)
 
     def resolution(self, spec: EventSpec) -> _Resolution:
         found = self._resolutions.get(id(spec))
@@ -650,6 +671,7 @@ class RenderSession:
         self.era = str(self.options.get("era", DEFAULT_ERA))
         self._prune = not (self.options.get("keep_nulls") or self.options.get("null_event_keys"))
         self._wire_pass: Callable[[Any], Any] | None = None
+        self.floats_checked = False  # of the last payload rendered (see render)
         self.facts = self.fake.video()
         # the same video in each profile: wire facts are derived from the docs facts, drawing nothing
         self._facts = {"docs": self.facts}  # "wire" derived on first use (a docs run never pays for it)
@@ -716,7 +738,11 @@ class RenderSession:
         location: str | None = None,
         profile: str | None = None,
     ) -> Any:
-        """Render one payload from a resolved context; returns the (overridden) JSON value."""
+        """Render one payload from a resolved context; returns the (overridden) JSON value.
+
+        Afterwards `floats_checked` says whether every float of the payload was seen and is one
+        orjson writes as json does (see encode_payload)."""
+        self.floats_checked = False
         profile = self._use_profile(profile)
         compiled = self.renderer.compiled(spec, self.fmt)
         if compiled is not None:
@@ -727,9 +753,11 @@ class RenderSession:
         prune = self._prune
         decode = _load_without_nulls if prune else _load
         slots: list[Any] = []
+        round_trips: list[Any] = []
         try:
             if compiled is not None:
-                text = compiled.render(self._names, context, spec.event_type, slots, _putter(slots, decode))
+                put = _putter(slots, decode, round_trips)
+                text = compiled.render(self._names, context, spec.event_type, slots, put)
             else:
                 names = {
                     **self.renderer.template_globals(template),
@@ -756,16 +784,24 @@ class RenderSession:
             ) from None
         try:
             payload = self.renderer.build(
-                text, slots, prune=prune, name=name, ordered=compiled is not None and compiled.ordered
+                text,
+                slots,
+                round_trips,
+                prune=prune,
+                name=name,
+                ordered=compiled is not None and compiled.ordered,
             )
         except TemplateError as exc:
             raise TemplateError(exc.message, location=exc.location or name, hint=exc.hint) from None
+        complete: Callable[[Any], Any] = _unchanged
         if profile == "wire":
-            complete = self._wire_pass
-            if complete is None:
+            complete = self._wire_pass or _unchanged
+            if self._wire_pass is None:
                 complete = self._wire_pass = wire_pass(self.fmt, self.era) or _unchanged
             payload = complete(payload)
         if overrides is None or (overrides.body is None and not overrides.set and not overrides.unset):
+            # the jinja2 path's slots and a wire pass's values are not seen one by one
+            self.floats_checked = compiled is not None and not round_trips and complete is _unchanged
             return payload
         return overrides.apply(payload, location=location)
 

@@ -131,7 +131,9 @@ def render_events(
                     "event_type": step.event.event_type,
                     "format": session.fmt,
                     "payload": payload,
-                    "body": body_bytes(payload, location=step.location),
+                    "body": body_bytes(
+                        payload, location=step.location, floats_checked=session.floats_checked
+                    ),
                 }
             )
             seq += 1

@@ -16,6 +16,8 @@ from hypothesis import strategies as st
 from emitter.errors import ScenarioError, TemplateError
 from emitter.payloads.catalog import load_catalog, resource_dir
 from emitter.payloads.render import Overrides, Renderer, encode_payload
+from emitter.scenarios.loader import parse_scenario
+from emitter.scenarios.plan import render_events
 from tests.conftest import NOW
 
 JSON_DUMPS = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
@@ -63,6 +65,10 @@ def test_a_shape_filled_with_slots_equals_the_text_parsed(
     payload = session.render(spec, {"a": a, "c": c, "items": items})
     expected = _text_then_parse(SHAPED, {"a": a, "c": c, "items": items}, prune)
     assert encode_payload(payload) == JSON_DUMPS.encode(expected).encode()
+    # the search for floats orjson writes unlike json is skipped only where the render saw them all
+    assert (
+        encode_payload(payload, floats_checked=session.floats_checked) == JSON_DUMPS.encode(expected).encode()
+    )
 
 
 _SHAPED_RENDERER: list[Renderer] = []
@@ -157,3 +163,36 @@ def _escaped_surrogates(text: str) -> bytes:
 
 def test_keys_that_are_not_strings_are_written_as_json_writes_them() -> None:
     assert encode_payload({1: "a", None: 2.5}) == b'{"1":"a","null":2.5}'
+
+
+@pytest.mark.parametrize(
+    ("text", "body"),
+    [
+        ('{"a": 0.00001, "b": {{ 2.5|j }}}', b'{"a":1e-05,"b":2.5}'),  # a literal below 1e-4
+        ('{"a": {{ 0.00001|j }}, "b": {{ [1e-7]|j }}}', b'{"a":1e-05,"b":[1e-07]}'),  # values
+        ('{"a": {{ {"b": [0.0, -0.0001, 1e300]}|j }}}', b'{"a":{"b":[0.0,-0.0001,1e+300]}}'),
+    ],
+)
+def test_a_scenario_body_writes_small_floats_as_json_does(tmp_path: Path, text: str, body: bytes) -> None:
+    renderer = _renderer_with(tmp_path, text)
+    plan = render_events(
+        parse_scenario("version: 1\nsteps:\n  - event: clip\n", catalog=renderer.catalog),
+        seed=1,
+        now=NOW,
+        renderer=renderer,
+    )
+    assert next(plan).body == body
+
+
+def test_only_payloads_whose_floats_were_all_seen_skip_the_float_search(renderer: Renderer) -> None:
+    session = renderer.session(seed=1, now=NOW, options={"profile": "wire"})
+    session.render_event("transcode")
+    assert session.floats_checked  # compiled, every value a plain slot: the bytes need no search
+    session.render_event("transcode", overrides=Overrides(set={"data.x": 1.5}))
+    assert not session.floats_checked  # overrides are not seen one by one
+    v3 = renderer.session(seed=1, now=NOW, fmt="v3", options={"profile": "wire"})
+    v3.render_event("transcode")
+    assert not v3.floats_checked  # nor are the values the wire pass of v3 fills in
+    by_jinja2 = Renderer(compiled=False).session(seed=1, now=NOW)
+    by_jinja2.render_event("transcode")
+    assert not by_jinja2.floats_checked  # the jinja2 path's values are not seen one by one
