@@ -14,6 +14,7 @@ from __future__ import annotations
 import keyword
 import math
 import operator
+import re
 import types
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -72,6 +73,9 @@ _MISSING = object()
 # what a render's session always gives (they hide the context's names of the same name)
 SESSION_NAMES = frozenset({"fake", "facts", "now", "ts", "opts", "profile"})
 ORDERED_TOKEN = '"\\u0000"'  # every slot's token in a template whose slots fill in text order
+# A line the generator writes after a binding: at assembly, the binding's dict flags (see dict_flag)
+_BOUND = "\x00bound "
+_IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
 
 
 class Unsupported(Exception):
@@ -165,6 +169,11 @@ class _Generator:
         self.provider_calls = False
         self.ordered = False
         self.in_module = False
+        self.dict_names: set[str] = set()  # python names read with `.key`: each has a dict flag
+
+    def bound(self, target: str, lineno: int) -> None:
+        """After the binding of `target` (a name, or a tuple of them): their dict flags, where read."""
+        self.line(_BOUND + target, lineno)
 
     # --- bookkeeping ------------------------------------------------------------------------
     def fresh(self, stem: str) -> str:
@@ -261,12 +270,24 @@ class _Generator:
             else:
                 head.append(f"    {python} = context.get({name!r}, _M)")
                 head.append(f"    if {python} is _M: {python} = _G.get({name!r}, _M)")
-                head.append(f"    if {python} is _M: {python} = _U(name={name!r})")
+                # one undefined value per name, made once: it holds nothing of a render
+                undefined = self.constant(self.env.undefined(name=name))
+                head.append(f"    if {python} is _M: {python} = {undefined}")
                 lines += [1, 1, 1]
+            if python in self.dict_names:
+                head.append(f"    {dict_flag(python)} = type({python}) is dict")
+                lines.append(1)
         if self.provider_calls:  # fake.method() calls the provider's method as the sandbox would
             head.append(f"    _check_provider({self.resolved['fake']})")
             lines.append(1)
         for indent, code, lineno in body:
+            if code.startswith(_BOUND):
+                flagged = [
+                    name for name in _IDENTIFIER.findall(code[len(_BOUND) :]) if name in self.dict_names
+                ]
+                if not flagged:
+                    continue
+                code = "; ".join(f"{dict_flag(name)} = type({name}) is dict" for name in flagged)
             head.append("    " * indent + code)
             lines.append(lineno)
         return "\n".join(head) + "\n", lines
@@ -314,6 +335,7 @@ class _Generator:
             python = self.top_name(module, name)
             source = self.context_name(name)  # the render's value, as the module's context has it
             self.line(f"{python} = {source}", node.lineno)
+            self.bound(python, node.lineno)
         for stmt in tree.body:
             if not isinstance(stmt, nodes.Output):  # a module's own text goes nowhere
                 self.statements([stmt])
@@ -366,6 +388,7 @@ class _Generator:
             self.line(f"if {local} is _M: {local} = {default}", lineno)
         if uses_caller:
             self.line("if p_caller is _M: p_caller = _U('No caller defined', name='caller')", lineno)
+        self.bound(", ".join(scope.names[arg.name] for arg in args), lineno)
         self.line("_p = []", lineno)
         self.line("_e = _p.extend", lineno)
         self.statements(body)
@@ -428,7 +451,9 @@ class _Generator:
 
     def stmt_Assign(self, node: nodes.Assign) -> None:
         value = self.expr(node.node)
-        self.line(f"{self.target(node.target)} = {value}", node.lineno)
+        target = self.target(node.target)
+        self.line(f"{target} = {value}", node.lineno)
+        self.bound(target, node.lineno)
         if self.scope.kind == "top" and not self.branches:
             self.top.defined.update(_target_names(node.target))
 
@@ -469,6 +494,8 @@ class _Generator:
         if node.else_ or node.test is not None or node.recursive:
             raise Unsupported("for with else, a filter or recursion")
         iterable = self.expr(node.iter)  # in the enclosing scope
+        if iterable.startswith("_select_equal("):  # walked once, here: the filter's list, not a generator
+            iterable = "_select_equal_list(" + iterable[len("_select_equal(") :]
         outer = self.scope
         scope = _scope("for", outer, node.body)
         scope.index, scope.length = self.fresh("i"), self.fresh("n")
@@ -478,6 +505,7 @@ class _Generator:
         target = self.target(node.target)
         self.indent += 1
         self.line("pass", node.lineno)
+        self.bound(target, node.lineno)
         self.statements(node.body)
         self.indent -= 1
         self.scope = outer
@@ -548,6 +576,9 @@ class _Generator:
         if key in DICT_ATTRIBUTES or not key.isidentifier():
             return f"_ga({obj}, {key!r})"
         # a plain dict's item is what the sandbox returns for a key that is no attribute of dict
+        if isinstance(node.node, nodes.Name) and obj.isidentifier():
+            self.dict_names.add(obj)  # a name's type is tested once, where it is bound
+            return f"({obj}[{key!r}] if {dict_flag(obj)} and {key!r} in {obj} else _ga({obj}, {key!r}))"
         return f"(_o[{key!r}] if type(_o := {obj}) is dict and {key!r} in _o else _ga(_o, {key!r}))"
 
     def loop_attribute(self, key: str) -> str:
@@ -783,6 +814,11 @@ def _in_output_order(template: nodes.Template, macros: set[str]) -> bool:
     return True
 
 
+def dict_flag(python: str) -> str:
+    """The name of the flag saying whether a python name holds a plain dict (set where it is bound)."""
+    return f"D_{python}"
+
+
 def _parameter(name: str) -> str:
     if not name.isidentifier() or not name.isascii():
         raise Unsupported(f"parameter name {name!r}")
@@ -815,7 +851,8 @@ def _direct_assignments(body: list[nodes.Node]) -> set[str]:
     return found
 
 
-def _selecting(env: SandboxedEnvironment) -> Callable[[Any, str, Any, bool], Iterator[Any]]:
+def _selecting(env: SandboxedEnvironment) -> tuple[Callable[..., Iterator[Any]], Callable[..., list[Any]]]:
+    """`xs|selectattr(key, "equalto", v)` (or rejectattr) as jinja2 gives it, and as a loop walks it."""
     getitem = env.getitem
 
     def select_equal(value: Any, key: str, other: Any, keep: bool) -> Iterator[Any]:
@@ -826,7 +863,18 @@ def _selecting(env: SandboxedEnvironment) -> Callable[[Any, str, Any, bool], Ite
                 if bool(found == other) is keep:
                     yield item
 
-    return select_equal
+    def select_equal_list(value: Any, key: str, other: Any, keep: bool) -> list[Any]:
+        """The same items at once, for a loop that walks them all (no generator to resume per item)."""
+        if not value:
+            return []
+        return [
+            item
+            for item in value
+            if bool((item[key] if type(item) is dict and key in item else getitem(item, key)) == other)
+            is keep
+        ]
+
+    return select_equal, select_equal_list
 
 
 def _str_join(parts: tuple[Any, ...]) -> str:
@@ -869,6 +917,7 @@ def compile_template(
     def call(function: Any, *args: Any, **kwargs: Any) -> Any:
         return env.call(context, function, *args, **kwargs)
 
+    select_equal, select_equal_list = _selecting(env)
     namespace: dict[str, Any] = {
         "_M": _MISSING,
         "_G": template_globals or {},
@@ -883,7 +932,8 @@ def compile_template(
         "_env": env,
         "_join": _str_join,
         "_PLAIN": PLAIN_TYPES,
-        "_select_equal": _selecting(env),
+        "_select_equal": select_equal,
+        "_select_equal_list": select_equal_list,
         **generator.constants,
     }
     compiled_name = f"{filename or name} (compiled)"

@@ -164,6 +164,8 @@ def _json_copy(value: Any, prune: bool) -> Any:
             return value
         raise _NotPlainJson
     if kind is list or kind is tuple:
+        if PLAIN_TYPES.issuperset(map(type, value)):  # ids, urls: copied in one step
+            return list(value)
         return [_json_copy(item, prune) for item in value]
     if kind is dict:
         copied = {}

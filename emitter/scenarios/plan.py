@@ -51,6 +51,8 @@ def _rendered_event(fields: dict[str, Any]) -> RenderedEvent:
 
 def _substitute(value: Any, results: Mapping[str, Mapping[str, Any]]) -> Any:
     if isinstance(value, str):
+        if "${" not in value:  # most values: no regex search
+            return value
         whole = REFERENCE.fullmatch(value)
         if whole:
             return results[whole.group(1)][whole.group(2)]
