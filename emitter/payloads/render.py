@@ -14,6 +14,7 @@ import datetime as dt
 import functools
 import json
 import math
+import operator
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -473,25 +474,36 @@ class _Sandbox(SandboxedEnvironment):
 
 @dataclass(frozen=True)
 class _Resolution:
-    """How resolve() fills an event's context, worked out once per event: in catalog order."""
+    """How resolve() fills an event's context, worked out once per event."""
 
     spec: EventSpec
-    defaults: dict[str, Any]  # the literal defaults, copied per event
-    sources: tuple[tuple[str, bool, str, str], ...]  # (name, is a draw, fact|method, argument)
+    base: dict[str, Any]  # every parameter in catalog order, the literal defaults in place; copied
+    fact_names: tuple[str, ...]  # the parameters that are video facts,
+    fact_values: Callable[[Mapping[str, Any]], tuple[Any, ...]]  # and their values from the facts
+    draws: tuple[tuple[str, str, str], ...]  # (name, method, argument), drawn in catalog order
 
 
 def _resolution(spec: EventSpec) -> _Resolution:
-    defaults = {}
-    sources = []
+    base: dict[str, Any] = {}
+    facts: dict[str, str] = {}
+    draws = []
     for name, param in spec.params.items():
+        base[name] = param.default
         if param.fact:
-            sources.append((name, False, param.fact, ""))
+            facts[name] = param.fact
         elif param.draw:
             method, _, argument = param.draw.partition(":")
-            sources.append((name, True, method, argument))
-        else:
-            defaults[name] = param.default
-    return _Resolution(spec, defaults, tuple(sources))
+            draws.append((name, method, argument))
+    return _Resolution(spec, base, tuple(facts), _values_at(tuple(facts.values())), tuple(draws))
+
+
+def _values_at(keys: tuple[str, ...]) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
+    """The values at `keys` as a tuple (operator.itemgetter gives a bare value for one key)."""
+    if len(keys) > 1:
+        return operator.itemgetter(*keys)
+    if keys:
+        return lambda mapping: (mapping[keys[0]],)
+    return lambda mapping: ()
 
 
 # Formats whose templates render compiled to Python by default: all of them. Each compiles and
@@ -704,25 +716,26 @@ class RenderSession:
         *,
         location: str | None = None,
         profile: str | None = None,
+        checked: bool = False,
     ) -> dict[str, Any]:
-        """Semantic context: defaults <- video facts / draws <- outcome <- scenario vars <- params."""
+        """Semantic context: defaults <- video facts / draws <- outcome <- scenario vars <- params.
+
+        `checked`: the params were checked against the event already (a loaded scenario's own, not
+        filled from references), so they are not checked again per event."""
         self._use_profile(profile)
-        params = dict(params or {})
-        if params:
+        params = params or {}
+        if params and not checked:
             check_params(spec, params, location=location)
         accepted_vars = {k: v for k, v in variables.items() if k in spec.params} if variables else {}
         for name, value in accepted_vars.items():
             check_param(spec.params[name], value, location=location, event=spec.kind)
         resolution = self.renderer.resolution(spec)
-        context = resolution.defaults.copy()
-        facts: dict[str, Any] = self._names["facts"]
+        context = resolution.base.copy()  # the keys in catalog order, each value set below
+        context.update(zip(resolution.fact_names, resolution.fact_values(self._names["facts"]), strict=True))
         fake = self.fake
-        for name, is_draw, source, argument in resolution.sources:  # draws in catalog order
-            if is_draw:
-                draw = getattr(fake, source)
-                context[name] = draw(argument) if argument else draw()
-            else:
-                context[name] = facts[source]
+        for name, method, argument in resolution.draws:
+            draw = getattr(fake, method)
+            context[name] = draw(argument) if argument else draw()
         outcome = params.get("status", accepted_vars.get("status", spec.params["status"].default))
         context.update(spec.outcomes[outcome])
         if accepted_vars:

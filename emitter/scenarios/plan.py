@@ -115,11 +115,17 @@ def render_events(
     seq = 0
     for step in scenario.steps:
         params: Mapping[str, Any] = step.params
-        if _refers(step):  # else resolve() copies them as they are
+        refers = _refers(step)
+        if refers:
             params = _substitute(dict(params), results)
         for repeat_index in range(1 if each_step_once else step.repeat):
             context = session.resolve(
-                step.event, params, scenario.vars, location=step.location, profile=step.profile
+                step.event,
+                params,
+                scenario.vars,
+                location=step.location,
+                profile=step.profile,
+                checked=not refers,  # the loader checked a step's own values (filled-in ones: not yet)
             )
             payload = session.render(
                 step.event, context, step.overrides, location=step.location, profile=step.profile
