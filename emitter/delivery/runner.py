@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import gc
 import random
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from emitter.clock import utc_stamp
@@ -129,6 +130,13 @@ def schedule_steps(
 Progress = AttemptFinished | EventFinished
 
 
+async def _each_outcome(sender: Sender, delivery: Delivery, emit: Callable[[Progress], object]) -> None:
+    """Sender.deliver() for a sender that only yields its outcomes."""
+    async for outcome in sender.send(delivery):
+        delivery.record(outcome)
+        emit(outcome)
+
+
 def _filtered(ref: EventRef) -> EventFinished:
     return EventFinished(ref, "filtered", FILTERED_REASON, 0, None, 0.0, 0.0, "", "")
 
@@ -180,6 +188,11 @@ class Runner:
         self._error: str | None = None
         self._interrupted = False
         self._crash: BaseException | None = None
+        # a Sender records and hands over its outcomes without an async generator; other senders
+        # (PULL) yield them
+        self._send: Callable[[Delivery, Callable[[Progress], object]], Awaitable[None]] = (
+            sender.deliver if isinstance(sender, Sender) else functools.partial(_each_outcome, sender)
+        )
 
     @property
     def in_flight(self) -> int:
@@ -212,14 +225,10 @@ class Runner:
         return await sleep_unless_stopped(self.sleep, seconds, self._stop)
 
     async def _deliver(self, delivery: Delivery, queue: _Outcomes) -> None:
-        attempts = 0
         try:
-            async for outcome in self.sender.send(delivery):
-                if isinstance(outcome, AttemptFinished):
-                    attempts = outcome.attempt
-                delivery.record(outcome)
-                queue.put_nowait(outcome)
+            await self._send(delivery, queue.put_nowait)
         except asyncio.CancelledError:
+            attempts = delivery.attempts[-1].attempt if delivery.attempts else 0
             interrupted = _interrupted(delivery.ref, attempts)
             delivery.record(interrupted)
             queue.put_nowait(interrupted)
@@ -270,16 +279,21 @@ class Runner:
     async def _unpaced(self, ahead: _Lookahead, queue: _Outcomes) -> None:
         """No waits: `concurrency` workers, each starting the next send as soon as its previous one
         ends (no task per send). Sends start in plan order; they render a few at a time."""
-        batch = min(_BATCH, self.timing.concurrency)
+        concurrency = self.timing.concurrency
+        batch = min(_BATCH, concurrency)
 
-        backlog = 2 * self.timing.concurrency  # outcomes waiting: a send answered at once (in process)
+        backlog = 2 * concurrency  # outcomes waiting: a send answered at once (in process)
+
+        ready = ahead.ready
+        stop = self._stop
 
         async def worker() -> None:
-            while (delivery := ahead.next(batch)) is not None:
-                if self._stop.is_set():
+            while (delivery := ready.popleft() if ready else ahead.next(batch)) is not None:
+                if stop.is_set():
                     self._interrupted = True
                     return
-                if self._skip_filtered(delivery, queue):
+                if delivery.filtered:
+                    self._skip_filtered(delivery, queue)
                     continue
                 if len(queue.items) > _HIGH_WATER:
                     await self._until_drained()
@@ -422,6 +436,7 @@ class _Outcomes:
         self.items.append(item)
         if self._waiter is not None:
             wake(self._waiter)
+            self._waiter = None  # woken once: the items that follow find the consumer due already
 
     def get_nowait(self) -> Progress | None:
         return self.items.popleft()
@@ -429,9 +444,9 @@ class _Outcomes:
     async def wait(self) -> None:
         """Until something is put (at once when something is there already)."""
         while not self.items:
-            self._waiter = asyncio.get_running_loop().create_future()
+            self._waiter = waiter = asyncio.get_running_loop().create_future()
             try:
-                await self._waiter
+                await waiter
             finally:
                 self._waiter = None
 

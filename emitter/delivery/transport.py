@@ -17,7 +17,7 @@ import re
 import sys
 import weakref
 from collections import deque
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Coroutine
 from typing import Any, TypeVar, cast
 
 import httptools
@@ -137,6 +137,12 @@ class _Connection(asyncio.Protocol):
         if self._answer is not None:  # another answer (or its start) behind the first: never reuse
             self._answer.keep_alive = False
             self.close()
+            return
+        self._reason = b""
+        self._headers = []
+        self._body = bytearray()
+        self._head_bytes = 0
+        self._in_body = self._framed = self._encoded = False
 
     def on_status(self, reason: bytes) -> None:
         self._reason += reason
@@ -169,7 +175,6 @@ class _Connection(asyncio.Protocol):
         if self._answer is not None:
             return
         if self.parser.get_status_code() < 200:  # 100 Continue and friends: the final answer follows
-            self._start_answer()
             return
         self._finish(keep_alive=self.parser.should_keep_alive())
 
@@ -180,7 +185,7 @@ class _Connection(asyncio.Protocol):
         self.waiter = waiter = asyncio.get_running_loop().create_future()
         self.answered = False
         self._answer = None
-        self._start_answer()
+        self._in_body = False  # the rest of the answer's state is reset as it begins (on_message_begin)
         self.transport.write(data)
         return waiter
 
@@ -188,13 +193,6 @@ class _Connection(asyncio.Protocol):
         self.closed = True
         if self.transport is not None:
             self.transport.close()
-
-    def _start_answer(self) -> None:
-        self._reason = b""
-        self._headers = []
-        self._body = bytearray()
-        self._head_bytes = 0
-        self._in_body = self._framed = self._encoded = False
 
     def _fail(self, message: str) -> None:
         if self.waiter is not None and not self.waiter.done():
@@ -320,11 +318,11 @@ class FastHTTPTransport(httpx.AsyncBaseTransport):
             request=request,
         )
 
-    async def post(self, host: str, port: int, data: bytes, timeout: float) -> Answer:
+    def post(self, host: str, port: int, data: bytes, timeout: float) -> Coroutine[Any, Any, Answer]:
         """Send request bytes (see request_bytes) to host:port and read the answer, within `timeout` s
         in all (waiting for a slot, connecting, answering): a TimeoutException past it."""
         loop = asyncio.get_running_loop()
-        return await self._round_trip((host, port), data, _Deadline(loop.time() + timeout), loop)
+        return self._round_trip((host, port), data, _Deadline(loop.time() + timeout), loop)
 
     async def _round_trip(
         self, origin: tuple[str, int], data: bytes, deadline: _Deadline, loop: asyncio.AbstractEventLoop
@@ -334,20 +332,41 @@ class FastHTTPTransport(httpx.AsyncBaseTransport):
         else:
             await self._wait_for_slot(deadline, loop)
         try:
-            connection = self._idle_connection(origin) or await self._connect(origin, deadline, loop)
-            try:
-                answer = await self._exchange(connection, data, deadline, loop)
-            except StaleConnection:
-                # the server closed a kept-alive connection as we sent: nothing was answered, send again
-                connection = await self._connect(origin, deadline, loop)
-                answer = await self._exchange(connection, data, deadline, loop)
+            idle = self._idle.get(origin)
+            connection = idle.pop() if idle else None
+            if connection is None or connection.closed:  # closed while idle: connection_lost marked it
+                if connection is not None:
+                    self._discard(connection)
+                connection = self._idle_connection(origin) or await self._connect(origin, deadline, loop)
+            while True:  # one exchange, or two when a kept-alive connection turns out stale
+                waiter = connection.send(data)
+                timer: asyncio.TimerHandle | None = None
+                if deadline.request is not None or not self._expiries.add(deadline.at, waiter, loop):
+                    limit = deadline.limit("read", loop)
+                    if limit is not None:
+                        timer = loop.call_later(limit, _expire, waiter, deadline.request, httpx.ReadTimeout)
+                try:
+                    answer = await waiter
+                    break
+                except StaleConnection:
+                    # the server closed a kept-alive connection as we sent: nothing was answered, send again
+                    self._discard(connection)
+                    connection = await self._connect(origin, deadline, loop)
+                except BaseException:
+                    self._discard(connection)
+                    raise
+                finally:
+                    if timer is not None:
+                        timer.cancel()
         finally:
-            self._release_slot()
+            if self._queued:
+                self._release_slot()
+            else:
+                self._busy -= 1
         if answer.keep_alive and not connection.closed:
             connection.used = True
-            idle = self._idle.get(origin)
             if idle is None:
-                idle = self._idle[origin] = []
+                idle = self._idle.setdefault(origin, [])
             idle.append(connection)
         else:
             self._discard(connection)
@@ -380,24 +399,6 @@ class FastHTTPTransport(httpx.AsyncBaseTransport):
                 waiter.set_result(None)  # the slot changes hands; the count stays
                 return
         self._busy -= 1
-
-    async def _exchange(
-        self, connection: _Connection, data: bytes, deadline: _Deadline, loop: asyncio.AbstractEventLoop
-    ) -> Answer:
-        waiter = connection.send(data)
-        timer: asyncio.TimerHandle | None = None
-        if deadline.request is not None or not self._expiries.add(deadline.at, waiter, loop):
-            limit = deadline.limit("read", loop)
-            if limit is not None:
-                timer = loop.call_later(limit, _expire, waiter, deadline.request, httpx.ReadTimeout)
-        try:
-            return await waiter
-        except BaseException:
-            self._discard(connection)
-            raise
-        finally:
-            if timer is not None:
-                timer.cancel()
 
     def _idle_connection(self, origin: tuple[str, int]) -> _Connection | None:
         """The most recently used idle connection to `origin` that is still open, if any."""
@@ -496,15 +497,23 @@ def direct_transport(
 ) -> httpx.AsyncBaseTransport | None:
     """The client's transport for `url` when calling it directly sends the very same request.
 
-    That is when the client has nothing of its own to apply per request: no auth (nor user:password
-    in the URL), no event hooks, no redirects to follow, no cookies or query params to merge.
-    Then the client's per-request machinery (auth flow, hooks, redirect loop, cookie jar) costs
-    more than the HTTP exchange itself. None when it has something to apply, or when it was not
-    noted (serves_every_url) which transport serves every URL; the caller then goes through the client.
-    `checked_url`: the caller already knows `url` is absolute and without user:password.
+    That is when the client has nothing of its own to apply per request (adds_nothing) and the URL
+    has no user:password. Then the client's per-request machinery (auth flow, hooks, redirect loop,
+    cookie jar) costs more than the HTTP exchange itself. None when it has something to apply, or
+    when it was not noted (serves_every_url) which transport serves every URL; the caller then goes
+    through the client. `checked_url`: the caller already knows `url` is absolute and without
+    user:password.
     """
+    if not adds_nothing(client) or not (checked_url or (url.is_absolute_url and not url.userinfo)):
+        return None
+    return _DIRECT.get(client)
+
+
+def adds_nothing(client: httpx.AsyncClient) -> bool:
+    """True when the client, still open, would apply nothing of its own to a request: no auth, no
+    event hooks, no redirects to follow, no cookies or query params to merge."""
     hooks = client.event_hooks
-    if (
+    return not (
         client.is_closed
         or client.auth is not None
         or hooks["request"]
@@ -512,10 +521,7 @@ def direct_transport(
         or client.follow_redirects
         or client.cookies
         or client.params
-        or not (checked_url or (url.is_absolute_url and not url.userinfo))
-    ):
-        return None
-    return _DIRECT.get(client)
+    )
 
 
 _DIRECT: weakref.WeakKeyDictionary[httpx.AsyncClient, httpx.AsyncBaseTransport] = weakref.WeakKeyDictionary()

@@ -313,20 +313,14 @@ class LoadEngine:
         await self._pause(end - self.clock())  # stop() ends it early; each sender finishes its send
 
     async def _send(self, delivery: Delivery, second: int) -> None:
-        attempt: AttemptFinished | None = None
-        finished: EventFinished | None = None
         try:
-            async for outcome in self.sender.send(delivery):
-                if isinstance(outcome, AttemptFinished):
-                    attempt = outcome
-                else:
-                    finished = outcome
+            await self.sender.deliver(delivery, _unused)  # the delivery keeps its outcomes
         except Exception as exc:  # a bug: re-raised by run() once the other sends finish
             self._crash = self._crash or exc
             self._stop.set()
             return
-        if finished is not None:
-            self._record(finished, attempt, second)
+        if delivery.finished is not None:
+            self._record(delivery.finished, delivery.attempts[-1] if delivery.attempts else None, second)
 
     def _record(self, finished: EventFinished, attempt: AttemptFinished | None, second: int) -> None:
         stats = self.stats
@@ -348,6 +342,10 @@ class LoadEngine:
         row.failed += 1
         if kind == "timeout":  # a timeout is a latency too: leaving it out would flatter the percentiles
             stats.latency.record(finished.latency, row.latency, self._window.latency)
+
+
+def _unused(outcome: AttemptFinished | EventFinished) -> None:
+    """Outcomes handed over as they happen: the load engine reads them off the delivery at its end."""
 
 
 @dataclass(frozen=True)

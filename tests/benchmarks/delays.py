@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
-from collections.abc import AsyncIterator
+from collections.abc import Callable
 
 from emitter.delivery.deliver import Delivery, DeliveryOptions, Sender, make_client
 from emitter.delivery.runner import Runner, Timing, schedule
@@ -44,10 +44,11 @@ class TimedSender(Sender):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.started: dict[int, float] = {}
 
-    async def send(self, delivery: Delivery) -> AsyncIterator[AttemptFinished | EventFinished]:
+    async def deliver(
+        self, delivery: Delivery, emit: Callable[[AttemptFinished | EventFinished], object]
+    ) -> None:
         self.started[delivery.ref.index] = time.monotonic()
-        async for outcome in super().send(delivery):
-            yield outcome
+        await super().deliver(delivery, emit)
 
 
 async def _deliver(plan: RunPlan, renderer: Renderer, url: str) -> list[float]:

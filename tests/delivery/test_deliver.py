@@ -96,6 +96,36 @@ def test_posts_json_utf8_with_headers_and_keeps_the_query() -> None:
     assert finished.response == "ok" and finished.request.startswith('{"version":"4.0"')
 
 
+def test_deliver_hands_over_each_attempt_before_the_next_and_records_them_on_the_delivery() -> None:
+    fake = FakeTime()
+    emitted: list[AttemptFinished | EventFinished] = []
+    seen_at_sleep: list[int] = []
+
+    async def sleep(seconds: float) -> None:
+        seen_at_sleep.append(len(emitted))  # the attempt that failed is out before the backoff starts
+        await fake.sleep(seconds)
+
+    item = delivery()
+
+    async def go() -> None:
+        async with make_client(transport=httpx.MockTransport(answer(503, 200))) as client:
+            sender = Sender(client, TARGET, DeliveryOptions(retry_on_status=True, backoff=0.5), sleep=sleep)
+            await sender.deliver(item, emitted.append)
+
+    asyncio.run(go())
+    assert seen_at_sleep == [1] and fake.sleeps == [0.5]
+    assert [type(o).__name__ for o in emitted] == ["AttemptFinished", "AttemptFinished", "EventFinished"]
+    assert item.attempts == tuple(emitted[:2]) and item.finished is emitted[2]
+    assert [a.status for a in item.attempts] == [503, 200] and item.delivered
+    # the fields of outcomes built without dataclass __init__ compare as built with it
+    assert emitted[0] == AttemptFinished(item.ref, 1, 503, None, emitted[0].latency, 0.5, None)
+    assert emitted[2] == EventFinished(
+        item.ref, "delivered", "after status 503", 2, 200, emitted[2].latency, emitted[2].elapsed,
+        emitted[2].request, "ok",
+    )  # fmt: skip
+    assert hash(emitted[0]) == hash(AttemptFinished(item.ref, 1, 503, None, emitted[0].latency, 0.5, None))
+
+
 def test_timeouts_are_retried_twice_by_default_then_fail() -> None:
     attempts, finished, _, seen = run_send(raising(httpx.ReadTimeout), timeout=0.2)
     assert len(seen) == 3
