@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import functools
 import gc
 import random
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from emitter.clock import utc_stamp
@@ -34,7 +33,8 @@ _LOW_WATER = 64
 # Render ahead while waiting for a send, but stop this long (plus one render) before it is due.
 _RENDER_GUARD = 0.002
 _LOOKAHEAD = 256
-# The consumer yields to the loop after this many outcomes in a row, so timers are not held up.
+# The consumer yields to the loop after this many outcomes in a row (or two per send in flight, when
+# more: what the sends answered in one loop turn hand over), so timers are not held up.
 _CONSUMER_SLICE = 64
 # When nothing waits (speed 0): sends rendered in one go (rendering in runs is faster).
 _BATCH = 16
@@ -189,10 +189,8 @@ class Runner:
         self._interrupted = False
         self._crash: BaseException | None = None
         # a Sender records and hands over its outcomes without an async generator; other senders
-        # (PULL) yield them
-        self._send: Callable[[Delivery, Callable[[Progress], object]], Awaitable[None]] = (
-            sender.deliver if isinstance(sender, Sender) else functools.partial(_each_outcome, sender)
-        )
+        # (PULL) only yield them
+        self._delivers = isinstance(sender, Sender)
 
     @property
     def in_flight(self) -> int:
@@ -224,9 +222,13 @@ class Runner:
         """Wait `seconds` with the injected sleep unless stopped first; True when the wait completed."""
         return await sleep_unless_stopped(self.sleep, seconds, self._stop)
 
-    async def _deliver(self, delivery: Delivery, queue: _Outcomes) -> None:
+    async def _deliver(self, delivery: Delivery, queue: _Outcomes, *, together: bool = False) -> None:
+        """One send; `together` (at speed 0): the sends of a loop turn are written back to back."""
         try:
-            await self._send(delivery, queue.put_nowait)
+            if self._delivers:
+                await self.sender.deliver(delivery, queue.put_nowait, together=together)
+            else:
+                await _each_outcome(self.sender, delivery, queue.put_nowait)
         except asyncio.CancelledError:
             attempts = delivery.attempts[-1].attempt if delivery.attempts else 0
             interrupted = _interrupted(delivery.ref, attempts)
@@ -302,7 +304,7 @@ class Runner:
                         return
                 self._sending += 1
                 try:
-                    await self._deliver(delivery, queue)
+                    await self._deliver(delivery, queue, together=True)
                 finally:
                     self._sending -= 1
                 if len(queue.items) >= backlog:
@@ -376,6 +378,8 @@ class Runner:
         queue = _Outcomes()
         scheduler = asyncio.create_task(self._schedule(queue))
         in_a_row = 0
+        # a slice shorter than a turn's outcomes would make the workers wait for the consumer (backlog)
+        consumer_slice = max(_CONSUMER_SLICE, 2 * self.timing.concurrency)
         # What exists before the run outlives it: the cyclic GC need not scan it again and again
         # while the run allocates (at full speed, collections cost more than the sends). Undone
         # when the run ends. Process-wide, so only the CLI, which owns its process, asks for it.
@@ -386,7 +390,7 @@ class Runner:
                 if not queue.items:
                     in_a_row = 0
                     await queue.wait()
-                elif in_a_row >= _CONSUMER_SLICE:
+                elif in_a_row >= consumer_slice:
                     in_a_row = 0
                     await asyncio.sleep(0)  # let due timers and answers in between
                 item = queue.get_nowait()

@@ -74,6 +74,7 @@ class _Connection(asyncio.Protocol):
 
     def __init__(self, max_body: int = MAX_RESPONSE_BYTES) -> None:
         self.transport: asyncio.Transport | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
         self.parser = httptools.HttpResponseParser(self)
         self.waiter: asyncio.Future[Answer] | None = None
         self.closed = False
@@ -93,6 +94,7 @@ class _Connection(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports have asyncio.Transport's methods without being its subclasses
         self.transport = cast(asyncio.Transport, transport)
+        self.loop = asyncio.get_running_loop()  # once: each lookup costs a getpid() (Python < 3.12)
 
     def data_received(self, data: bytes) -> None:
         waiter = self.waiter
@@ -181,13 +183,28 @@ class _Connection(asyncio.Protocol):
     # one exchange -------------------------------------------------------------------------
     def send(self, data: bytes) -> asyncio.Future[Answer]:
         """Write one whole request; the future holds its answer."""
+        waiter = self.expect()
         assert self.transport is not None
-        self.waiter = waiter = asyncio.get_running_loop().create_future()
+        self.transport.write(data)
+        return waiter
+
+    def expect(self) -> asyncio.Future[Answer]:
+        """Get ready for the answer to a request about to be written; the future holds it."""
+        assert self.loop is not None
+        self.waiter = waiter = self.loop.create_future()
         self.answered = False
         self._answer = None
         self._in_body = False  # the rest of the answer's state is reset as it begins (on_message_begin)
-        self.transport.write(data)
         return waiter
+
+    def write_later(self, data: bytes) -> None:
+        """Write a request expected earlier (expect()); what the transport raises fails the exchange."""
+        assert self.transport is not None
+        try:
+            self.transport.write(data)
+        except Exception as exc:
+            if self.waiter is not None and not self.waiter.done():
+                self.waiter.set_exception(exc)
 
     def close(self) -> None:
         self.closed = True
@@ -290,6 +307,7 @@ class FastHTTPTransport(httpx.AsyncBaseTransport):
         self._fallback = fallback
         self._connections: set[_Connection] = set()
         self._expiries = _Expiries()
+        self._unwritten: list[tuple[_Connection, bytes]] = []  # post(together=True) in this loop turn
 
     def keeps_total_timeout(self, url: httpx.URL) -> bool:
         """True when this transport itself serves `url` (the https fallback ignores TOTAL_TIMEOUT)."""
@@ -318,14 +336,27 @@ class FastHTTPTransport(httpx.AsyncBaseTransport):
             request=request,
         )
 
-    def post(self, host: str, port: int, data: bytes, timeout: float) -> Coroutine[Any, Any, Answer]:
+    def post(
+        self, host: str, port: int, data: bytes, timeout: float, *, together: bool = False
+    ) -> Coroutine[Any, Any, Answer]:
         """Send request bytes (see request_bytes) to host:port and read the answer, within `timeout` s
-        in all (waiting for a slot, connecting, answering): a TimeoutException past it."""
+        in all (waiting for a slot, connecting, answering): a TimeoutException past it.
+
+        `together`: the request is written at the start of the next loop turn, back to back with
+        the others posted so in this turn (bulk sends). A receiver on the same machine that is
+        still busy with one request takes the next without being woken up: each send then costs
+        the sender about half the CPU (loopback TCP across two cores: ~8 against ~17 µs).
+        """
         loop = asyncio.get_running_loop()
-        return self._round_trip((host, port), data, _Deadline(loop.time() + timeout), loop)
+        return self._round_trip((host, port), data, _Deadline(loop.time() + timeout), loop, together)
 
     async def _round_trip(
-        self, origin: tuple[str, int], data: bytes, deadline: _Deadline, loop: asyncio.AbstractEventLoop
+        self,
+        origin: tuple[str, int],
+        data: bytes,
+        deadline: _Deadline,
+        loop: asyncio.AbstractEventLoop,
+        together: bool = False,
     ) -> Answer:
         if self._busy < self._max and not self._queued:
             self._busy += 1
@@ -339,7 +370,11 @@ class FastHTTPTransport(httpx.AsyncBaseTransport):
                     self._discard(connection)
                 connection = self._idle_connection(origin) or await self._connect(origin, deadline, loop)
             while True:  # one exchange, or two when a kept-alive connection turns out stale
-                waiter = connection.send(data)
+                if together:
+                    waiter = connection.expect()
+                    self._write_soon(connection, data, loop)
+                else:
+                    waiter = connection.send(data)
                 timer: asyncio.TimerHandle | None = None
                 if deadline.request is not None or not self._expiries.add(deadline.at, waiter, loop):
                     limit = deadline.limit("read", loop)
@@ -371,6 +406,19 @@ class FastHTTPTransport(httpx.AsyncBaseTransport):
         else:
             self._discard(connection)
         return answer
+
+    def _write_soon(self, connection: _Connection, data: bytes, loop: asyncio.AbstractEventLoop) -> None:
+        """Write at the start of the next loop turn, with the others of this turn (post(together=True))."""
+        self._unwritten.append((connection, data))
+        if len(self._unwritten) == 1:
+            loop.call_soon(self._write_all)
+
+    def _write_all(self) -> None:
+        unwritten, self._unwritten = self._unwritten, []
+        for connection, data in unwritten:
+            # a connection closed meanwhile (cancelled, or the client closed) has failed its exchange
+            if not connection.closed:
+                connection.write_later(data)
 
     async def _wait_for_slot(self, deadline: _Deadline, loop: asyncio.AbstractEventLoop) -> None:
         """Queue for a slot; a finished exchange hands its slot over (first come, first served)."""

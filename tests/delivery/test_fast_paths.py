@@ -289,3 +289,47 @@ def test_posted_exchanges_time_out_by_their_own_deadlines_in_or_out_of_order() -
             server.close()
 
     run(scenario())
+
+
+@pytest.mark.parametrize("concurrency", [1, 4])
+def test_bulk_sends_put_on_the_wire_exactly_the_requests_httpx_and_h11_would(concurrency: int) -> None:
+    """At speed 0 the runner's sends go out together (written at the next loop turn, back to back)
+    and through the sender's noted request head: each request arrives whole, as httpx + h11 write it."""
+    received: list[bytes] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while head := await reader.readuntil(b"\r\n\r\n"):
+                length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+                received.append(head + await reader.readexactly(length))
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        except asyncio.IncompleteReadError as end:
+            assert end.partial == b""  # nothing but whole requests
+        finally:
+            writer.close()
+
+    bodies = [json.dumps({"n": n, "text": "视频"}, ensure_ascii=False).encode() for n in range(12)]
+
+    def deliveries() -> Iterator[Delivery]:
+        return iter(delivery(index, body) for index, body in enumerate(bodies))
+
+    async def go() -> tuple[list[bytes], list[Outcome]]:
+        server = await asyncio.start_server(serve, "127.0.0.1", 0)
+        url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/hook?app=1"
+        scenario = parse_scenario("version: 1\nsteps:\n  - event: upload\n", "s.yaml", Renderer().catalog)
+        async with server, make_client(concurrency=concurrency) as client:
+            sender = Sender(client, url, DeliveryOptions(headers=(("X-Extra", "1"),)))
+            timing = Timing(speed=0, concurrency=concurrency)
+            runner = Runner(RunPlan((scenario,), 1, NOW), sender, timing, deliveries=deliveries)
+            outcomes = [o async for o in runner.run()]
+            headers = httpx.Headers(sender.headers)
+            expected = [
+                _h11_bytes(client.build_request("POST", url, content=body, headers=headers))
+                for body in bodies
+            ]
+        return expected, outcomes
+
+    expected, outcomes = run(go())
+    assert sorted(received) == sorted(expected)
+    finished = [o for o in outcomes if isinstance(o, EventFinished)]
+    assert [f.result for f in finished] == ["delivered"] * len(bodies)

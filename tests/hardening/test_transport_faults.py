@@ -10,6 +10,7 @@ import struct
 from collections.abc import Awaitable, Callable
 
 import httpx
+import pytest
 
 from emitter.delivery.deliver import Delivery, DeliveryOptions, Sender, make_client
 from emitter.delivery.transport import MAX_RESPONSE_BYTES, FastHTTPTransport, direct_transport
@@ -58,23 +59,30 @@ class FaultServer:
         self.server.close()
 
 
-async def send_all(url: str, count: int, timeout: float = 2.0) -> list[EventFinished]:
+async def send_all(
+    url: str, count: int, timeout: float = 2.0, *, together: bool = False
+) -> list[EventFinished]:
+    """Send one after another; `together`: each written at the next loop turn, as bulk sends are."""
     async with make_client(timeout=timeout) as client:
         assert isinstance(direct_transport(client, httpx.URL(url)), FastHTTPTransport)  # the custom transport
         sender = Sender(client, url, DeliveryOptions(timeout=timeout, retries=0))
         finished = []
         for index in range(count):
-            async for outcome in sender.send(delivery(index)):
-                if isinstance(outcome, EventFinished):
-                    finished.append(outcome)
+            outcomes: list[object] = []
+            await sender.deliver(delivery(index), outcomes.append, together=together)
+            finished += [outcome for outcome in outcomes if isinstance(outcome, EventFinished)]
         return finished
+
+
+TOGETHER = pytest.mark.parametrize("together", [False, True], ids=["written-at-once", "written-together"])
 
 
 def run(coroutine: Awaitable[list[EventFinished]]) -> list[EventFinished]:
     return asyncio.run(asyncio.wait_for(coroutine, 30))  # type: ignore[arg-type]
 
 
-def test_bytes_left_over_after_a_response_are_not_the_next_answer() -> None:
+@TOGETHER
+def test_bytes_left_over_after_a_response_are_not_the_next_answer(together: bool) -> None:
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, number: int) -> None:
         while True:
             server.bodies.append(await read_request(reader))
@@ -85,14 +93,15 @@ def test_bytes_left_over_after_a_response_are_not_the_next_answer() -> None:
 
     async def scenario() -> list[EventFinished]:
         async with server as url:
-            return await send_all(url, 3)
+            return await send_all(url, 3, together=together)
 
     finished = run(scenario())
     assert [(f.result, f.status) for f in finished] == [("delivered", 200)] * 3
     assert len(server.bodies) == 3 and server.connections == 3  # a connection with leftovers is not reused
 
 
-def test_a_keep_alive_connection_closed_as_the_request_arrives_is_retried_once() -> None:
+@TOGETHER
+def test_a_keep_alive_connection_closed_as_the_request_arrives_is_retried_once(together: bool) -> None:
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, number: int) -> None:
         server.bodies.append(await read_request(reader))
         writer.write(OK)  # keep-alive by default in HTTP/1.1 ...
@@ -103,7 +112,7 @@ def test_a_keep_alive_connection_closed_as_the_request_arrives_is_retried_once()
 
     async def scenario() -> list[EventFinished]:
         async with server as url:
-            return await send_all(url, 3)
+            return await send_all(url, 3, together=together)
 
     finished = run(scenario())
     assert [f.result for f in finished] == ["delivered"] * 3  # at --speed 0 nothing is lost
@@ -111,7 +120,8 @@ def test_a_keep_alive_connection_closed_as_the_request_arrives_is_retried_once()
     assert {json.loads(b)["n"] for b in server.bodies} == {0, 1, 2}
 
 
-def test_a_dropped_first_request_is_not_retried_silently() -> None:
+@TOGETHER
+def test_a_dropped_first_request_is_not_retried_silently(together: bool) -> None:
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, number: int) -> None:
         server.bodies.append(await read_request(reader))  # a fresh connection closed unanswered: a real drop
 
@@ -119,14 +129,15 @@ def test_a_dropped_first_request_is_not_retried_silently() -> None:
 
     async def scenario() -> list[EventFinished]:
         async with server as url:
-            return await send_all(url, 1)
+            return await send_all(url, 1, together=together)
 
     finished = run(scenario())
     assert (finished[0].result, len(server.bodies)) == ("failed", 1)
     assert "connection dropped" in finished[0].reason
 
 
-def test_a_huge_response_body_is_read_only_as_far_as_the_report_needs() -> None:
+@TOGETHER
+def test_a_huge_response_body_is_read_only_as_far_as_the_report_needs(together: bool) -> None:
     total = 64 * 1024 * 1024
     written: list[int] = []
 
@@ -147,7 +158,7 @@ def test_a_huge_response_body_is_read_only_as_far_as_the_report_needs() -> None:
 
     async def scenario() -> list[EventFinished]:
         async with server as url:
-            return await send_all(url, 2)
+            return await send_all(url, 2, together=together)
 
     finished = run(scenario())
     assert [f.result for f in finished] == ["delivered", "delivered"]
@@ -171,7 +182,8 @@ def test_a_body_read_through_httpx_is_bounded_too() -> None:
     assert len(response.content) == MAX_RESPONSE_BYTES
 
 
-def test_a_slow_drip_answer_times_out() -> None:
+@TOGETHER
+def test_a_slow_drip_answer_times_out(together: bool) -> None:
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, number: int) -> None:
         await read_request(reader)
         writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n")
@@ -184,13 +196,14 @@ def test_a_slow_drip_answer_times_out() -> None:
 
     async def scenario() -> list[EventFinished]:
         async with server as url:
-            return await send_all(url, 1, timeout=0.5)
+            return await send_all(url, 1, timeout=0.5, together=together)
 
     finished = run(scenario())
     assert finished[0].result == "failed" and finished[0].reason.startswith("timeout")
 
 
-def test_a_reset_connection_is_a_dropped_send() -> None:
+@TOGETHER
+def test_a_reset_connection_is_a_dropped_send(together: bool) -> None:
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, number: int) -> None:
         await read_request(reader)
         sock = writer.get_extra_info("socket")
@@ -200,7 +213,7 @@ def test_a_reset_connection_is_a_dropped_send() -> None:
 
     async def scenario() -> list[EventFinished]:
         async with server as url:
-            return await send_all(url, 2)
+            return await send_all(url, 2, together=together)
 
     finished = run(scenario())
     assert [f.result for f in finished] == ["failed", "failed"]
@@ -217,20 +230,24 @@ def _answer_each_with(extra: bytes) -> Handler:
     return handler
 
 
-def test_the_start_of_a_second_answer_or_junk_after_an_answer_is_not_kept_for_the_next() -> None:
+@TOGETHER
+def test_the_start_of_a_second_answer_or_junk_after_an_answer_is_not_kept_for_the_next(
+    together: bool,
+) -> None:
     for extra in (b"HTTP/1.1 2", b"junk that is not HTTP"):
         server = FaultServer(_answer_each_with(extra))
 
         async def scenario(server: FaultServer = server) -> list[EventFinished]:
             async with server as url:
-                return await send_all(url, 3)
+                return await send_all(url, 3, together=together)
 
         finished = run(scenario())
         assert [(f.result, f.status, f.response) for f in finished] == [("delivered", 200, "ok")] * 3
         assert server.connections == 3
 
 
-def test_an_endless_response_head_is_a_dropped_send() -> None:
+@TOGETHER
+def test_an_endless_response_head_is_a_dropped_send(together: bool) -> None:
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, number: int) -> None:
         await read_request(reader)
         writer.write(b"HTTP/1.1 200 OK\r\n")
@@ -242,14 +259,15 @@ def test_an_endless_response_head_is_a_dropped_send() -> None:
 
     async def scenario() -> list[EventFinished]:
         async with server as url:
-            return await send_all(url, 1)
+            return await send_all(url, 1, together=together)
 
     finished = run(scenario())
     assert finished[0].result == "failed" and "connection dropped" in finished[0].reason
     assert "head over" in finished[0].reason
 
 
-def test_a_compressed_answer_is_reported_decoded() -> None:
+@TOGETHER
+def test_a_compressed_answer_is_reported_decoded(together: bool) -> None:
     packed = gzip.compress(b'{"code": 0, "message": "received"}')
     answer = b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: %d\r\n\r\n" % len(packed)
 
@@ -262,6 +280,6 @@ def test_a_compressed_answer_is_reported_decoded() -> None:
 
     async def scenario() -> list[EventFinished]:
         async with server as url:
-            return await send_all(url, 1)
+            return await send_all(url, 1, together=together)
 
     assert run(scenario())[0].response == '{"code": 0, "message": "received"}'
