@@ -96,6 +96,7 @@ class CompiledTemplate:
     lines: list[int]
     source: str
     ordered: bool
+    names: frozenset[str]  # the names it reads from the session, the context and the globals
 
 
 @dataclass
@@ -942,7 +943,15 @@ def compile_template(
     except (SyntaxError, RecursionError):  # deeper than Python nests blocks: jinja2 renders it
         return None
     exec(program, namespace)  # code made above from the parsed template only
-    return CompiledTemplate(namespace["render"], name, compiled_name, lines, code, generator.ordered)
+    return CompiledTemplate(
+        namespace["render"],
+        name,
+        compiled_name,
+        lines,
+        code,
+        generator.ordered,
+        frozenset(generator.resolved),
+    )
 
 
 def iter_lines(compiled: CompiledTemplate) -> Iterator[tuple[int, str]]:

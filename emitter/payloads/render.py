@@ -480,6 +480,7 @@ class _Resolution:
     base: dict[str, Any]  # every parameter in catalog order, the literal defaults in place; copied
     fact_names: tuple[str, ...]  # the parameters that are video facts,
     fact_values: Callable[[Mapping[str, Any]], tuple[Any, ...]]  # and their values from the facts
+    wire_facts: bool  # whether one of its facts differs in the wire profile
     draws: tuple[tuple[str, str, str], ...]  # (name, method, argument), drawn in catalog order
 
 
@@ -494,7 +495,14 @@ def _resolution(spec: EventSpec) -> _Resolution:
         elif param.draw:
             method, _, argument = param.draw.partition(":")
             draws.append((name, method, argument))
-    return _Resolution(spec, base, tuple(facts), _values_at(tuple(facts.values())), tuple(draws))
+    return _Resolution(
+        spec,
+        base,
+        tuple(facts),
+        _values_at(tuple(facts.values())),
+        not VodProvider.WIRE_FACTS.isdisjoint(facts.values()),
+        tuple(draws),
+    )
 
 
 def _values_at(keys: tuple[str, ...]) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
@@ -688,7 +696,7 @@ class RenderSession:
         self.floats_checked = False  # of the last payload rendered (see render)
         self.facts = self.fake.video()
         # the same video in each profile: wire facts are derived from the docs facts, drawing nothing
-        self._facts = {"docs": self.facts}  # "wire" derived on first use (a docs run never pays for it)
+        self._facts = {"docs": self.facts}  # "wire" derived when first needed (see _derive_wire_facts)
         self._names: dict[str, Any] = {
             "fake": self.fake,
             "facts": self.facts,
@@ -702,11 +710,17 @@ class RenderSession:
         chosen = self.profile if profile is None else check_profile(profile)
         self.fake.profile = chosen
         self._names["profile"] = chosen
-        facts = self._facts.get(chosen)
-        if facts is None:
-            facts = self._facts[chosen] = self.fake.wire_facts(self.facts)
-        self._names["facts"] = facts
+        # wire: the docs facts until a step needs one that differs (see _derive_wire_facts)
+        self._names["facts"] = self._facts.get(chosen, self.facts)
         return chosen
+
+    def _derive_wire_facts(self) -> dict[str, Any]:
+        """The wire facts (derived once, drawing nothing), as the wire profile's facts from now on."""
+        facts = self._facts.get("wire")
+        if facts is None:
+            facts = self._facts["wire"] = self.fake.wire_facts(self.facts)
+        self._names["facts"] = facts
+        return facts
 
     def resolve(
         self,
@@ -722,7 +736,7 @@ class RenderSession:
 
         `checked`: the params were checked against the event already (a loaded scenario's own, not
         filled from references), so they are not checked again per event."""
-        self._use_profile(profile)
+        chosen = self._use_profile(profile)
         params = params or {}
         if params and not checked:
             check_params(spec, params, location=location)
@@ -730,8 +744,11 @@ class RenderSession:
         for name, value in accepted_vars.items():
             check_param(spec.params[name], value, location=location, event=spec.kind)
         resolution = self.renderer.resolution(spec)
+        facts = self._names["facts"]
+        if resolution.wire_facts and chosen == "wire" and facts is self.facts:
+            facts = self._derive_wire_facts()
         context = resolution.base.copy()  # the keys in catalog order, each value set below
-        context.update(zip(resolution.fact_names, resolution.fact_values(self._names["facts"]), strict=True))
+        context.update(zip(resolution.fact_names, resolution.fact_values(facts), strict=True))
         fake = self.fake
         for name, method, argument in resolution.draws:
             draw = getattr(fake, method)
@@ -760,6 +777,12 @@ class RenderSession:
         self.floats_checked = False
         profile = self._use_profile(profile)
         compiled = self.renderer.compiled(spec, self.fmt)
+        if (
+            profile == "wire"
+            and self._names["facts"] is self.facts
+            and (compiled is None or "facts" in compiled.names)
+        ):
+            self._derive_wire_facts()  # the template reads the facts itself
         if compiled is not None:
             name = compiled.name
         else:

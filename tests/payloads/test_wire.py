@@ -325,3 +325,27 @@ def test_wire_task_flows_review_the_seven_types_of_a_real_flow(session: Callable
     assert [item["Type"] for item in docs["ProcedureStateChangeEvent"]["AiContentReviewResultSet"]] == [
         "Porn"
     ]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_wire_facts_differ_from_the_docs_ones_only_where_declared(renderer: Renderer, seed: int) -> None:
+    session = renderer.session(seed=seed, now=NOW, options={"profile": "wire"})
+    wire = session.fake.wire_facts(session.facts)
+    changed = {key for key, value in wire.items() if value != session.facts.get(key)}
+    assert changed == set(session.fake.WIRE_FACTS) and wire.keys() == session.facts.keys()
+
+
+@pytest.mark.parametrize("fmt", ["v2", "v3"])
+def test_wire_facts_are_derived_only_for_a_step_that_needs_them_with_the_same_bytes(
+    renderer: Renderer, fmt: str
+) -> None:
+    """A session whose first steps need none of the facts the wire changes derives them later, at
+    the first step that does, and every body is what a session deriving them at once sends."""
+    steps = ["delete", "upload", "delete", "procedure"]
+    lazy = renderer.session(seed=5, now=NOW, fmt=fmt, options={"profile": "wire"})
+    eager = renderer.session(seed=5, now=NOW, fmt=fmt, options={"profile": "wire"})
+    eager._derive_wire_facts()
+    for index, event in enumerate(steps):
+        body = encode_payload(lazy.render_event(event))
+        assert ("wire" in lazy._facts) is (index > 0)  # the upload's file URL is the first wire fact
+        assert body == encode_payload(eager.render_event(event))

@@ -217,6 +217,10 @@ class MediaProvider(IdsProvider):
             "audio_duration": audio,
         }
 
+    # the facts wire_facts changes (the others are the docs ones): a step needing none of them
+    # renders from the docs facts, and the session derives the wire ones only when one is needed
+    WIRE_FACTS = frozenset({"file_url", "cover_url", "media", "procedure_task_id"})
+
     def wire_facts(self, facts: dict[str, Any]) -> dict[str, Any]:
         """The same video as production shapes it: source name, output folder, TaskIds, durations."""
         file_id, app = facts["file_id"], self.app_id_value
