@@ -229,3 +229,17 @@ def test_the_seeded_random_draws_as_random_random() -> None:
         SeededRandom(1).choice([])
     with pytest.raises(ValueError):
         SeededRandom(1).randrange(3, 3)
+
+
+def test_below_draws_as_random_randrange() -> None:
+    import random
+
+    from emitter.payloads.providers.ids import below
+
+    sizes = (1, 2, 3, 7, 8, 9, 90, 3592, 98_999, 10**7, 10**16, 2**31, 2**32, 2**32 + 1, 2**70)
+    for seed in range(10):
+        theirs, ours, picks = random.Random(seed), random.Random(seed), random.Random(-seed)
+        for _ in range(300):
+            n = picks.choice(sizes)
+            assert below(ours.getrandbits, n) == theirs.randrange(n)
+        assert ours.getstate() == theirs.getstate()

@@ -31,8 +31,6 @@ _TASK_MESSAGES = {
 _OUTPUT_MESSAGES = {0: "", -1: "concat failed: source file error", 4: "concat failed: internal error"}
 
 
-# a task of a flow given by its type alone: nothing of its status, code or definition overridden
-_NO_SPEC: dict[str, Any] = {}
 _WATERMARKS = (100, 110, 120)
 _ANIMATED_CONTAINERS = ("gif", "webp")
 _ANIMATED_FRAME_RATES = (5, 10, 15)
@@ -215,23 +213,23 @@ class TaskProvider(MediaProvider):
         transcode_definitions = iter(_WIRE_TEMPLATES if self.profile == "wire" else _DOCS_TEMPLATES)
         results = []
         for index, raw in enumerate(tasks):
-            if isinstance(raw, dict):
-                spec = raw
-                kind = str(raw.get("type", "Transcode"))
-            else:
-                spec = _NO_SPEC
-                kind = str(raw)
+            spec = raw if isinstance(raw, dict) else None  # a task given by its type alone has none
+            kind = str(raw) if spec is None else str(spec.get("type", "Transcode"))
             status = "PROCESSING" if index == 0 and state == "PROCESSING" else "SUCCESS"
             if kind in failed:
                 status = "FAIL"
-            status = str(spec.get("status", status))
-            code = int(spec.get("err_code", err_code if status == "FAIL" else 0))
-            text = spec.get(
-                "message", (message or _TASK_MESSAGES.get(code, "error")) if status == "FAIL" else ""
-            )
-            definition = int(
-                spec.get("definition", next(transcode_definitions) if kind == "Transcode" else 10)
-            )
+            # a Transcode task takes the next template even when its spec names a definition
+            definition = next(transcode_definitions) if kind == "Transcode" else 10
+            if spec is None:
+                code = int(err_code) if status == "FAIL" else 0
+                text = (message or _TASK_MESSAGES.get(code, "error")) if status == "FAIL" else ""
+            else:
+                status = str(spec.get("status", status))
+                code = int(spec.get("err_code", err_code if status == "FAIL" else 0))
+                text = spec.get(
+                    "message", (message or _TASK_MESSAGES.get(code, "error")) if status == "FAIL" else ""
+                )
+                definition = int(spec.get("definition", definition))
             task_input, output = self._task_detail(
                 kind, definition, media, file_id, file_name, mosaic, watermark, pull_url
             )
