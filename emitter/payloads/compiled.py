@@ -84,13 +84,15 @@ class Unsupported(Exception):
 
 @dataclass
 class CompiledTemplate:
-    """`render(session, context, event_type, slots, put)` -> the template's text; the names it sees
+    """`render(session, context, event_type, slots, put)` -> the template's text in parts (joined, it
+    is the text; as a tuple, a cheaper key for its shape: the constant parts are the same objects
+    every time, their hashes kept); the names it sees
     are the session's, the event type, the context's, the template's globals. Its values go to
     `slots` (put() converts one that is not a plain scalar). `lines` maps a line of the code to the
     template's. `ordered`: every token is ORDERED_TOKEN and the slots are in text order (else the
     tokens are numbered)."""
 
-    render: Callable[[dict[str, Any], Mapping[str, Any], str, list[Any], Callable[[Any], str]], str]
+    render: Callable[[dict[str, Any], Mapping[str, Any], str, list[Any], Callable[[Any], str]], list[str]]
     name: str
     filename: str
     lines: list[int]
@@ -253,7 +255,7 @@ class _Generator:
         self.line("_p = []", 1)
         self.line("_e = _p.extend", 1)
         self.statements(node.body)
-        self.line("return ''.join(_p)", 1)
+        self.line("return _p", 1)
         for module in self.modules.values():
             if module.context_names & self.main.assigned:
                 raise Unsupported("a module reads a name the template sets")

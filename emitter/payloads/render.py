@@ -549,7 +549,7 @@ class Renderer:
         self.env.globals["iso"] = utc_stamp
         self._templates: dict[tuple[str, str], jinja2.Template] = {}
         self._globals: dict[str, dict[str, Any]] = {}
-        self._builders: dict[bool, dict[str, Builder]] = {True: {}, False: {}}
+        self._builders: dict[bool, dict[str | tuple[str, ...], Builder]] = {True: {}, False: {}}
         # the context of filters that take one only for its environment (rejectattr...)
         self._filter_context = new_context(self.env, None, {}, {}, True, None, None)
 
@@ -619,7 +619,7 @@ class Renderer:
 
     def build(
         self,
-        text: str,
+        text: str | list[str],
         slots: list[Any],
         round_trips: list[Any],
         *,
@@ -629,13 +629,15 @@ class Renderer:
     ) -> Any:
         """The payload of a rendered shape with its slots filled (the shape is parsed once).
 
+        `text` is the text, or its parts (a compiled template's: the shape is known by their tuple).
         `ordered`: every token is the same (ORDERED_TOKEN), slots in text order: numbered here.
         `round_trips` gets the floats the encoder must check (literals below 1e-4), or the text when
         it is parsed as it is."""
         builders = self._builders[prune]
-        builder = builders.get(text)
+        key: str | tuple[str, ...] = text if type(text) is str else tuple(text)
+        builder = builders.get(key)
         if builder is None:
-            key = text
+            text = text if type(text) is str else "".join(text)
             if ordered:
                 numbers = iter(range(len(slots)))
                 text = _ORDERED_TOKEN.sub(lambda _: _token(next(numbers)), text)
@@ -795,7 +797,7 @@ class RenderSession:
         try:
             if compiled is not None:
                 put = _putter(slots, decode, round_trips)
-                text = compiled.render(self._names, context, spec.event_type, slots, put)
+                text: str | list[str] = compiled.render(self._names, context, spec.event_type, slots, put)
             else:
                 names = {
                     **self.renderer.template_globals(template),

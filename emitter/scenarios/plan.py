@@ -64,17 +64,37 @@ def _substitute(value: Any, results: Mapping[str, Mapping[str, Any]]) -> Any:
     return value
 
 
-# steps whose params hold a ${step.param} reference, by step (a scenario's steps outlive its runs)
-_REFERRING: dict[int, tuple[Step, bool]] = {}
+# How each step's params take ${step.param} references, by step (a scenario's steps outlive its
+# runs): None, none; else the params that are one whole reference each (key, step, param), and
+# whether others hold references inside them (substituted by _substitute).
+_REFERRING: dict[int, tuple[Step, tuple[tuple[str, str, str], ...] | None, bool]] = {}
 
 
-def _refers(step: Step) -> bool:
+def _references_of(step: Step) -> tuple[tuple[tuple[str, str, str], ...] | None, bool]:
     found = _REFERRING.get(id(step))
     if found is None or found[0] is not step:
         if len(_REFERRING) >= 4096:
             _REFERRING.clear()
-        found = _REFERRING[id(step)] = (step, any(map(_has_reference, step.params.values())))
-    return found[1]
+        wholes, inside = [], False
+        for key, value in step.params.items():
+            whole = REFERENCE.fullmatch(value) if isinstance(value, str) else None
+            if whole:
+                wholes.append((key, whole.group(1), whole.group(2)))
+            elif _has_reference(value):
+                inside = True
+        found = _REFERRING[id(step)] = (step, tuple(wholes) if wholes or inside else None, inside)
+    return found[1], found[2]
+
+
+def _params_of(step: Step, results: Mapping[str, Mapping[str, Any]]) -> tuple[Mapping[str, Any], bool]:
+    """The step's params with its references filled in from earlier steps' contexts; whether any was."""
+    wholes, inside = _references_of(step)
+    if wholes is None:
+        return step.params, False
+    params = _substitute(dict(step.params), results) if inside else dict(step.params)
+    for key, name, param in wholes:
+        params[key] = results[name][param]
+    return params, True
 
 
 def _has_reference(value: Any) -> bool:
@@ -85,6 +105,24 @@ def _has_reference(value: Any) -> bool:
     if isinstance(value, list):
         return any(_has_reference(v) for v in value)
     return False
+
+
+# scenarios whose every step exists in a format, by (scenario, format): checked once, not per run
+_IN_FORMAT: dict[tuple[int, str], Scenario] = {}
+
+
+def _check_forms(scenario: Scenario, fmt: str, renderer: Renderer) -> None:
+    """Every step of the scenario must exist in the format before anything is yielded."""
+    if _IN_FORMAT.get((id(scenario), fmt)) is scenario:
+        return
+    for step in scenario.steps:
+        try:
+            renderer.check_form(step.event, fmt)
+        except TemplateError as exc:
+            raise TemplateError(exc.message, location=step.location, hint=exc.hint) from None
+    if len(_IN_FORMAT) >= 4096:
+        _IN_FORMAT.clear()
+    _IN_FORMAT[(id(scenario), fmt)] = scenario
 
 
 def render_events(
@@ -106,18 +144,11 @@ def render_events(
     session: RenderSession = renderer.session(
         seed=seed, now=now, fmt=fmt or scenario.format, options={**scenario.options, **(options or {})}
     )
-    for step in scenario.steps:  # every step must exist in the format before anything is yielded
-        try:
-            renderer.check_form(step.event, session.fmt)
-        except TemplateError as exc:
-            raise TemplateError(exc.message, location=step.location, hint=exc.hint) from None
+    _check_forms(scenario, session.fmt, renderer)
     results: dict[str, dict[str, Any]] = {}
     seq = 0
     for step in scenario.steps:
-        params: Mapping[str, Any] = step.params
-        refers = _refers(step)
-        if refers:
-            params = _substitute(dict(params), results)
+        params, refers = _params_of(step, results)
         for repeat_index in range(1 if each_step_once else step.repeat):
             context = session.resolve(
                 step.event,
