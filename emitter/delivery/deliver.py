@@ -562,7 +562,8 @@ class Sender:
             try:
                 response = await self._post(body, params, extra, together)
                 status = response.status_code
-                response_text = excerpt(response.content, options.excerpt)
+                content = response.content
+                response_text = excerpt(content, options.excerpt) if content else ""
             except (httpx.HTTPError, asyncio.TimeoutError) as exc:
                 kind, error = classify(exc, options.timeout, str(self.url))
             ended = clock()

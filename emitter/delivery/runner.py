@@ -91,6 +91,15 @@ def _perturb_steps(
 ) -> Iterator[Delivery | None]:
     """perturb() one pulled delivery per step: None while a window fills, so each step renders once."""
     items = iter(deliveries)
+    if max(timing.shuffle_window, timing.reverse_window) <= 1 and not timing.jitter > 0:
+        # nothing to perturb: each delivery as it comes, with no window (nor generator) per send
+        return items if not skip else (None if d.ref.index in skip else d for d in items)
+    return _windows(items, timing, rng, skip)
+
+
+def _windows(
+    items: Iterator[Delivery], timing: Timing, rng: random.Random, skip: frozenset[int]
+) -> Iterator[Delivery | None]:
     size = max(timing.shuffle_window, timing.reverse_window)
     jitter = timing.jitter
     while True:
@@ -385,19 +394,20 @@ class Runner:
         # when the run ends. Process-wide, so only the CLI, which owns its process, asks for it.
         if self.freeze_gc:
             gc.freeze()
+        items = queue.items
         try:
             while True:
-                if not queue.items:
+                if not items:
                     in_a_row = 0
                     await queue.wait()
                 elif in_a_row >= consumer_slice:
                     in_a_row = 0
                     await asyncio.sleep(0)  # let due timers and answers in between
-                item = queue.get_nowait()
+                item = items.popleft()
                 if item is None:
                     break
                 in_a_row += 1
-                if self._backlogged and len(queue.items) < _LOW_WATER:
+                if self._backlogged and len(items) < _LOW_WATER:
                     self._backlogged = False
                     self._drained.set()
                 if isinstance(item, AttemptFinished):

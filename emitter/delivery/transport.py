@@ -319,15 +319,15 @@ class FastHTTPTransport(httpx.AsyncBaseTransport):
             if self._fallback is None:
                 self._fallback = httpx.AsyncHTTPTransport()
             return await self._fallback.handle_async_request(request)
-        loop = asyncio.get_running_loop()
         total = request.extensions.get(TOTAL_TIMEOUT)
-        deadline = _Deadline(loop.time() + float(total) if total is not None else None, request)
+        started = asyncio.get_running_loop().time()  # the total timeout counts from here
         body = request.content if isinstance(request.stream, httpx.ByteStream) else await request.aread()
         try:
             data = request_bytes(request.method.encode(), url.raw_path, request.headers.raw, body)
         except httpx.LocalProtocolError as exc:  # a header that would split the request
             raise httpx.LocalProtocolError(str(exc), request=request) from None
-        answer = await self._round_trip((url.host, url.port or 80), data, deadline, loop)
+        at = started + float(total) if total is not None else None
+        answer = await self._round_trip((url.host, url.port or 80), data, at, None, request)
         return httpx.Response(
             answer.status_code,
             headers=answer.headers,
@@ -347,27 +347,36 @@ class FastHTTPTransport(httpx.AsyncBaseTransport):
         still busy with one request takes the next without being woken up: each send then costs
         the sender about half the CPU (loopback TCP across two cores: ~8 against ~17 µs).
         """
-        loop = asyncio.get_running_loop()
-        return self._round_trip((host, port), data, _Deadline(loop.time() + timeout), loop, together)
+        return self._round_trip((host, port), data, None, timeout, None, together)
 
     async def _round_trip(
         self,
         origin: tuple[str, int],
         data: bytes,
-        deadline: _Deadline,
-        loop: asyncio.AbstractEventLoop,
+        at: float | None,
+        timeout: float | None,
+        request: httpx.Request | None,
         together: bool = False,
     ) -> Answer:
-        if self._busy < self._max and not self._queued:
+        """One exchange within one deadline: `at` on the loop's clock, or `timeout` s from now."""
+        idle = self._idle.get(origin)
+        connection: _Connection | None = None
+        if idle and not idle[-1].closed and self._busy < self._max and not self._queued:
+            # the common case: a free slot and an open idle connection, on its (the running) loop
+            connection = idle.pop()
             self._busy += 1
+            loop = connection.loop
+            assert loop is not None
         else:
-            await self._wait_for_slot(deadline, loop)
+            loop = asyncio.get_running_loop()
+        deadline = _Deadline(loop.time() + timeout if timeout is not None else at, request)
+        if connection is None:
+            if self._busy < self._max and not self._queued:
+                self._busy += 1
+            else:
+                await self._wait_for_slot(deadline, loop)
         try:
-            idle = self._idle.get(origin)
-            connection = idle.pop() if idle else None
-            if connection is None or connection.closed:  # closed while idle: connection_lost marked it
-                if connection is not None:
-                    self._discard(connection)
+            if connection is None:
                 connection = self._idle_connection(origin) or await self._connect(origin, deadline, loop)
             while True:  # one exchange, or two when a kept-alive connection turns out stale
                 if together:
@@ -400,8 +409,9 @@ class FastHTTPTransport(httpx.AsyncBaseTransport):
                 self._busy -= 1
         if answer.keep_alive and not connection.closed:
             connection.used = True
+            idle = self._idle.get(origin)  # made meanwhile, maybe (or cleared by aclose)
             if idle is None:
-                idle = self._idle.setdefault(origin, [])
+                idle = self._idle[origin] = []
             idle.append(connection)
         else:
             self._discard(connection)
@@ -567,9 +577,16 @@ def adds_nothing(client: httpx.AsyncClient) -> bool:
         or hooks["request"]
         or hooks["response"]
         or client.follow_redirects
-        or client.cookies
+        or _has_cookies(client.cookies)
         or client.params
     )
+
+
+def _has_cookies(cookies: httpx.Cookies) -> bool:
+    """bool(cookies), without walking and sorting the jar's cookies at every request: a CookieJar
+    keeps them in a dict of dicts, empty when it holds none (any other jar is asked as usual)."""
+    stored = getattr(cookies.jar, "_cookies", None)
+    return bool(stored) if type(stored) is dict else bool(cookies)
 
 
 _DIRECT: weakref.WeakKeyDictionary[httpx.AsyncClient, httpx.AsyncBaseTransport] = weakref.WeakKeyDictionary()
