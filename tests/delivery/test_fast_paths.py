@@ -333,3 +333,47 @@ def test_bulk_sends_put_on_the_wire_exactly_the_requests_httpx_and_h11_would(con
     assert sorted(received) == sorted(expected)
     finished = [o for o in outcomes if isinstance(o, EventFinished)]
     assert [f.result for f in finished] == ["delivered"] * len(bodies)
+
+
+def test_cookies_and_hooks_given_to_the_client_between_sends_apply_to_the_next_send() -> None:
+    """The direct path is checked at every send: what the client gains later is applied."""
+    heads: list[bytes] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while head := await reader.readuntil(b"\r\n\r\n"):
+                length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+                await reader.readexactly(length)
+                heads.append(head.lower())
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+        except asyncio.IncompleteReadError:
+            pass
+        finally:
+            writer.close()
+
+    hooked: list[str] = []
+
+    async def hook(request: httpx.Request) -> None:
+        hooked.append(request.method)
+
+    async def go() -> None:
+        server = await asyncio.start_server(serve, "127.0.0.1", 0)
+        url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/hook"
+        async with server, make_client() as client:
+            sender = Sender(client, url, DeliveryOptions())
+
+            async def send(index: int) -> None:
+                await sender.deliver(delivery(index), lambda outcome: None, together=index % 2 == 1)
+
+            await send(0)
+            await send(1)  # the noted request head serves this one
+            client.cookies.set("session", "abc")
+            await send(2)
+            client.cookies.clear()
+            await send(3)
+            client.event_hooks["request"].append(hook)
+            await send(4)
+
+    run(go())
+    assert [b"cookie: session=abc" in head for head in heads] == [False, False, True, False, False]
+    assert hooked == ["POST"] and len(heads) == 5
