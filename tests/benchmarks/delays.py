@@ -14,6 +14,7 @@ import itertools
 import time
 from collections.abc import Callable
 
+from emitter import eventloop
 from emitter.delivery.deliver import Delivery, DeliveryOptions, Sender, make_client
 from emitter.delivery.runner import Runner, Timing, schedule
 from emitter.outcomes import AttemptFinished, EventFinished
@@ -45,10 +46,14 @@ class TimedSender(Sender):
         self.started: dict[int, float] = {}
 
     async def deliver(
-        self, delivery: Delivery, emit: Callable[[AttemptFinished | EventFinished], object]
+        self,
+        delivery: Delivery,
+        emit: Callable[[AttemptFinished | EventFinished], object],
+        *,
+        together: bool = False,
     ) -> None:
         self.started[delivery.ref.index] = time.monotonic()
-        await super().deliver(delivery, emit)
+        await super().deliver(delivery, emit, together=together)
 
 
 async def _deliver(plan: RunPlan, renderer: Renderer, url: str) -> list[float]:
@@ -84,8 +89,8 @@ def run() -> list[Row]:
     plan = RunPlan((parse_scenario(scenario_text(), "delays.yaml", renderer.catalog),), 7, NOW)
     with receiver_process() as url:
         warm_up = parse_scenario(scenario_text(3), "warm.yaml", renderer.catalog)
-        asyncio.run(_deliver(RunPlan((warm_up,), 1, NOW), renderer, url))
-        ours = asyncio.run(_deliver(plan, renderer, url))
+        eventloop.run(_deliver(RunPlan((warm_up,), 1, NOW), renderer, url))
+        ours = eventloop.run(_deliver(plan, renderer, url))  # on the loop the tool runs on
     idle = asyncio.run(_idle_timer([ms / 1000 for ms in DELAYS_MS] * CYCLES))
     note = f"{len(ours)} delayed sends among bursts, concurrency 8, speed 1"
     return [
