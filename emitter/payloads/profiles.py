@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Mapping
+import sys
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from emitter.errors import UsageError, hint_with_suggestion
@@ -51,7 +52,8 @@ class SdkStructs:
             return found
         fields: list[Field] = []
         self._tables[struct] = ()  # a struct that contains itself stops here instead of recursing
-        for name, kind in self.raw[struct]:
+        for raw_name, kind in self.raw[struct]:
+            name = sys.intern(raw_name)  # the same str object as the keys of rendered payloads
             base, _, child = kind.partition(":")
             child_table = self.table(child) if child in self.raw else None
             if base == "obj":
@@ -75,13 +77,6 @@ class SdkStructs:
                 found += self.paths(child, path + ("[]" if base == "list" else ""), depth - 1)
         return found
 
-    def event_layout(self, era: str) -> tuple[tuple[str, tuple[Field, ...] | None], ...]:
-        """The event keys of a v3 body in the era's order, each with its struct's fields."""
-        return tuple(
-            (key, self.table(self.event_structs[key]) if key in self.event_structs else None)
-            for key in self.era_keys[era]
-        )
-
 
 @functools.lru_cache(maxsize=4)
 def sdk_structs(template_dir: str | None = None) -> SdkStructs:
@@ -95,90 +90,155 @@ def sdk_structs(template_dir: str | None = None) -> SdkStructs:
         return SdkStructs(json.load(handle))
 
 
-class _FillPlan:
-    """A struct's fields worked out once: its zero values in SDK order, its lists, its nested structs."""
+Filler = Callable[[dict[str, Any]], dict[str, Any]]
 
-    __slots__ = ("children", "fields", "lists", "zeros")
-
-    def __init__(self, fields: tuple[Field, ...]):
-        self.fields = fields
-        self.zeros = {name: None if how == _LIST else zero for name, how, zero, _ in fields}
-        self.lists = frozenset(name for name, how, _, _ in fields if how == _LIST)
-        self.children: dict[str, tuple[int, _FillPlan]] = {}  # filled in by _plan (structs nest)
+# Each struct's filler, generated on its first use, per table and per whether nodes may hold nulls.
+_FILLERS: dict[tuple[int, bool], tuple[tuple[Field, ...], Filler]] = {}  # (id, pruned): (table, filler)
 
 
-_PLANS: dict[int, _FillPlan] = {}
+def filler(fields: tuple[Field, ...], *, pruned: bool = False) -> Filler:
+    """The function filling a struct of this table (see `fill`), generated once.
+
+    `pruned`: the nodes it will fill hold no null at any depth (a render that prunes them), so it
+    does not look for them.
+    """
+    found = _FILLERS.get((id(fields), pruned))
+    if found is None or found[0] is not fields:
+        found = _FILLERS[id(fields), pruned] = (fields, _compile_filler(fields, pruned))
+    return found[1]
 
 
-def _plan(fields: tuple[Field, ...]) -> _FillPlan:
-    plan = _PLANS.get(id(fields))
-    if plan is None or plan.fields is not fields:
-        plan = _PLANS[id(fields)] = _FillPlan(fields)
-        for name, how, _, child in fields:
+def _compile_filler(fields: tuple[Field, ...], pruned: bool) -> Filler:
+    """The zero table copied and updated with the node (in C: SDK fields keep their places, keys the
+    SDK lacks follow in the node's order), then one statement per list or struct field: fresh lists,
+    children filled by their own fillers (each generated on its first call).
+
+    The source holds only repr() literals and names of its namespace: no payload text runs as code.
+    """
+    zeros = {name: None if how == _LIST else zero for name, how, zero, _ in fields}
+    namespace: dict[str, Any] = {
+        "_zeros": zeros,
+        "_scalar_zeros": {name: zero for name, how, zero, _ in fields if how == _SCALAR},
+        "_fresh": _fresh,
+    }
+    lines = [
+        "def fill(node):",
+        "    out = _zeros.copy()",
+        "    out.update(node)",
+        f"    if len(out) != {len(zeros)}:  # keys the SDK lacks: copies of the node's values",
+        "        for name in out.keys() - _zeros.keys():",
+        "            out[name] = _fresh(out[name])",
+    ]
+    if not pruned:
+        lines += [
+            "    if None in node.values():  # a null field is absent: its zero value",
+            "        for name, value in node.items():",
+            "            if value is None and name in _scalar_zeros:",
+            "                out[name] = _scalar_zeros[name]",
+        ]
+    for name, how, _, child in fields:
+        key = repr(name)
+        if how == _SCALAR:
+            continue
+        if child is not None:
+            child_fill = f"_fill_{len(namespace)}"
+            namespace[child_fill] = _filler_on_first_call(namespace, child_fill, child, pruned)
+        if how == _LIST:
+            lines += [f"    value = out[{key}]", "    if value is None:", f"        out[{key}] = []"]
             if child is not None:
-                plan.children[name] = (how, _plan(child))
-    return plan
+                lines += [
+                    "    elif type(value) is list:",
+                    f"        out[{key}] = [{child_fill}(item) if type(item) is dict else _fresh(item) "
+                    "for item in value]",
+                ]
+            lines += ["    else:", f"        out[{key}] = _fresh(value)"]
+        else:
+            lines.append(f"    if (value := out[{key}]) is not None:")
+            filled = (
+                f"{child_fill}(value) if type(value) is dict else _fresh(value)" if child else "_fresh(value)"
+            )
+            lines.append(f"        out[{key}] = {filled}")
+    lines.append("    return out")
+    exec("\n".join(lines), namespace)
+    fill: Filler = namespace["fill"]
+    return fill
+
+
+def _filler_on_first_call(
+    namespace: dict[str, Any], name: str, fields: tuple[Field, ...], pruned: bool
+) -> Filler:
+    """Stands for a child's filler in its parent's namespace until the first call generates it
+    (a run generates the fillers of the structs it meets, not the whole SDK's)."""
+
+    def first_call(node: dict[str, Any]) -> dict[str, Any]:
+        fill = namespace[name] = filler(fields, pruned=pruned)
+        return fill(node)
+
+    return first_call
+
+
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
+def _fresh(value: Any) -> Any:
+    """A JSON value with lists and dicts of its own (the same value, sharing nothing)."""
+    kind = type(value)
+    if kind is list:
+        return value.copy() if _PLAIN.issuperset(map(type, value)) else [_fresh(item) for item in value]
+    if kind is dict:
+        return {key: _fresh(item) for key, item in value.items()}
+    return value
 
 
 def fill(node: dict[str, Any], fields: tuple[Field, ...]) -> dict[str, Any]:
     """The struct as production serializes it: every field in SDK order, zero values for absent ones.
 
-    Keys the SDK lacks are kept, after the SDK's fields.
+    Keys the SDK lacks are kept, after the SDK's fields. The result shares no list or dict with
+    `node` or the tables.
     """
-    return _fill(node, _plan(fields))
-
-
-def _fill(node: dict[str, Any], plan: _FillPlan) -> dict[str, Any]:
-    out = plan.zeros.copy()
-    lists = plan.lists
-    for name in lists:  # a fresh empty list each
-        out[name] = []
-    out.update(node)  # the SDK's fields keep their places, the others follow in the node's order
-    zeros = plan.zeros
-    if None in node.values():  # an absent field (null) is the zero value
-        for name, value in node.items():
-            if value is None and name in zeros:
-                out[name] = [] if name in lists else zeros[name]
-    children = plan.children
-    for name in children.keys() & node.keys():
-        value = node[name]
-        how, child = children[name]
-        if how == _LIST and type(value) is list:
-            out[name] = [_fill(item, child) if type(item) is dict else item for item in value]
-        elif how == _OBJECT and type(value) is dict:
-            out[name] = _fill(value, child)
-    return out
+    return filler(fields)(node)
 
 
 class WireV3:
-    """Completes a docs-shaped v3 body into its wire shape for one era (tables built once)."""
+    """Completes a docs-shaped v3 body into its wire shape for one era (tables built once).
 
-    def __init__(self, structs: SdkStructs, era: str):
+    `pruned`: the bodies hold no null at any depth (a render that prunes them).
+    """
+
+    def __init__(self, structs: SdkStructs, era: str, *, pruned: bool = False):
         self.structs = structs
-        self.layout = structs.event_layout(era)
-        self.keys = frozenset(key for key, _ in self.layout)
         # EventType first, then every event key of the era (null unless the body has it), in order
-        self.nulls: dict[str, Any] = {"EventType": None, **dict.fromkeys(key for key, _ in self.layout)}
-        self.tables = {key: fields for key, fields in self.layout if fields is not None}
+        self.nulls: dict[str, Any] = {
+            "EventType": None,
+            **dict.fromkeys(map(sys.intern, structs.era_keys[era])),
+        }
+        # every event key's filler, the era's and those beyond it (kept after the era's keys)
+        self.fillers: dict[str, Filler] = {}
+        for key, struct in structs.event_structs.items():
+            table = structs.table(struct)
+            self.fillers[key] = _filler_on_first_call(self.fillers, key, table, pruned)
 
     def __call__(self, payload: Any) -> Any:
         if type(payload) is not dict or "EventType" not in payload:
             return payload
         out = self.nulls.copy()
-        tables = self.tables
+        out.update(payload)
+        fillers = self.fillers
         for key, value in payload.items():
-            if key in out:
-                fields = tables.get(key)
-            else:  # a key beyond the era's, after them
-                struct = self.structs.event_structs.get(key)
-                fields = self.structs.table(struct) if struct is not None else None
-            out[key] = fill(value, fields) if fields is not None and type(value) is dict else value
+            kind = type(value)
+            if kind is dict:
+                fill = fillers.get(key)
+                out[key] = fill(value) if fill is not None else _fresh(value)
+            elif kind is list:
+                out[key] = _fresh(value)
         return out
 
 
 @functools.lru_cache(maxsize=8)
-def wire_pass(fmt: str, era: str = DEFAULT_ERA) -> Any:
-    """The function that turns a docs-shaped body of `fmt` into its wire shape (None: no pass)."""
+def wire_pass(fmt: str, era: str = DEFAULT_ERA, *, pruned: bool = False) -> Any:
+    """The function that turns a docs-shaped body of `fmt` into its wire shape (None: no pass).
+
+    `pruned`: the bodies hold no null at any depth (the render pruned them): a third cheaper."""
     if fmt == "v3":
-        return WireV3(sdk_structs(), era)
+        return WireV3(sdk_structs(), era, pruned=pruned)
     return None
