@@ -124,7 +124,7 @@ def _compile_filler(fields: tuple[Field, ...], pruned: bool) -> Filler:
     lines = [
         "def fill(node):",
         "    out = _zeros.copy()",
-        "    out.update(node)",
+        "    out |= node",
         f"    if len(out) != {len(zeros)}:  # keys the SDK lacks: copies of the node's values",
         "        for name in out.keys() - _zeros.keys():",
         "            out[name] = _fresh(out[name])",
@@ -222,7 +222,7 @@ class WireV3:
         if type(payload) is not dict or "EventType" not in payload:
             return payload
         out = self.nulls.copy()
-        out.update(payload)
+        out |= payload
         fillers = self.fillers
         for key, value in payload.items():
             kind = type(value)
