@@ -119,12 +119,12 @@ class AiProvider(MediaProvider):
                 continue
             if kind not in REVIEW_TYPES:
                 raise ValueError(f"unknown review type {kind!r}; use one of {', '.join(REVIEW_TYPES)}")
-            rng = self._side(file_id, kind)
             task: dict[str, Any] = {
                 **self._state(status, self._now_for(expire_at), 0, times=False),
                 "Input": {"Definition": 10},
             }
-            if status == "SUCCESS":
+            if status == "SUCCESS":  # only a result draws
+                rng = self._side(file_id, kind)
                 confidence = round(rng.uniform(*_SUGGESTION_RANGES["pass"]), 1)
                 output: dict[str, Any] = {"Confidence": confidence, "Suggestion": "pass", "SegmentSet": []}
                 base = kind.split(".")[0]
