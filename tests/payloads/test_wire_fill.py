@@ -114,7 +114,7 @@ def same(a: Any, b: Any) -> bool:
     return json.dumps(a) == json.dumps(b) and type(a) is type(b)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.data())
 def test_a_filler_equals_the_reference_fill_and_shares_nothing_with_its_node(data: st.DataObject) -> None:
     fields = data.draw(tables())
@@ -128,7 +128,7 @@ def test_a_filler_equals_the_reference_fill_and_shares_nothing_with_its_node(dat
     assert set(containers(out)).isdisjoint(containers(again))  # no zero list is handed out twice
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(st.data())
 def test_a_pruned_filler_equals_the_general_one_on_nodes_without_nulls(data: st.DataObject) -> None:
     fields = data.draw(tables())
@@ -139,7 +139,7 @@ def test_a_pruned_filler_equals_the_general_one_on_nodes_without_nulls(data: st.
 STRUCTS = sdk_structs()
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(st.data())
 def test_every_sdk_struct_fills_as_the_reference_does(data: st.DataObject) -> None:
     struct = data.draw(st.sampled_from(sorted(STRUCTS.raw)))
@@ -161,7 +161,7 @@ def reference_wire(payload: dict[str, Any], era: str) -> dict[str, Any]:
     return out
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(st.data())
 def test_a_wire_pass_completes_bodies_as_the_reference_does(data: st.DataObject) -> None:
     era = data.draw(st.sampled_from(ERAS))
