@@ -41,7 +41,7 @@ from emitter.payloads.compiled import (
 )
 from emitter.payloads.options import check_options
 from emitter.payloads.paths import set_path, unset_path
-from emitter.payloads.profiles import DEFAULT_ERA, DEFAULT_PROFILE, check_profile, wire_pass
+from emitter.payloads.profiles import DEFAULT_ERA, DEFAULT_PROFILE, WireV3, check_profile, wire_pass
 from emitter.payloads.providers import VodProvider
 
 _encode_string: Callable[[str], str] = json.encoder.encode_basestring
@@ -837,11 +837,17 @@ class RenderSession:
         if profile == "wire":
             complete = self._wire_pass or _unchanged
             if self._wire_pass is None:
-                complete = self._wire_pass = wire_pass(self.fmt, self.era) or _unchanged
+                # a pruned render holds no null in an object: the pass need not look for them
+                complete = self._wire_pass = wire_pass(self.fmt, self.era, pruned=self._prune) or _unchanged
             payload = complete(payload)
         if overrides is None or (overrides.body is None and not overrides.set and not overrides.unset):
             # the jinja2 path's slots and a wire pass's values are not seen one by one
-            self.floats_checked = compiled is not None and not round_trips and complete is _unchanged
+            # the v3 wire pass adds zero values (no float) and copies the render's own values
+            self.floats_checked = (
+                compiled is not None
+                and not round_trips
+                and (complete is _unchanged or type(complete) is WireV3)
+            )
             return payload
         return overrides.apply(payload, location=location)
 

@@ -191,8 +191,10 @@ def test_only_payloads_whose_floats_were_all_seen_skip_the_float_search(renderer
     session.render_event("transcode", overrides=Overrides(set={"data.x": 1.5}))
     assert not session.floats_checked  # overrides are not seen one by one
     v3 = renderer.session(seed=1, now=NOW, fmt="v3", options={"profile": "wire"})
-    v3.render_event("transcode")
-    assert not v3.floats_checked  # nor are the values the wire pass of v3 fills in
+    payload = v3.render_event("transcode")
+    # the v3 wire pass adds zero values, none a float, and copies the render's own values
+    assert v3.floats_checked
+    assert encode_payload(payload, floats_checked=True) == JSON_DUMPS.encode(payload).encode()
     by_jinja2 = Renderer(compiled=False).session(seed=1, now=NOW)
     by_jinja2.render_event("transcode")
     assert not by_jinja2.floats_checked  # the jinja2 path's values are not seen one by one
