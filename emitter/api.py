@@ -12,7 +12,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec, TypedDict, TypeVar
 
-from emitter import eventloop
 from emitter.clock import parse_moment, utc_stamp
 from emitter.delivery.deliver import Delivery, DeliveryOptions, Sender, make_client
 from emitter.delivery.runner import Runner, Timing, schedule
@@ -590,7 +589,10 @@ send = synchronous(send_async)
 
 
 def run_sync(coroutine: Coroutine[Any, Any, T]) -> T:
-    """Run a coroutine to the end from synchronous code, even when this thread already runs a loop."""
+    """Run a coroutine to the end from synchronous code, even when this thread already runs a loop.
+
+    On asyncio's own loop: a library call is short (a test's run, often to an app in process), and
+    starting uvloop costs it more than uvloop saves (the CLI's long runs play on it: eventloop)."""
     __tracebackhide__ = True
     try:
         asyncio.get_running_loop()
@@ -599,13 +601,13 @@ def run_sync(coroutine: Coroutine[Any, Any, T]) -> T:
     else:
         running = True
     if not running:
-        return eventloop.run(coroutine)
+        return asyncio.run(coroutine)
     # inside a running loop (an async test, a notebook): a fresh loop in a worker thread
     outcome: list[tuple[bool, Any]] = []
 
     def work() -> None:
         try:
-            outcome.append((True, eventloop.run(coroutine)))
+            outcome.append((True, asyncio.run(coroutine)))
         except BaseException as exc:  # handed to the caller's thread
             outcome.append((False, exc))
 

@@ -1,4 +1,4 @@
-"""The event loop runs, sends and loads play on: uvloop where it is installed, else asyncio's own."""
+"""The event loop the run, send and load commands play on: uvloop where installed, else asyncio's own."""
 
 from __future__ import annotations
 
