@@ -36,14 +36,15 @@ def chosen_loop() -> str:
     return wanted
 
 
-def run(coroutine: Coroutine[Any, Any, T]) -> T:
-    """asyncio.run(coroutine), on the chosen loop."""
+def run(coroutine: Coroutine[Any, Any, T], *, waits: bool = False) -> T:
+    """asyncio.run(coroutine), on the chosen loop; `waits` (a run honouring delays): on asyncio's,
+    whose timers keep sub-millisecond delays (uvloop's count whole milliseconds)."""
     try:
         loop = chosen_loop()
     except UsageError:
         coroutine.close()  # never awaited: no warning about it on top of the error
         raise
-    if loop == "uvloop":
+    if loop == "uvloop" and not waits:
         import uvloop
 
         return uvloop.run(coroutine)

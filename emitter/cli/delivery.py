@@ -142,7 +142,7 @@ def _deliver(
     from emitter.errors import EmitterError
 
     try:
-        code = eventloop.run(_play(play, request, resume))
+        code = eventloop.run(_play(play, request, resume), waits=request.timing.speed > 0)
     except EmitterError as exc:
         fail(exc)
     except KeyboardInterrupt:

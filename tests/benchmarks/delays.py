@@ -89,8 +89,8 @@ def run() -> list[Row]:
     plan = RunPlan((parse_scenario(scenario_text(), "delays.yaml", renderer.catalog),), 7, NOW)
     with receiver_process() as url:
         warm_up = parse_scenario(scenario_text(3), "warm.yaml", renderer.catalog)
-        eventloop.run(_deliver(RunPlan((warm_up,), 1, NOW), renderer, url))
-        ours = eventloop.run(_deliver(plan, renderer, url))  # on the loop the tool runs on
+        eventloop.run(_deliver(RunPlan((warm_up,), 1, NOW), renderer, url), waits=True)
+        ours = eventloop.run(_deliver(plan, renderer, url), waits=True)  # the loop `run` waits on
     idle = asyncio.run(_idle_timer([ms / 1000 for ms in DELAYS_MS] * CYCLES))
     note = f"{len(ours)} delayed sends among bursts, concurrency 8, speed 1"
     return [

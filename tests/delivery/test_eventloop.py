@@ -24,6 +24,11 @@ def test_runs_on_uvloop_where_it_is_installed(monkeypatch: pytest.MonkeyPatch) -
     assert eventloop.run(_loop_module()).startswith("uvloop")
 
 
+def test_a_run_that_waits_plays_on_asyncio_for_its_finer_timers(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(eventloop.LOOP_VARIABLE, raising=False)
+    assert eventloop.run(_loop_module(), waits=True).startswith("asyncio")
+
+
 def test_asyncio_when_the_variable_asks_for_it(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(eventloop.LOOP_VARIABLE, " Asyncio ")
     assert eventloop.chosen_loop() == "asyncio"
