@@ -24,7 +24,7 @@ def chosen_loop() -> str:
     wanted = os.environ.get(LOOP_VARIABLE, "").strip().lower() or "uvloop"
     if wanted not in LOOPS:
         raise UsageError(
-            f"{LOOP_VARIABLE}={wanted!r} is not an event loop",
+            f"{wanted!r} is not an event loop",
             location=LOOP_VARIABLE,
             hint=f"set it to {' or '.join(LOOPS)}, or unset it",
         )
