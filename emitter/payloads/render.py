@@ -550,6 +550,10 @@ class Renderer:
         self._templates: dict[tuple[str, str], jinja2.Template] = {}
         self._globals: dict[str, dict[str, Any]] = {}
         self._builders: dict[bool, dict[str | tuple[str, ...], Builder]] = {True: {}, False: {}}
+        self._checked: set[tuple[str, tuple[tuple[str, type, Any], ...]]] = (
+            set()
+        )  # formats and options checked
+        self._timestamps: dict[dt.datetime, int] = {}
         # the context of filters that take one only for its environment (rejectattr...)
         self._filter_context = new_context(self.env, None, {}, {}, True, None, None)
 
@@ -668,9 +672,28 @@ class Renderer:
         fmt: str = "v2",
         options: Mapping[str, Any] | None = None,
     ) -> RenderSession:
-        self.catalog.format(fmt)
-        check_options(options or {})
-        return RenderSession(self, seed=seed, now=now, fmt=fmt, options=options or {})
+        options = options or {}
+        try:
+            # with each value's type: True and 1 are equal keys, but only one is a valid bool option
+            key: Any = (fmt, tuple((name, type(value), value) for name, value in options.items()))
+            checked = key in self._checked
+        except TypeError:  # an unhashable option value: checked each time
+            key, checked = None, False
+        if not checked:
+            self.catalog.format(fmt)
+            check_options(options)
+            if key is not None and len(self._checked) < _MAX_SHAPES:
+                self._checked.add(key)
+        return RenderSession(self, seed=seed, now=now, fmt=fmt, options=options)
+
+    def timestamp(self, now: dt.datetime) -> int:
+        """`now` as Unix seconds (the same moment for every session of a run: worked out once)."""
+        found = self._timestamps.get(now)
+        if found is None:
+            if len(self._timestamps) >= _MAX_SHAPES:
+                self._timestamps.clear()
+            found = self._timestamps[now] = int(now.timestamp())
+        return found
 
 
 class RenderSession:
@@ -703,7 +726,7 @@ class RenderSession:
             "fake": self.fake,
             "facts": self.facts,
             "now": now,
-            "ts": int(now.timestamp()),
+            "ts": renderer.timestamp(now),
             "opts": self.options,
         }
 

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from emitter.errors import ScenarioError, TemplateError
+from emitter.errors import ScenarioError, TemplateError, UsageError
 from emitter.payloads.catalog import load_catalog, resource_dir
 from emitter.payloads.render import Overrides, Renderer, encode_payload
 from emitter.scenarios.loader import parse_scenario
@@ -198,3 +198,12 @@ def test_only_payloads_whose_floats_were_all_seen_skip_the_float_search(renderer
     by_jinja2 = Renderer(compiled=False).session(seed=1, now=NOW)
     by_jinja2.render_event("transcode")
     assert not by_jinja2.floats_checked  # the jinja2 path's values are not seen one by one
+
+
+def test_options_checked_once_are_still_checked_by_type(renderer: Renderer) -> None:
+    renderer.session(seed=1, now=NOW, options={"keep_nulls": True})
+    renderer.session(seed=2, now=NOW, options={"keep_nulls": True})  # the same options: checked before
+    with pytest.raises(UsageError, match="keep_nulls"):
+        renderer.session(seed=3, now=NOW, options={"keep_nulls": 1})  # equal to True, not a bool
+    with pytest.raises(UsageError, match="unknown option"):
+        renderer.session(seed=4, now=NOW, options={"keep_nuls": True})
