@@ -305,27 +305,24 @@ def run(seconds: float = 1.0, repeats: int = 2, concurrencies: tuple[int, ...] =
             if "ours at 8" in best:
                 ours_at_8_beside[concurrency] = best["ours at 8"]
             name = f"fresh rendering, concurrency {concurrency}"
+
+            def against(
+                peer: float, peer_name: str, name: str = name, ours: float = best["ours"], **extra: Any
+            ) -> Row:
+                """Ours at this concurrency against a peer's figure."""
+                return Row("delivery", name, "events/s", ours, peer, peer_name, "higher", **extra)
+
             rows.append(
-                Row(
-                    "delivery",
-                    name,
-                    "events/s",
-                    best["ours"],
+                against(
                     best["httpx"],
                     "plain httpx loop",
-                    "higher",
                     ratio_target=HTTPX_RATIO_TARGET if concurrency == 8 else None,
                 )
             )
             rows.append(
-                Row(
-                    "delivery",
-                    name,
-                    "events/s",
-                    best["ours"],
+                against(
                     best["aiohttp"],
                     "plain aiohttp loop",
-                    "higher",
                     ratio_target=PEER_RATIO_TARGET if concurrency == 32 else None,
                 )
             )
@@ -339,14 +336,9 @@ def run(seconds: float = 1.0, repeats: int = 2, concurrencies: tuple[int, ...] =
                     {"aiohttp": _uvloop_run},
                 )
                 rows.append(
-                    Row(
-                        "delivery",
-                        name,
-                        "events/s",
-                        best["ours"],
+                    against(
                         on_uvloop["aiohttp"],
                         "plain aiohttp loop on uvloop",
-                        "higher",
                         note="reference: the same loop as ours",
                     )
                 )
@@ -354,16 +346,7 @@ def run(seconds: float = 1.0, repeats: int = 2, concurrencies: tuple[int, ...] =
                 peer = locust_peer(url, bodies, concurrency, seconds * 3)
                 if peer is not None:
                     rows.append(
-                        Row(
-                            "delivery",
-                            name,
-                            "events/s",
-                            best["ours"],
-                            peer,
-                            "Locust FastHttpUser, one process",
-                            "higher",
-                            ratio_target=PEER_RATIO_TARGET,
-                        )
+                        against(peer, "Locust FastHttpUser, one process", ratio_target=PEER_RATIO_TARGET)
                     )
         for concurrency, beside in ours_at_8_beside.items():
             rows.append(
