@@ -6,9 +6,9 @@ import dataclasses
 import datetime as dt
 import functools
 import itertools
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from emitter.errors import TemplateError
 from emitter.payloads.bodies import body_bytes
@@ -64,26 +64,41 @@ def _substitute(value: Any, results: Mapping[str, Mapping[str, Any]]) -> Any:
     return value
 
 
-# How each step's params take ${step.param} references, by step (a scenario's steps outlive its
-# runs): None, none; else the params that are one whole reference each (key, step, param), and
-# whether others hold references inside them (substituted by _substitute).
-_REFERRING: dict[int, tuple[Step, tuple[tuple[str, str, str], ...] | None, bool]] = {}
+# Caches by object (by id, the object kept to tell a new one at a reused id): what a scenario's
+# steps need worked out once, since a scenario outlives its runs.
+_MAX_REMEMBERED = 4096  # entries a cache keeps before it starts afresh
+T = TypeVar("T")
 
 
-def _references_of(step: Step) -> tuple[tuple[tuple[str, str, str], ...] | None, bool]:
-    found = _REFERRING.get(id(step))
-    if found is None or found[0] is not step:
-        if len(_REFERRING) >= 4096:
-            _REFERRING.clear()
-        wholes, inside = [], False
-        for key, value in step.params.items():
-            whole = REFERENCE.fullmatch(value) if isinstance(value, str) else None
-            if whole:
-                wholes.append((key, whole.group(1), whole.group(2)))
-            elif _has_reference(value):
-                inside = True
-        found = _REFERRING[id(step)] = (step, tuple(wholes) if wholes or inside else None, inside)
-    return found[1], found[2]
+def _remembered(cache: dict[Any, tuple[object, T]], key: Any, owner: object, make: Callable[[], T]) -> T:
+    """make() for `owner` once (cached under `key`, which holds owner's id); a raise caches nothing."""
+    found = cache.get(key)
+    if found is None or found[0] is not owner:
+        if len(cache) >= _MAX_REMEMBERED:
+            cache.clear()
+        found = cache[key] = (owner, make())
+    return found[1]
+
+
+# How each step's params take ${step.param} references: None, none; else the params that are one
+# whole reference each (key, step, param), and whether others hold references inside them.
+References = tuple[tuple[tuple[str, str, str], ...] | None, bool]
+_REFERRING: dict[int, tuple[object, References]] = {}
+
+
+def _references_of(step: Step) -> References:
+    return _remembered(_REFERRING, id(step), step, lambda: _reference_plan(step))
+
+
+def _reference_plan(step: Step) -> References:
+    wholes, inside = [], False
+    for key, value in step.params.items():
+        whole = REFERENCE.fullmatch(value) if isinstance(value, str) else None
+        if whole:
+            wholes.append((key, whole.group(1), whole.group(2)))
+        elif _has_reference(value):
+            inside = True
+    return (tuple(wholes) if wholes or inside else None), inside
 
 
 def _params_of(step: Step, results: Mapping[str, Mapping[str, Any]]) -> tuple[Mapping[str, Any], bool]:
@@ -108,21 +123,20 @@ def _has_reference(value: Any) -> bool:
 
 
 # scenarios whose every step exists in a format, by (scenario, format): checked once, not per run
-_IN_FORMAT: dict[tuple[int, str], Scenario] = {}
+_IN_FORMAT: dict[tuple[int, str], tuple[object, None]] = {}
 
 
 def _check_forms(scenario: Scenario, fmt: str, renderer: Renderer) -> None:
     """Every step of the scenario must exist in the format before anything is yielded."""
-    if _IN_FORMAT.get((id(scenario), fmt)) is scenario:
-        return
+    _remembered(_IN_FORMAT, (id(scenario), fmt), scenario, lambda: _check_each_form(scenario, fmt, renderer))
+
+
+def _check_each_form(scenario: Scenario, fmt: str, renderer: Renderer) -> None:
     for step in scenario.steps:
         try:
             renderer.check_form(step.event, fmt)
         except TemplateError as exc:
             raise TemplateError(exc.message, location=step.location, hint=exc.hint) from None
-    if len(_IN_FORMAT) >= 4096:
-        _IN_FORMAT.clear()
-    _IN_FORMAT[(id(scenario), fmt)] = scenario
 
 
 def render_events(
