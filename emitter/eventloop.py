@@ -49,3 +49,9 @@ def run(coroutine: Coroutine[Any, Any, T], *, waits: bool = False) -> T:
 
         return uvloop.run(coroutine)
     return asyncio.run(coroutine)
+
+
+def timer_slack(loop: asyncio.AbstractEventLoop) -> float:
+    """Seconds to add to a timeout so its timer never fires before it on `loop`'s clock: none on
+    asyncio's loops; 2 ms on others, since libuv (uvloop) counts whole milliseconds and rounds a delay."""
+    return 0.0 if isinstance(loop, asyncio.BaseEventLoop) else 0.002

@@ -23,6 +23,8 @@ from typing import Any, TypeVar, cast
 import httptools
 import httpx
 
+from emitter.eventloop import timer_slack
+
 MAX_RESPONSE_BYTES = 64 * 1024
 """The prefix of a response body kept for the report; the rest is not read (the connection closes)."""
 MAX_HEAD_BYTES = 64 * 1024
@@ -369,7 +371,9 @@ class FastHTTPTransport(httpx.AsyncBaseTransport):
             assert loop is not None
         else:
             loop = asyncio.get_running_loop()
-        deadline = _Deadline(loop.time() + timeout if timeout is not None else at, request)
+        if timeout is not None:
+            at = loop.time() + timeout + timer_slack(loop)
+        deadline = _Deadline(at, request)
         if connection is None:
             if self._busy < self._max and not self._queued:
                 self._busy += 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Awaitable, Iterator
 from typing import Any
 
@@ -166,6 +167,35 @@ def test_the_total_timeout_ends_an_unanswered_exchange_before_the_read_timeout()
             server.close()
 
     run(scenario())
+
+
+@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
+def test_a_timeout_never_ends_an_exchange_early_by_the_monotonic_clock(loop: str) -> None:
+    # uvloop's timers count whole milliseconds: unpadded, a 1.5 s timeout was once timed at 1499.955 ms
+    timeouts = [0.005 + k * 0.00013 for k in range(30)]  # fractions of a millisecond, where rounding bites
+
+    async def scenario() -> list[float]:
+        server, _ = await _silent_server()
+        port = server.sockets[0].getsockname()[1]
+        transport = FastHTTPTransport()
+        margins = []
+        try:
+            for timeout in timeouts:
+                started = time.monotonic()
+                with pytest.raises(httpx.ReadTimeout):
+                    await transport.post("127.0.0.1", port, b"POST / HTTP/1.1\r\n\r\n", timeout)
+                margins.append(time.monotonic() - started - timeout)
+        finally:
+            await transport.aclose()
+            server.close()
+        return margins
+
+    if loop == "uvloop":
+        uvloop = pytest.importorskip("uvloop")
+        margins = uvloop.run(asyncio.wait_for(scenario(), 20))
+    else:
+        margins = run(scenario())
+    assert min(margins) >= 0
 
 
 def test_a_full_pool_queues_requests_in_order_and_times_out_with_a_pool_timeout() -> None:
