@@ -8,6 +8,10 @@ import threading
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
+CANCEL_ROUNDS = 50
+CANCEL_WAIT = 0.1
+"""Seconds a cancelled connection has to end before it is cancelled again (at most 50 times)."""
+
 
 @contextlib.contextmanager
 def serving_in_thread(
@@ -54,10 +58,18 @@ def serving_in_thread(
 
 
 async def close_server(server: asyncio.Server, connections: set[asyncio.Task[Any]]) -> None:
-    """Stop listening, cancel the connections still open (pending delays included), wait for both."""
+    """Stop listening, cancel the connections still open (pending delays included), wait for both.
+
+    A connection is cancelled again until it ends: on Python 3.11, asyncio.wait_for returns what
+    it waited for when that arrives in the turn it is cancelled, and the cancel is lost (the
+    connection would then wait for its client's next request, minutes on a kept-alive one).
+    """
     server.close()
-    for task in list(connections):
-        task.cancel()
-    if connections:
-        await asyncio.gather(*connections, return_exceptions=True)
+    for _ in range(CANCEL_ROUNDS):
+        still_open = [task for task in connections if not task.done()]
+        if not still_open:
+            break
+        for task in still_open:
+            task.cancel()
+        await asyncio.wait(still_open, timeout=CANCEL_WAIT)
     await server.wait_closed()
