@@ -15,6 +15,9 @@ CACHE_ENV = "VOD_EMITTER_CACHE_DIR"
 # in every key: a change of what is stored (or of how YAML is read) leaves the old entries unused
 _KEY_PREFIX = b"vod-emitter yaml->json 1\0"
 _DISABLED = {"", "0", "off", "false", "no"}
+MAX_ENTRIES = 64
+"""Entries kept in the cache directory; beyond that, the ones written longest ago are removed (each
+checkout's files have entries of their own: without a bound, deleted checkouts' would pile up)."""
 
 
 def cache_dir() -> Path | None:
@@ -91,6 +94,19 @@ def _store(entry: Path, data: Any) -> None:
         if older != entry:
             with contextlib.suppress(OSError):
                 older.unlink()
+    _keep_newest(entry.parent, MAX_ENTRIES)
+
+
+def _keep_newest(directory: Path, count: int) -> None:
+    """Remove all but the `count` entries written last (and partial writes left by a crash)."""
+    written: list[tuple[float, Path]] = []
+    for path in directory.glob("*.json*"):
+        with contextlib.suppress(OSError):  # another process may remove it first
+            written.append((path.stat().st_mtime, path))
+    written.sort(reverse=True)
+    for _, path in written[count:]:
+        with contextlib.suppress(OSError):
+            path.unlink()
 
 
 def same(left: Any, right: Any) -> bool:

@@ -169,3 +169,30 @@ def test_an_edited_catalog_changes_the_output(cache: Path, tmp_path: Path) -> No
     )
     after = load_catalog.__wrapped__(templates).event("upload")
     assert (before.summary != "An edited summary", after.summary) == (True, "An edited summary")
+
+
+def test_the_cache_keeps_only_the_newest_entries(
+    cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # every checkout's files have entries of their own: deleted checkouts' must not pile up
+    monkeypatch.setattr(datacache, "MAX_ENTRIES", 3)
+    cache.mkdir()
+    crashed = cache / "0123456789abcdef-00.json.4242.tmp"
+    crashed.write_text("{", encoding="utf-8")
+    os.utime(crashed, (0, 0))
+    sources = []
+    for number in range(5):
+        source = tmp_path / f"checkout{number}" / "data.yaml"
+        source.parent.mkdir()
+        source.write_text(f"value: {number}\n", encoding="utf-8")
+        before = set(cache.iterdir())
+        load_yaml(source)
+        (written,) = set(cache.iterdir()) - before
+        os.utime(written, (1000 + number, 1000 + number))  # in order, whatever the clock's resolution
+        sources.append(source)
+    assert len(list(cache.iterdir())) == 3
+    assert not crashed.exists()
+    monkeypatch.setattr(datacache, "_parse", no_yaml)
+    assert [load_yaml(source) for source in sources[2:]] == [{"value": 2}, {"value": 3}, {"value": 4}]
+    with pytest.raises(AssertionError, match="parsed as YAML"):
+        load_yaml(sources[1])  # written longest ago: removed
