@@ -30,7 +30,7 @@ def _sections(args: argparse.Namespace) -> dict[str, Callable[[], list[Row]]]:
     quick = args.quick
     return {
         "render": lambda: render.run(seconds=0.15 if quick else 0.3),
-        "delivery": lambda: delivery.run(seconds=0.5 if quick else 1.0, repeats=1 if quick else 2),
+        "delivery": lambda: delivery.run(seconds=0.5 if quick else 1.0, repeats=1 if quick else 3),
         "load": lambda: load.run(seconds=3.0 if quick else load.DURATION),
         "delays": delays.run,
         "coldstart": lambda: coldstart.run(repeats=5 if quick else 11),

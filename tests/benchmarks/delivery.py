@@ -286,7 +286,7 @@ def _uvloop_run(coroutine: Coroutine[Any, Any, float]) -> float:
     return uvloop.run(coroutine)
 
 
-def run(seconds: float = 1.0, repeats: int = 2, concurrencies: tuple[int, ...] = CONCURRENCIES) -> list[Row]:
+def run(seconds: float = 1.0, repeats: int = 3, concurrencies: tuple[int, ...] = CONCURRENCIES) -> list[Row]:
     renderer = Renderer()
     bodies = prerendered(renderer)
     contenders = {"ours": ours(renderer), "httpx": plain_httpx(bodies), "aiohttp": plain_aiohttp(bodies)}
