@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from emitter.errors import EmitterError, UsageError
+from emitter.errors import EmitterError, ScenarioError, UsageError
 from emitter.importer.read import Recorded, read_inputs
 from emitter.payloads.bodies import body_bytes
 from emitter.payloads.catalog import Catalog, EventSpec
@@ -427,7 +427,14 @@ def import_bodies(
         scenario["options"] = {k: v for k, v in options.items() if k != "profile"}
     scenario["steps"] = steps
     text = _dump(scenario)
-    byte_exact, key_exact = _fidelity(text, records, renderer)
+    try:
+        byte_exact, key_exact = _fidelity(text, records, renderer)
+    except ScenarioError as exc:  # over a scenario's limits (its size, mostly): the user sees no line N
+        raise UsageError(
+            f"the scenario made of the recorded bodies ({len(records)}) would not load: {exc.message}",
+            location="files",
+            hint="import fewer or smaller bodies at a time",
+        ) from None
     return ImportResult(scenario, text, len(records), semantic, byte_exact, key_exact, fmt)
 
 

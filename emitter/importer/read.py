@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from emitter.errors import UsageError
+from emitter.inputs import read_limited
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_BODIES = 10_000
@@ -25,16 +27,36 @@ class Recorded:
     source: str
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is beyond a double")
+    return value
+
+
 def _parse(body: bytes) -> Any:
+    """The body's JSON value, or None when it is not strict JSON (NaN, 1e400, or nested deeper
+    than Python parses): such a body is kept as its text, as sent."""
     try:
-        return json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+        return json.loads(body, parse_constant=_no_constant, parse_float=_finite)
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return None
 
 
 def _from_journal(record: dict[str, Any], source: str) -> Recorded:
     if "body_base64" in record:
-        body = base64.b64decode(str(record["body_base64"]))
+        try:
+            body = base64.b64decode(str(record["body_base64"]), validate=True)
+        except ValueError:  # binascii.Error
+            raise UsageError(
+                "body_base64 is not base64",
+                location=source,
+                hint="pass the journal as 'receive --journal' wrote it",
+            ) from None
     else:
         body = str(record.get("body", "")).encode("utf-8")
     arrived = record.get("arrived_at")
@@ -75,17 +97,17 @@ def _recorded(payload: Any, source: str) -> Recorded:
 def read_file(path: Path) -> list[Recorded]:
     """Every body in one file: a JSON document (body, array of bodies, PULL response) or JSON lines."""
     try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise UsageError(
-                f"larger than {MAX_FILE_BYTES // 2**20} MiB",
-                location=str(path),
-                hint="split the journal (e.g. with split -l) and import the parts",
-            )
-        data = path.read_bytes()
+        data = read_limited(path, MAX_FILE_BYTES)
     except OSError as exc:
         raise UsageError(
             f"cannot read: {exc.strerror or exc}", location=str(path), hint="check the path"
         ) from None
+    if len(data) > MAX_FILE_BYTES:
+        raise UsageError(
+            f"larger than {MAX_FILE_BYTES // 2**20} MiB",
+            location=str(path),
+            hint="split the journal (e.g. with split -l) and import the parts",
+        )
     source = path.name
     whole = _parse(data)
     if whole is not None or not data.strip():

@@ -17,6 +17,7 @@ from xml.sax.saxutils import escape, quoteattr
 from emitter._version import __version__
 from emitter.clock import parse_moment
 from emitter.errors import UsageError
+from emitter.inputs import open_regular
 from emitter.outcomes import (
     AttemptFinished,
     EventFinished,
@@ -373,6 +374,9 @@ class Journal:
         self.file.close()
 
 
+MAX_JOURNAL_LINE = 1024 * 1024  # bytes of one journal record: a longer line is not one (nor kept whole)
+
+
 @dataclass
 class JournalState:
     """What a journal says: the first run's header and the indexes already delivered."""
@@ -382,42 +386,52 @@ class JournalState:
 
 
 def read_journal(path: Path) -> JournalState:
-    """Parse a journal for --resume; every problem is a UsageError naming the file and line."""
+    """Parse a journal for --resume; every problem is a UsageError naming the file and line.
+
+    Read a line at a time (a journal grows with its run), each line at most MAX_JOURNAL_LINE bytes.
+    """
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
+        file = open_regular(path)
+    except OSError as exc:
         raise UsageError(
-            f"cannot read the journal: {exc}",
+            f"cannot read the journal: {exc.strerror or exc}",
             location=f"--resume {path}",
             hint="pass the file written by --journal",
         ) from None
     header: dict[str, Any] | None = None
     delivered: set[int] = set()
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-            kind = record["type"]
-            if kind == "run" and header is None:
-                int(record["seed"])
-                parse_moment(str(record["now"]))
-                if not record["scenarios"] or not isinstance(record["scenarios"], list):
-                    raise ValueError("no list of scenarios")
-                record["format"]
-                header = record  # only a complete header counts (a cut-short last line never is one)
-            elif kind == "event" and record["result"] == "delivered":
-                delivered.add(int(record["index"]))
-            elif kind == "delivered-before":
-                delivered.update(int(index) for index in record["indexes"])
-        except (ValueError, KeyError, TypeError, AttributeError, UsageError) as exc:
-            if number == len(lines) and header is not None:
-                continue  # a last line cut short by a crash; everything before it counts
-            raise UsageError(
-                f"line {number} is not a journal record ({exc})",
-                location=str(path),
-                hint="pass the file written by 'vod-emitter run --journal'",
-            ) from None
+    cut_short: UsageError | None = None  # a bad last line is forgiven: a crash can cut it short
+    with file:
+        for number, line in enumerate(iter(lambda: file.readline(MAX_JOURNAL_LINE + 1), b""), 1):
+            if cut_short is not None:
+                raise cut_short  # it was not the last line
+            if not line.strip():
+                continue
+            try:
+                if len(line) > MAX_JOURNAL_LINE:
+                    raise ValueError(f"longer than {MAX_JOURNAL_LINE} bytes")
+                record = json.loads(line)
+                kind = record["type"]
+                if kind == "run" and header is None:
+                    int(record["seed"])
+                    parse_moment(str(record["now"]))
+                    if not record["scenarios"] or not isinstance(record["scenarios"], list):
+                        raise ValueError("no list of scenarios")
+                    record["format"]
+                    header = record  # only a complete header counts (a cut-short last line never is one)
+                elif kind == "event" and record["result"] == "delivered":
+                    delivered.add(int(record["index"]))
+                elif kind == "delivered-before":
+                    delivered.update(int(index) for index in record["indexes"])
+            except (ValueError, KeyError, TypeError, AttributeError, RecursionError, UsageError) as exc:
+                error = UsageError(
+                    f"line {number} is not a journal record ({exc})",
+                    location=str(path),
+                    hint="pass the file written by 'vod-emitter run --journal'",
+                )
+                if header is None:
+                    raise error from None
+                cut_short = error
     if header is None:
         raise UsageError(
             "no run header found",

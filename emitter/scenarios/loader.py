@@ -12,6 +12,7 @@ import yaml
 
 from emitter.clock import MAX_DURATION, parse_duration
 from emitter.errors import EmitterError, ScenarioError, hint_with_suggestion
+from emitter.inputs import read_limited
 from emitter.payloads.catalog import Catalog, EventSpec, load_catalog, resource_dir
 from emitter.payloads.options import check_options
 from emitter.payloads.paths import parse_path
@@ -562,8 +563,16 @@ def parse_scenario(text: str, path: str = "<scenario>", catalog: Catalog | None 
             location=ctx.at(line),
             hint="check indentation, colons and quotes on that line",
         ) from None
+    except yaml.reader.ReaderError as exc:  # a character YAML refuses (NUL, other controls)
+        character = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        raise ScenarioError(
+            f"character U+{character:04X} is not allowed in YAML ({exc.reason})",
+            location=ctx.at(text.count("\n", 0, exc.position) + 1),
+            hint=f'remove it, or write it as an escape in double quotes: "\\u{character:04x}"',
+        ) from None
     except yaml.YAMLError as exc:
-        raise ScenarioError(f"YAML error: {exc}", location=path, hint="check the file's syntax") from None
+        problem = " ".join(str(exc).split())  # one line whatever the YAML library says
+        raise ScenarioError(f"YAML error: {problem}", location=path, hint="check the file's syntax") from None
     except EmitterError as exc:
         raise ScenarioError(
             exc.message, location=f"{path}:{(exc.location or '').removeprefix('line ')}", hint=exc.hint
@@ -707,6 +716,8 @@ def find_scenario(reference: str) -> Path:
     name = path.stem if path.suffix in (".yaml", ".yml") else reference
     if name in builtins and (not path.parent.parts or path.parent.name == "scenarios"):
         return builtins[name]
+    if path.exists():  # a folder, pipe or device: reading it says which, in one line
+        return path
     raise ScenarioError(
         f"no scenario file or built-in scenario '{reference}'",
         hint=hint_with_suggestion(name, builtins, "run 'vod-emitter scenarios' to list the built-ins"),
@@ -739,20 +750,26 @@ def load_scenario(reference: str | Path, catalog: Catalog | None = None) -> Scen
 
 
 def _read_scenario(reference: str | Path, path: Path, catalog: Catalog | None) -> Scenario:
+    where = str(reference) if Path(str(reference)).is_file() else str(path)
     try:
-        with path.open("rb") as file:
-            data = file.read(MAX_FILE_BYTES + 1)
-        if len(data) > MAX_FILE_BYTES:
-            raise ScenarioError(
-                f"the file is over the limit of {MAX_FILE_BYTES} bytes",
-                location=str(reference),
-                hint="split it into several scenarios",
-            )
-        text = data.decode("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        data = read_limited(path, MAX_FILE_BYTES)
+    except OSError as exc:
         raise ScenarioError(
-            f"cannot read the file: {exc}",
-            location=str(path),
-            hint="check the path and that it is UTF-8 text",
+            f"cannot read the file: {exc.strerror or exc}", location=str(path), hint="check the path"
         ) from None
-    return parse_scenario(text, str(reference) if Path(str(reference)).is_file() else str(path), catalog)
+    if len(data) > MAX_FILE_BYTES:
+        raise ScenarioError(
+            f"the file is over the limit of {MAX_FILE_BYTES} bytes",
+            location=str(reference),
+            hint="split it into several scenarios",
+        )
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ScenarioError(
+            f"byte 0x{data[exc.start]:02x} is not UTF-8 text",
+            location=f"{where}:{line}",
+            hint="save the file as UTF-8",
+        ) from None
+    return parse_scenario(text, where, catalog)

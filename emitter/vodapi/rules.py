@@ -25,7 +25,9 @@ import yaml
 
 from emitter.clock import parse_duration
 from emitter.errors import ScenarioError, hint_with_suggestion
+from emitter.inputs import read_limited
 from emitter.payloads.providers import PROCESS_TASK_TYPES
+from emitter.scenarios.loader import check_yaml_shape
 
 # The actions whose outcome a rule can decide (the ones that start work).
 RULE_ACTIONS = (
@@ -257,15 +259,19 @@ def load_rules(path: str | Path) -> Rules:
     """Read and validate a rule file (YAML or JSON); one error line on anything wrong."""
     file = Path(path)
     try:
-        if file.stat().st_size > MAX_FILE_BYTES:
-            raise _fail(f"rule file larger than {MAX_FILE_BYTES} bytes", str(file), "split it or trim it")
-        text = file.read_text(encoding="utf-8")
+        data = read_limited(file, MAX_FILE_BYTES)
+        text = data.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise _fail(
-            f"cannot read the rule file ({exc.__class__.__name__})", str(file), "check the path"
-        ) from None
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise _fail(f"cannot read the rule file: {reason or exc}", str(file), "check the path") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise _fail(f"rule file larger than {MAX_FILE_BYTES} bytes", str(file), "split it or trim it")
     try:
+        check_yaml_shape(text)  # a scenario's bounds: depth, aliases, huge numbers
         data = yaml.safe_load(text)
+    except ScenarioError as exc:
+        line = (exc.location or "").removeprefix("line ")
+        raise _fail(exc.message, f"{file}:{line}", exc.hint or "fix the file") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{file}:{mark.line + 1}" if mark is not None else str(file)
