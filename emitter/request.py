@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, TypedDict
 
-from emitter.clock import parse_duration, parse_moment
+from emitter.clock import MAX_DURATION, parse_duration, parse_moment
 from emitter.delivery.deliver import DeliveryOptions, Signing, check_tls, parse_header
 from emitter.delivery.runner import Timing
 from emitter.delivery.targets import Target, resolve_target
 from emitter.errors import UsageError
 from emitter.payloads.options import check_options, with_profile
+
+MAX_CONCURRENCY = 10_000  # sends in flight at once (each holds a connection: a file descriptor)
+MAX_RETRIES = 100
 
 
 @dataclass(frozen=True)
@@ -27,6 +32,23 @@ class ReportFiles:
     journal: Path | None = None
     append_journal: bool = False
     html: Path | None = None
+
+    def __post_init__(self) -> None:
+        """Two reports in one file would overwrite each other (the rename of one loses the other):
+        refused before the run; a device such as /dev/null may take several."""
+        seen: set[str] = set()
+        named = {"report": self.json, "junit": self.junit, "journal": self.journal, "html": self.html}
+        for keyword, path in named.items():
+            if path is None:
+                continue
+            real = os.path.realpath(path)
+            if real in seen and (not os.path.exists(real) or os.path.isfile(real)):
+                raise UsageError(
+                    f"{str(path)!r} is the file of another report too",
+                    location=keyword,
+                    hint="give each report a file of its own",
+                )
+            seen.add(real)
 
 
 @dataclass(frozen=True)
@@ -52,6 +74,12 @@ class RunRequest:
 
     def __post_init__(self) -> None:
         check_tls(self.ca_bundle, self.insecure)
+        if self.timing.concurrency > MAX_CONCURRENCY:  # the runner starts one sender per unit
+            raise UsageError(
+                f"{self.timing.concurrency} sends at once is over the limit of {MAX_CONCURRENCY}",
+                location="concurrency",
+                hint="each holds a connection; use at most a few hundred",
+            )
         if self.seed is not None and (isinstance(self.seed, bool) or not isinstance(self.seed, int)):
             raise UsageError(f"seed must be an int, got {self.seed!r}", location="seed", hint="e.g. seed=42")
         options = check_options(self.options or {}, location="options")
@@ -154,13 +182,34 @@ def delivery_options(
         raise UsageError(
             f"a {sign_case!r} signature needs a key", location="sign_case", hint="give a sign key too"
         )
+    wait = parse_duration(backoff, location="backoff", text_numbers=True)
+    _check_retries(retries, wait, backoff_factor)
     return DeliveryOptions(
         timeout=parse_duration(timeout, location="timeout", text_numbers=True),
         retries=retries,
         retry_on_status=retry_on_status,
         retry_on_connect_error=retry_on_connect_error,
-        backoff=parse_duration(backoff, location="backoff", text_numbers=True),
+        backoff=wait,
         backoff_factor=backoff_factor,
         headers=tuple(parse_header(item) for item in headers),
         signing=signing if sign_key else None,
     )
+
+
+def _check_retries(retries: int, backoff: float, factor: float) -> None:
+    """Retries and their waits are bounded: the waits grow as backoff × factor^n, so a few dozen
+    retries would wait years (or overflow a float) before the run could end."""
+    if retries > MAX_RETRIES:
+        raise UsageError(
+            f"{retries} retries is over the limit of {MAX_RETRIES}",
+            location="retries",
+            hint="the real service retries 2 times",
+        )
+    if backoff > 0 and retries > 1 and not factor < 1:
+        longest = math.log(backoff) + (retries - 1) * math.log(factor)  # logs: no overflow
+        if not longest <= math.log(MAX_DURATION):  # NaN and infinity too
+            raise UsageError(
+                f"the last retry would wait more than {MAX_DURATION:g} s (backoff x factor^(retries-1))",
+                location="backoff_factor",
+                hint="lower the backoff, its factor or the retries",
+            )

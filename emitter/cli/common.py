@@ -52,6 +52,21 @@ def env_lines(ctx: typer.Context, param: typer.CallbackParam, value: list[str] |
     return value if text is None else [line.strip() for line in text.splitlines() if line.strip()]
 
 
+def unset_paths(ctx: typer.Context, param: typer.CallbackParam, value: list[str] | None) -> list[str] | None:
+    """--unset paths (env_lines), each checked here so that a bad one is named as --unset's."""
+    from emitter.errors import EmitterError
+    from emitter.payloads.paths import parse_path
+
+    paths = env_lines(ctx, param, value)
+    for path in paths or ():
+        try:
+            parse_path(path)
+        except EmitterError as exc:
+            exc.location = "--unset"
+            raise
+    return paths
+
+
 SeedOption = Annotated[
     int | None,
     typer.Option("--seed", help="Seed of the run (printed when not given).", min=0),
@@ -122,7 +137,7 @@ SetOption = Annotated[
 ]
 UnsetOption = Annotated[
     list[str] | None,
-    typer.Option("--unset", help="Remove a payload path after rendering (repeatable).", callback=env_lines),
+    typer.Option("--unset", help="Remove a payload path after rendering (repeatable).", callback=unset_paths),
 ]
 ParamOption = Annotated[
     list[str] | None,

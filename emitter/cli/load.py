@@ -55,6 +55,7 @@ def load(
             "-c",
             envvar="VOD_EMITTER_LOAD_CONCURRENCY",
             min=1,
+            max=10_000,
             help="Closed model instead of --rate: N senders, each sends when its previous answer is in.",
         ),
     ] = None,
