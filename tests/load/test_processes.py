@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import multiprocessing
+import os
 import random
+import threading
 
 import pytest
 
 from emitter.delivery.deliver import DeliveryOptions
 from emitter.errors import UsageError
 from emitter.load.engine import Cycles, LoadReport
-from emitter.load.processes import LoadJob, merge_reports
+from emitter.load.processes import LoadJob, child_cores, merge_reports, play_processes
 from emitter.load.profile import DEFAULT_CONNECTIONS, LoadProfile
 from emitter.load.stats import LatencyHistogram, LoadStats
 from emitter.payloads.render import Renderer
+from emitter.receiver.server import Receiver
 from emitter.scenarios.loader import load_scenario
+from tests.helpers import wait_until
 
 NOW = dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.timezone.utc)
 
@@ -93,3 +98,45 @@ def test_one_report_and_one_verdict_from_the_processes() -> None:
     assert merged.to_json()["target_rate"] == 30 and "in 2 processes" in merged.lines()[0]
     failed = merge_reports(job, [_report(10, [], 1.0)], errors=["load process 2: OSError: boom"])
     assert failed.exit_code == 2 and "process 2" in (failed.error or "")
+
+
+def test_processes_are_pinned_to_distinct_allowed_cores_while_there_are_enough() -> None:
+    assert child_cores(2, {0, 1}) == [0, 1]
+    assert child_cores(2, frozenset({5, 2, 9})) == [2, 5]  # within the parent's set (taskset, cgroups)
+    assert child_cores(3, {0, 1, 2, 3}) == [0, 1, 2]
+    assert child_cores(3, {0, 1}) == [None] * 3  # more processes than cores: left to the scheduler
+    assert child_cores(3, {4}) == [None] * 3  # one core: nothing to choose
+    assert child_cores(2, None) == [None, None]  # no affinity API (macOS, Windows)
+
+
+@pytest.mark.skipif(
+    not hasattr(os, "sched_getaffinity") or len(os.sched_getaffinity(0)) < 2, reason="needs 2 cores"
+)
+def test_each_closed_model_process_runs_on_a_core_of_its_own(receiver: Receiver) -> None:
+    allowed = os.sched_getaffinity(0)
+    job = LoadJob(
+        ("delete",),
+        3,
+        NOW,
+        None,
+        LoadProfile(duration=1, concurrency=2, processes=2),
+        DeliveryOptions(),
+        receiver.url,
+    )
+    reports: list[LoadReport] = []
+    run = threading.Thread(target=lambda: reports.append(play_processes(job, 2)))
+    run.start()
+    seen: list[set[int]] = []
+
+    def pinned() -> bool:
+        seen[:] = [os.sched_getaffinity(child.pid or 0) for child in multiprocessing.active_children()]
+        return len(seen) == 2 and all(len(cores) == 1 for cores in seen)
+
+    try:
+        wait_until(pinned, seconds=30)
+    finally:
+        run.join(timeout=60)
+    assert seen[0] != seen[1] and seen[0] | seen[1] <= allowed
+    merged = reports[0].stats
+    assert merged.sent > 0 and merged.answered == {"2xx": merged.sent} and merged.peak_in_flight == 2
+    assert receiver.received == merged.sent and reports[0].exit_code == 0
