@@ -460,7 +460,8 @@ class Receiver:
         loop = asyncio.get_running_loop()
         request: h11.Request | None = None
         body = bytearray()
-        deadline: float | None = None  # set by the request's first byte
+        # set by the request's first byte (already here when it came with the previous request)
+        deadline = loop.time() + self.request_timeout if conn.trailing_data[0] else None
         while True:
             try:
                 event = conn.next_event()
@@ -497,6 +498,8 @@ class Receiver:
 
     def _check_framing(self, request: h11.Request) -> None:
         """Refuse what could smuggle a request past a proxy, and bodies announced over the limit."""
+        if request.method == b"CONNECT":  # a 2xx would switch the connection to a tunnel
+            raise _Refused(405, "CONNECT asks for a tunnel, not a callback", request)
         names = {name.lower() for name, _ in request.headers}
         if b"content-length" in names and b"transfer-encoding" in names:
             raise _Refused(400, "Content-Length and Transfer-Encoding together (request smuggling)", request)

@@ -894,10 +894,12 @@ class Flows:
             and _in_range(t.finished, params.get("FinishTime"), "FinishTime")
         ]
         tasks.sort(key=lambda t: (t.created, t.sequence), reverse=newest_first)
-        token = params.get("ScrollToken") or ""
+        token = _text(params, "ScrollToken", "")
         try:
-            start = int(base64.b64decode(token).decode()) if token else 0
-        except ValueError:
+            start = int(base64.b64decode(token, validate=True).decode("ascii")) if token else 0
+            if start < 0:
+                raise ValueError(start)
+        except ValueError:  # not base64, not a number, or one this endpoint never gave
             raise ApiError("InvalidParameterValue.ScrollToken", "The ScrollToken is invalid.") from None
         page = tasks[start : start + limit]
         more = start + limit < len(tasks)

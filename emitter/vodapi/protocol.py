@@ -20,6 +20,8 @@ ALGORITHM = "TC3-HMAC-SHA256"
 # AuthFailure.SignatureExpire: "Timestamp and server time cannot differ by more than five minutes".
 MAX_SKEW = 300
 MAX_BODY = 1024 * 1024
+MAX_TIMESTAMP_DIGITS = 12  # seconds: a 13th digit is a time in milliseconds, or no time at all
+MAX_LIST_INDEX = 10_000  # of a flattened GET parameter (`EventHandles.N`): a list is built up to it
 JSON_TYPE = "application/json"
 FORM_TYPE = "application/x-www-form-urlencoded"
 _AUTHORIZATION = re.compile(
@@ -126,18 +128,27 @@ def _missing(name: str) -> ApiError:
 
 
 def _unflatten(pairs: list[tuple[str, str]]) -> dict[str, Any]:
-    """GET parameters as the SDK flattens them (`EventHandles.0=a`) back into lists and objects."""
+    """GET parameters as the SDK flattens them (`EventHandles.0=a`) back into lists and objects.
+
+    A key that makes one name both a value and a list or object (`A=1&A.0=2`), or a list index
+    over MAX_LIST_INDEX (lists are filled up to it), is InvalidParameter, as the service says.
+    """
     root: dict[str, Any] = {}
     for key, value in pairs:
         node: Any = root
         parts = key.split(".")
         for part, following in zip(parts, [*parts[1:], None], strict=True):
-            slot: str | int = int(part) if part.isdigit() and isinstance(node, list) else part
+            if isinstance(node, list) and not (
+                part.isascii() and part.isdigit() and int(part) <= MAX_LIST_INDEX
+            ):
+                raise _bad_flattening(key)
             if following is None:
                 if isinstance(node, list):
                     node.append(value)
+                elif part in node:
+                    raise _bad_flattening(key)
                 else:
-                    node[slot] = value
+                    node[part] = value
                 break
             child: Any = [] if following.isdigit() else {}
             if isinstance(node, list):
@@ -147,7 +158,17 @@ def _unflatten(pairs: list[tuple[str, str]]) -> dict[str, Any]:
                 node = node[index]
             else:
                 node = node.setdefault(part, child)
+            if type(node) is not type(child):
+                raise _bad_flattening(key)
     return root
+
+
+def _bad_flattening(key: str) -> ApiError:
+    return ApiError(
+        "InvalidParameter",
+        f"The parameter `{key[:100]}` does not fit the others (a value, a list index over "
+        f"{MAX_LIST_INDEX}, or both a value and a list or object).",
+    )
 
 
 def parse_call(
@@ -180,9 +201,9 @@ def parse_call(
     timestamp = headers.get("x-tc-timestamp", "").strip()
     if not timestamp:
         raise _missing("Timestamp")
-    if not timestamp.isdigit():
+    if not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > MAX_TIMESTAMP_DIGITS:
         raise ApiError(
-            "InvalidParameterValue", f"X-TC-Timestamp `{timestamp}` is not a Unix time in seconds."
+            "InvalidParameterValue", f"X-TC-Timestamp `{timestamp[:20]}` is not a Unix time in seconds."
         )
     found = _AUTHORIZATION.match(authorization)
     if found is None:
@@ -250,6 +271,8 @@ def _params(method: str, query: str, headers: Mapping[str, str], body: bytes) ->
         params = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         raise ApiError("InvalidParameter", "The request body is not valid JSON.") from None
+    except RecursionError:
+        raise ApiError("InvalidParameter", "The request body is JSON nested too deeply to read.") from None
     if not isinstance(params, dict):
         raise ApiError("InvalidParameter", "The request body must be a JSON object of parameters.")
     return params

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 import h11
 
 from emitter.background import close_server, serving_in_thread
+from emitter.delivery.transport import within
 from emitter.vodapi import legacy
 from emitter.vodapi.account import Account
 from emitter.vodapi.actions import ApiContext, ApiError, handler_for, load_actions
@@ -22,7 +23,9 @@ from emitter.vodapi.protocol import MAX_BODY, envelope, error_envelope, optional
 DEFAULT_HOST = "127.0.0.1"
 READ_CHUNK = 65536
 LEGACY_PATH = "/v2/index.php"
-IDLE_TIMEOUT = 300.0  # seconds a connection may wait for (the rest of) a request
+IDLE_TIMEOUT = 300.0  # seconds a connection may wait for its next request (SDK clients keep them alive)
+REQUEST_TIMEOUT = 10.0  # seconds for a request's head and body once its first byte arrived (slowloris)
+MAX_CONNECTIONS = 512  # open at once; more are closed at once (each costs a file descriptor)
 
 
 @dataclass(frozen=True)
@@ -42,7 +45,11 @@ class ApiRequest:
 
 
 class _Close(Exception):
-    """The request cannot be read (too large or malformed HTTP): answer once and close."""
+    """The request cannot be read (too large or too slow): answer `status` once and close."""
+
+    def __init__(self, status: int):
+        super().__init__(status)
+        self.status = status
 
 
 class VodApiServer:
@@ -56,12 +63,19 @@ class VodApiServer:
         port: int = 0,
         max_log: int = 10_000,
         on_request: Callable[[ApiRequest], None] | None = None,
+        request_timeout: float = REQUEST_TIMEOUT,
+        idle_timeout: float = IDLE_TIMEOUT,
+        max_connections: int = MAX_CONNECTIONS,
     ):
         self.account = account
         self.on_request = on_request
         self.host = host
         self.port = port
         self.max_log = max_log
+        self.request_timeout = request_timeout
+        self.idle_timeout = idle_timeout
+        self.max_connections = max_connections
+        self.refused_connections = 0  # closed at once: over max_connections
         self.log: list[ApiRequest] = []
         self.errors: list[BaseException] = []
         self._server: asyncio.Server | None = None
@@ -112,6 +126,10 @@ class VodApiServer:
     # --- HTTP ---------------------------------------------------------------------------------
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if len(self._connections) >= self.max_connections:
+            self.refused_connections += 1  # a file descriptor is worth more than this client
+            writer.close()
+            return
         task = asyncio.current_task()
         if task is not None:
             self._connections.add(task)
@@ -121,7 +139,7 @@ class VodApiServer:
                 try:
                     received = await self._read(conn, reader)
                 except (h11.RemoteProtocolError, _Close) as exc:
-                    status = getattr(exc, "error_status_hint", 413)
+                    status = exc.status if isinstance(exc, _Close) else exc.error_status_hint
                     await self._write(conn, writer, status, b"", close=True)
                     break
                 if received is None:
@@ -144,22 +162,30 @@ class VodApiServer:
     async def _read(
         self, conn: h11.Connection, reader: asyncio.StreamReader
     ) -> tuple[h11.Request, bytes] | None:
+        loop = asyncio.get_running_loop()
         request: h11.Request | None = None
         body = bytearray()
+        # set by the request's first byte (already here when it came with the previous request)
+        deadline = loop.time() + self.request_timeout if conn.trailing_data[0] else None
         while True:
             event = conn.next_event()
             if event is h11.NEED_DATA:
+                wait = self.idle_timeout if deadline is None else deadline - loop.time()
                 try:
-                    data = await asyncio.wait_for(reader.read(READ_CHUNK), IDLE_TIMEOUT)
-                except asyncio.TimeoutError:
-                    return None  # an idle or stalled connection is closed, not kept forever
+                    data = await within(max(wait, 0.0), reader.read(READ_CHUNK))
+                except (asyncio.TimeoutError, TimeoutError):
+                    if deadline is None:
+                        return None  # an idle connection is closed, not kept forever
+                    raise _Close(408) from None  # a request dripping in is not waited for either
+                if deadline is None:
+                    deadline = loop.time() + self.request_timeout
                 conn.receive_data(data)
             elif isinstance(event, h11.Request):
                 request = event
             elif isinstance(event, h11.Data):
                 body += event.data
                 if len(body) > MAX_BODY:
-                    raise _Close
+                    raise _Close(413)
             elif isinstance(event, h11.EndOfMessage):
                 assert request is not None
                 return request, bytes(body)
