@@ -70,6 +70,53 @@ def main_options(
     """Play Tencent Cloud VOD event-notification callbacks against a receiver."""
 
 
+# Commands whose work matters more than their console: when stdout's reader goes away
+# (`vod-emitter run ... | head -1`), they go on with their output dropped, so every send still
+# ends up in the reports and the exit code is the run's. The others only print: they stop.
+KEEP_GOING = frozenset({"run", "send", "load", "receive", "api", "fuzz"})
+EXIT_STDOUT_CLOSED = 141  # 128 + SIGPIPE: what a shell shows for cat or grep in the same place
+
+
+class StdoutClosed(Exception):
+    """stdout's reader went away and the command only prints: it stops (exit 141)."""
+
+
+class _PipeGuard:
+    """sys.stdout (or its buffer) whose reader may go away: what follows is dropped, and for a
+    command that only prints, StdoutClosed stops it (never a traceback, never exit 1)."""
+
+    def __init__(self, stream: Any, keep_going: bool):
+        self._stream = stream
+        self._keep_going = keep_going
+
+    def write(self, data: Any) -> int:
+        try:
+            return int(self._stream.write(data))
+        except BrokenPipeError:
+            self._closed()
+            return len(data)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            self._closed()
+
+    @property
+    def buffer(self) -> _PipeGuard:
+        return _PipeGuard(self._stream.buffer, self._keep_going)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+    def _closed(self) -> None:
+        devnull = os.open(os.devnull, os.O_WRONLY)  # later writes, and the flush at exit, go nowhere
+        os.dup2(devnull, self._stream.fileno())
+        os.close(devnull)
+        if not self._keep_going:
+            raise StdoutClosed
+
+
 def main() -> None:
     """Console entry point: every error a user can cause is one line `error: ...` and its exit code."""
     from emitter import interrupts
@@ -81,8 +128,12 @@ def main() -> None:
     click_errors = sys.modules[typer.BadParameter.__module__]
     os.environ.setdefault("PYTHONIOENCODING", "utf-8")
     app = load_commands(sys.argv[1:])
+    stdout = sys.stdout
+    sys.stdout = _PipeGuard(stdout, keep_going=bool(sys.argv[1:]) and sys.argv[1] in KEEP_GOING)
     try:
         code = app(standalone_mode=False)
+    except StdoutClosed:
+        sys.exit(EXIT_STDOUT_CLOSED)
     except getattr(click_errors, "NoArgsIsHelpError", ()) as exc:
         exc.show()  # a bare command prints its help, as click does
         sys.exit(exc.exit_code)
@@ -98,4 +149,6 @@ def main() -> None:
     except (KeyboardInterrupt, typer.Abort):
         typer.echo("interrupted", err=True)
         code = 130
+    finally:
+        sys.stdout = stdout
     sys.exit(interrupts.exit_code(code if isinstance(code, int) else 0))
