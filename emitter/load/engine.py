@@ -364,6 +364,7 @@ class LoadReport:
     scenarios: tuple[str, ...] = ()
     format: str | None = None
     target: str = ""
+    cpu: float = 0.0  # CPU seconds of the load process(es) from the first send to the last answer
 
     @property
     def achieved_rate(self) -> float:
@@ -400,6 +401,7 @@ class LoadReport:
             "max_in_flight": profile.max_in_flight if profile.rate is not None else None,
             "elapsed_s": round(self.elapsed, 3),
             "total_s": round(self.total, 3),
+            "cpu_s": round(self.cpu, 3),
             "achieved_rate": round(self.achieved_rate, 2),
             "cycles": self.cycles,
             "arrivals": stats.arrivals,
@@ -569,8 +571,10 @@ async def play(
         if ready is not None:
             ready()
         viewer = asyncio.create_task(shown.run())
+        cpu = time.process_time()
         try:
             stats = await engine.run()
+            cpu = time.process_time() - cpu
         finally:
             viewer.cancel()
             await asyncio.gather(viewer, return_exceptions=True)
@@ -591,6 +595,7 @@ async def play(
         scenarios=tuple(s.name for s in cycles.scenarios),
         format=cycles.fmt,
         target=target,
+        cpu=cpu,
     )
 
 

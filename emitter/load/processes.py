@@ -205,4 +205,5 @@ def merge_reports(
         scenarios=reports[0].scenarios if reports else job.scenarios,
         format=job.fmt,
         target=reports[0].target if reports else job.target,
+        cpu=sum(report.cpu for report in reports),
     )

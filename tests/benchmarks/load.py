@@ -9,6 +9,7 @@ hey (Debian package `hey`) is an optional peer: without it, its rows are left ou
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 import shutil
@@ -16,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -137,9 +139,29 @@ def open_model(url: str, rate: float, seconds: float) -> list[Row]:
 
 
 def processes(url: str, seconds: float) -> list[Row]:
+    """--processes 2 against one process, with what bounds the ratio: CPU per event of the load
+    (its --json cpu_s) and of the sink. Two cores give 2 CPU seconds a second to two processes and
+    the sink together, so 2 processes reach at most 2 / (c2 + s2) events/s, and one CPU-bound
+    process 1 / c1: the ratio is at most 2 * c1 / (c2 + s2) however fast the load becomes."""
     closed = ["--concurrency", str(PROCESSES_CONCURRENCY), "--duration", f"{seconds:g}s"]
+    sink = _sink_cpu()
+    sink_before = sink() if sink else 0.0
     one = load_json(url, [*closed, "--processes", "1"], cores={1})
+    sink_between = sink() if sink else 0.0
     two = load_json(url, [*closed, "--processes", "2"], cores={0, 1})
+    sink_after = sink() if sink else 0.0
+    note = "2 cores in all: the second process shares core 0 with the sink"
+    if sink is not None and one.get("cpu_s") and two.get("cpu_s"):
+        c1, c2 = (run["cpu_s"] / run["sent"] * 1e6 for run in (one, two))
+        s1, s2 = (
+            (sink_between - sink_before) / one["sent"] * 1e6,
+            (sink_after - sink_between) / two["sent"] * 1e6,
+        )
+        note += (
+            f"; CPU per event: one process {c1:.0f} us (busy {one['cpu_s'] / one['elapsed_s']:.0%}, sink "
+            f"{s1:.0f} us), two {c2:.0f} us + sink {s2:.0f} us: at most 2 x {c1:.0f} / ({c2:.0f} + {s2:.0f}) "
+            f"= {2 * c1 / (c2 + s2):.2f}x"
+        )
     return [
         Row(
             "load",
@@ -150,9 +172,23 @@ def processes(url: str, seconds: float) -> list[Row]:
             "one process",
             "higher",
             ratio_target=PROCESSES_TARGET,
-            note="2 cores in all: the second process shares core 0 with the sink",
+            note=note,
         )
     ]
+
+
+def _sink_cpu() -> Callable[[], float] | None:
+    """A reader of the sink's CPU seconds (the sink is this process's child), or None without psutil."""
+    try:
+        import psutil  # installed with locust (the bench extra); only for this note
+    except ImportError:
+        return None
+    for child in psutil.Process().children():
+        with contextlib.suppress(psutil.Error):
+            if "tests.benchmarks.sink" in child.cmdline():
+                sink = child
+                return lambda: sum(sink.cpu_times()[:2])
+    return None
 
 
 async def _app(scope: dict[str, Any], receive: Any, send: Any) -> None:

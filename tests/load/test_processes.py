@@ -79,20 +79,24 @@ def test_processes_take_interleaved_cycles_that_together_are_one_processs() -> N
     assert in_order == one
 
 
-def _report(sent: int, latencies: list[float], elapsed: float, *, error: str | None = None) -> LoadReport:
+def _report(
+    sent: int, latencies: list[float], elapsed: float, *, error: str | None = None, cpu: float = 0.0
+) -> LoadReport:
     stats = LoadStats(sent=sent, answered={"2xx": sent})
     for seconds in latencies:
         stats.latency.record(seconds)
-    return LoadReport(
-        LoadProfile(duration=1, rate=sent), stats, elapsed, elapsed + 0.1, error=error, cycles=sent, seed=4
-    )
+    profile = LoadProfile(duration=1, rate=sent)
+    return LoadReport(profile, stats, elapsed, elapsed + 0.1, error=error, cycles=sent, seed=4, cpu=cpu)
 
 
 def test_one_report_and_one_verdict_from_the_processes() -> None:
     job = LoadJob(
         ("delete",), 4, NOW, None, LoadProfile(duration=1, rate=30, processes=2), DeliveryOptions(), ""
     )
-    merged = merge_reports(job, [_report(10, [0.001] * 10, 1.0), _report(20, [0.003] * 20, 1.2)])
+    merged = merge_reports(
+        job, [_report(10, [0.001] * 10, 1.0, cpu=0.25), _report(20, [0.003] * 20, 1.2, cpu=0.5)]
+    )
+    assert merged.cpu == 0.75 and merged.to_json()["cpu_s"] == 0.75  # the processes' CPU, added up
     assert merged.stats.sent == 30 and merged.stats.answered == {"2xx": 30} and merged.cycles == 30
     assert merged.stats.latency.count == 30 and merged.elapsed == 1.2 and merged.exit_code == 0
     assert merged.to_json()["target_rate"] == 30 and "in 2 processes" in merged.lines()[0]
@@ -140,3 +144,4 @@ def test_each_closed_model_process_runs_on_a_core_of_its_own(receiver: Receiver)
     merged = reports[0].stats
     assert merged.sent > 0 and merged.answered == {"2xx": merged.sent} and merged.peak_in_flight == 2
     assert receiver.received == merged.sent and reports[0].exit_code == 0
+    assert 0 < reports[0].cpu < 60  # what the two processes spent sending, reported back
