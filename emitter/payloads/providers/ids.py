@@ -18,10 +18,19 @@ from emitter.payloads.providers.words import words
 
 _HEX = "0123456789abcdef"
 
-try:  # CPython's own md5: half the time of OpenSSL's on a short text (no EVP context per hash)
+# CPython's own md5 and sha256: on a short text half (md5) and three quarters (sha256) of the
+# time of OpenSSL's, which sets up an EVP context per hash; the same digests.
+try:
     from _md5 import md5 as _md5  # type: ignore[import-not-found,unused-ignore]
 except ImportError:  # a Python built without it
     _md5 = hashlib.md5
+try:
+    from _sha256 import sha256 as sha256  # type: ignore[import-not-found,unused-ignore]  # Python 3.10, 3.11
+except ImportError:
+    try:
+        from _sha2 import sha256 as sha256  # type: ignore[import-not-found,no-redef,unused-ignore]  # 3.12+
+    except ImportError:  # a Python built without them
+        sha256 = hashlib.sha256
 
 
 @functools.lru_cache(maxsize=4096)
@@ -47,7 +56,7 @@ def _trans_dir(app: str, file_id: str, region: str) -> str:
 
 def derived_hex(text: str, length: int = 32) -> str:
     """Lower-case hex that follows from `text` (wire-only values must not draw: docs keep their bytes)."""
-    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    digest: str = sha256(text.encode("utf-8")).hexdigest()
     return digest[:length]
 
 
@@ -55,12 +64,16 @@ def derived_hex(text: str, length: int = 32) -> str:
 def source_name(file_id: str) -> str:
     """The random 12-letter name production gives an uploaded source file (CFJFijgLOlIA), derived."""
     # the number of derived_hex(f"source:{file_id}", 24): the digest's first 12 bytes
-    number = int.from_bytes(hashlib.sha256(f"source:{file_id}".encode()).digest()[:12], "big")
-    letters = []
-    for _ in range(6):  # 12 base-52 digits, lowest first, two at a time
-        number, pair = divmod(number, _PAIR_BASE)
-        letters.append(_LETTER_PAIRS[pair])
-    return "".join(letters)
+    number = int.from_bytes(sha256(f"source:{file_id}".encode()).digest()[:12], "big")
+    # its 12 lowest base-52 digits, lowest first, two at a time: split in halves of six first,
+    # since numbers of a machine word or two divide faster than the digest's 96 bits
+    high, low = divmod(number % _NAME_BASE, _HALF_NAME_BASE)
+    low, first = divmod(low, _PAIR_BASE)
+    third, second = divmod(low, _PAIR_BASE)
+    high, fourth = divmod(high, _PAIR_BASE)
+    sixth, fifth = divmod(high, _PAIR_BASE)
+    pairs = _LETTER_PAIRS
+    return pairs[first] + pairs[second] + pairs[third] + pairs[fourth] + pairs[fifth] + pairs[sixth]
 
 
 def below(getrandbits: Callable[[int], int], n: int) -> int:
@@ -86,6 +99,8 @@ _RENDITION = re.compile(r"f\d+\.")
 _LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _PAIR_BASE = len(_LETTERS) ** 2
 _LETTER_PAIRS = tuple(_LETTERS[k % len(_LETTERS)] + _LETTERS[k // len(_LETTERS)] for k in range(_PAIR_BASE))
+_HALF_NAME_BASE = _PAIR_BASE**3  # six letters
+_NAME_BASE = _HALF_NAME_BASE**2  # twelve
 # storage region of the docs' and captures' buckets (vodcq: ap-chongqing)
 _REGION = "cq"
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import struct
 import zlib
 from typing import Any
@@ -12,12 +11,14 @@ from emitter.payloads.providers.ids import (
     below,
     docs_image_url,
     docs_media_url,
+    sha256,
     wire_image_url,
     wire_media_url,
 )
 from emitter.payloads.providers.words import localized, words
 
 _FLOAT32 = struct.Struct("f")
+_TWO_UINT16 = struct.Struct(">HH")  # two big-endian 16-bit numbers
 _pack_float32, _unpack_float32 = _FLOAT32.pack, _FLOAT32.unpack
 
 
@@ -206,13 +207,14 @@ class MediaProvider(IdsProvider):
         if "float_duration" in media:
             return media
         # the two numbers of derived_hex(f"durations:{md5}:{duration}", 8): the digest's 4 hex each
-        digest = hashlib.sha256(f"durations:{media.get('md5', '')}:{media['duration']}".encode()).digest()
+        digest = sha256(f"durations:{media.get('md5', '')}:{media['duration']}".encode()).digest()
+        video_offset, audio_offset = _TWO_UINT16.unpack_from(digest)
         # the docs' integer duration is both the floor and the rounding of the probe's
-        video = _float32(int(media["duration"]) + int.from_bytes(digest[:2], "big") / 0x10000 * 0.4)
-        audio = _float32(video + int.from_bytes(digest[2:4], "big") % 60 / 1000)
+        video = _float32(int(media["duration"]) + video_offset / 0x10000 * 0.4)
+        audio = _float32(video + audio_offset % 60 / 1000)
         return {
             **media,
-            "float_duration": max(video, audio),
+            "float_duration": audio,  # the longer stream's: audio never ends before video
             "video_duration": video,
             "audio_duration": audio,
         }
