@@ -13,6 +13,10 @@ _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 MAX_DURATION = 86_400.0  # seconds: a delay, a timeout or a wait of more than a day is a mistake
+# A run's `now`: its payloads hold times up to a year around it, as Unix seconds and as dates,
+# which must stay after 1970 and within datetime's year 9999.
+EARLIEST = dt.datetime(1971, 1, 1, tzinfo=dt.timezone.utc)
+LATEST = dt.datetime(9998, 12, 31, 23, 59, 59, tzinfo=dt.timezone.utc)
 
 
 def utc_stamp(moment: dt.datetime) -> str:
@@ -39,8 +43,20 @@ def parse_moment(value: dt.datetime | str | None, *, location: str | None = "now
                 location=location,
                 hint="write e.g. 2024-05-01T12:00:00Z",
             ) from None
-    assert isinstance(moment, dt.datetime)
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+    if not isinstance(moment, dt.datetime):
+        raise UsageError(
+            f"{moment!r} ({type(moment).__name__}) is not a moment",
+            location=location,
+            hint="give an ISO 8601 text (2024-05-01T12:00:00Z) or a datetime",
+        )
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+    if not EARLIEST <= moment <= LATEST:
+        raise UsageError(
+            f"{moment.isoformat()} is out of range",
+            location=location,
+            hint=f"give a moment from {utc_stamp(EARLIEST)} to {utc_stamp(LATEST)}",
+        )
+    return moment
 
 
 def parse_duration(

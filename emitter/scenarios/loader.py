@@ -716,7 +716,7 @@ def find_scenario(reference: str) -> Path:
     name = path.stem if path.suffix in (".yaml", ".yml") else reference
     if name in builtins and (not path.parent.parts or path.parent.name == "scenarios"):
         return builtins[name]
-    if path.exists():  # a folder, pipe or device: reading it says which, in one line
+    if reference and path.exists():  # a folder, pipe or device: reading it says which, in one line
         return path
     raise ScenarioError(
         f"no scenario file or built-in scenario '{reference}'",

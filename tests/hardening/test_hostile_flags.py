@@ -64,3 +64,20 @@ def test_a_bad_unset_path_is_named_as_unset(command: tuple[str, ...], path: str)
     code, _, stderr = invoke(*command, "--unset", path)
     assert code == 2
     assert one_line_error(stderr).startswith("error: --unset: ")  # not --set or --param
+
+
+@pytest.mark.parametrize("now", ["0001-01-01T00:00:00Z", "9999-12-31T23:59:59-14:00", "1970-06-01"])
+def test_a_moment_out_of_range_is_one_line_not_an_overflow(now: str) -> None:
+    code, _, stderr = invoke(
+        "render", "happy-path", "--seed", "1", "--now", now, "--envelope", "pull", "-f", "v3"
+    )
+    assert code == 2
+    assert one_line_error(stderr).startswith("error: --now: ") and "is out of range" in stderr
+    with pytest.raises(UsageError, match=r"^now: .* is out of range"):
+        emitter.render_event("upload", now=now)
+
+
+def test_a_moment_of_the_wrong_type_is_a_usage_error() -> None:
+    with pytest.raises(UsageError, match=r"^now: 5 \(int\) is not a moment"):
+        emitter.render_event("upload", now=5)  # type: ignore[arg-type]
+    assert emitter.render_event("upload", seed=1, now="1971-01-01T00:00:00Z")
