@@ -46,6 +46,8 @@ MAX_SUBSCRIBED = 200  # names in an event filter (--events, subscribe:)
 MAX_NAME = 64  # characters of a step name (it becomes part of file names with render --out)
 
 _FAST_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_TAG_PREFIX = "tag:yaml.org,2002:"
+_NOT_JSON_TAGS = {f"{_TAG_PREFIX}binary", f"{_TAG_PREFIX}set"}  # bytes and sets: no JSON for them
 _INT_TAG = "tag:yaml.org,2002:int"
 _RESOLVER = yaml.resolver.Resolver()
 
@@ -132,6 +134,13 @@ def check_yaml_shape(text: str) -> None:
     total = 0
     for event in _events(text):
         line = event.start_mark.line + 1 if event.start_mark else 1
+        tag = getattr(event, "tag", None)
+        if tag in _NOT_JSON_TAGS:
+            raise ScenarioError(
+                f"YAML tag {str(tag).replace(_TAG_PREFIX, '!!')} makes a value JSON cannot hold",
+                location=f"line {line}",
+                hint="write the value as text or a list",
+            )
         if isinstance(event, yaml.CollectionStartEvent):
             open_nodes.append([event.anchor, 1])
             if len(open_nodes) > MAX_DEPTH:
@@ -147,6 +156,12 @@ def check_yaml_shape(text: str) -> None:
             anchor, count = event.anchor, 1
             _check_number(event, line)
         elif isinstance(event, yaml.AliasEvent):
+            if any(node[0] == event.anchor for node in open_nodes):
+                raise ScenarioError(
+                    f"the alias *{event.anchor} is inside its own anchor (a value that holds itself)",
+                    location=f"line {line}",
+                    hint="write the value out",
+                )
             anchor, count = None, sizes.get(event.anchor or "", 1)
         else:
             continue

@@ -145,3 +145,25 @@ def test_a_journal_is_read_a_bounded_line_at_a_time(tmp_path: Path) -> None:
     path.write_text(head + "[" * 100_000 + "\n" + delivered, encoding="utf-8")
     with pytest.raises(UsageError, match="line 2 is not a journal record"):
         read_journal(path)  # nested too deeply: not a RecursionError
+
+
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [
+        ("&a [*a]", "the alias *a is inside its own anchor"),  # a list that holds itself
+        ("&a {b: *a}", "the alias *a is inside its own anchor"),
+        ("!!binary aGVsbG8=", "YAML tag !!binary makes a value JSON cannot hold"),
+        ("!!set {a, b}", "YAML tag !!set makes a value JSON cannot hold"),
+    ],
+)
+def test_yaml_values_json_cannot_hold_are_one_line(value: str, words: str, tmp_path: Path) -> None:
+    code, _, stderr = invoke("render", "upload", "--set", f"data.x={value}")  # was a RecursionError
+    assert code == 2 and words in one_line_error(stderr)
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        f"version: 1\nsteps:\n  - event: upload\n    set: {{data.x: {value}}}\n", encoding="utf-8"
+    )
+    code, _, stderr = invoke("render", str(path))  # was a TypeError from json
+    assert code == 2
+    assert one_line_error(stderr).startswith(f"error: {path}:4: ") and words in stderr
+    assert invoke("render", "upload", "--set", "data.x=[&a [1], *a]")[0] == 0  # an alias after its anchor
