@@ -182,7 +182,7 @@ def test_a_timeout_never_ends_an_exchange_early_by_the_monotonic_clock(loop: str
         try:
             for timeout in timeouts:
                 started = time.monotonic()
-                with pytest.raises(httpx.ReadTimeout):
+                with pytest.raises(httpx.TimeoutException):  # on a busy machine, maybe connecting
                     await transport.post("127.0.0.1", port, b"POST / HTTP/1.1\r\n\r\n", timeout)
                 margins.append(time.monotonic() - started - timeout)
         finally:
