@@ -33,10 +33,9 @@ except ImportError:
         sha256 = hashlib.sha256
 
 
-@functools.lru_cache(maxsize=4096)
 def _md5_prefix(text: str) -> str:
-    """The 8 hex digits VOD prefixes bucket and folder names with (the app's and the file's are
-    asked for again for every URL of a file, and a file's for both of its folders)."""
+    """The 8 hex digits VOD prefixes bucket and folder names with (not cached: the folders are, and
+    an app or file is new in nearly every run, so a cache here would mostly cost its misses)."""
     digest: str = _md5(text.encode()).hexdigest()
     return digest[:8]
 
