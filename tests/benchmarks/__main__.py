@@ -31,7 +31,7 @@ def _sections(args: argparse.Namespace) -> dict[str, Callable[[], list[Row]]]:
     return {
         "render": lambda: render.run(seconds=0.15 if quick else 0.3),
         "delivery": lambda: delivery.run(seconds=0.5 if quick else 1.0, repeats=1 if quick else 3),
-        "load": lambda: load.run(seconds=3.0 if quick else load.DURATION),
+        "load": lambda: load.run(seconds=3.0 if quick else load.DURATION, rounds=1 if quick else 2),
         "delays": delays.run,
         "coldstart": lambda: coldstart.run(repeats=5 if quick else 11),
         "memory": lambda: memory.run(large=20_000 if quick else memory.LARGE),

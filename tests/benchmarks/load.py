@@ -32,6 +32,7 @@ PROCESSES_CONCURRENCY = 32
 ACHIEVED_TARGET = 0.99
 HEY_P99_TARGET = 2.0
 PROCESSES_TARGET = 1.7
+PROCESSES_ROUNDS = 2
 IN_PROCESS_TARGET = 1.5
 
 
@@ -138,25 +139,29 @@ def open_model(url: str, rate: float, seconds: float) -> list[Row]:
     return rows
 
 
-def processes(url: str, seconds: float) -> list[Row]:
-    """--processes 2 against one process, with what bounds the ratio: CPU per event of the load
-    (its --json cpu_s) and of the sink. Two cores give 2 CPU seconds a second to two processes and
-    the sink together, so 2 processes reach at most 2 / (c2 + s2) events/s, and one CPU-bound
-    process 1 / c1: the ratio is at most 2 * c1 / (c2 + s2) however fast the load becomes."""
+def processes(url: str, seconds: float, rounds: int = PROCESSES_ROUNDS) -> list[Row]:
+    """--processes 2 against one process, each the best of `rounds` interleaved runs (a busy moment
+    of a shared machine spoils one run, not the figure), with what bounds the ratio: CPU per event
+    of the load (its --json cpu_s) and of the sink. Two cores give 2 CPU seconds a second to two
+    processes and the sink together, so 2 processes reach at most 2 / (c2 + s2) events/s, and one
+    CPU-bound process 1 / c1: the ratio is at most 2 * c1 / (c2 + s2), lower the faster the load."""
     closed = ["--concurrency", str(PROCESSES_CONCURRENCY), "--duration", f"{seconds:g}s"]
     sink = _sink_cpu()
-    sink_before = sink() if sink else 0.0
-    one = load_json(url, [*closed, "--processes", "1"], cores={1})
-    sink_between = sink() if sink else 0.0
-    two = load_json(url, [*closed, "--processes", "2"], cores={0, 1})
-    sink_after = sink() if sink else 0.0
+    best: dict[int, tuple[dict[str, Any], float]] = {}  # processes: (best run's --json, sink CPU s)
+    for _ in range(rounds):
+        for count, cores in ((1, {1}), (2, {0, 1})):
+            sink_before = sink() if sink else 0.0
+            run = load_json(url, [*closed, "--processes", str(count)], cores=cores)
+            sink_spent = sink() - sink_before if sink else 0.0
+            if count not in best or run["achieved_rate"] > best[count][0]["achieved_rate"]:
+                best[count] = (run, sink_spent)
+    (one, sink_one), (two, sink_two) = best[1], best[2]
     note = "2 cores in all: the second process shares core 0 with the sink"
+    if rounds > 1:
+        note += f"; best of {rounds} interleaved runs each"
     if sink is not None and one.get("cpu_s") and two.get("cpu_s"):
         c1, c2 = (run["cpu_s"] / run["sent"] * 1e6 for run in (one, two))
-        s1, s2 = (
-            (sink_between - sink_before) / one["sent"] * 1e6,
-            (sink_after - sink_between) / two["sent"] * 1e6,
-        )
+        s1, s2 = sink_one / one["sent"] * 1e6, sink_two / two["sent"] * 1e6
         note += (
             f"; CPU per event: one process {c1:.0f} us (busy {one['cpu_s'] / one['elapsed_s']:.0%}, sink "
             f"{s1:.0f} us), two {c2:.0f} us + sink {s2:.0f} us: at most 2 x {c1:.0f} / ({c2:.0f} + {s2:.0f}) "
@@ -244,11 +249,11 @@ def in_process(repeats: int = 20, rounds: int = 9) -> list[Row]:
     ]
 
 
-def run(seconds: float = DURATION, rate: float = RATE) -> list[Row]:
+def run(seconds: float = DURATION, rate: float = RATE, rounds: int = PROCESSES_ROUNDS) -> list[Row]:
     rows = in_process()
     with receiver_process() as url:
         rows += open_model(url, rate, seconds)
-        rows += processes(url, min(seconds, 5.0))
+        rows += processes(url, min(seconds, 5.0), rounds)
     return rows
 
 
