@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ from emitter.inputs import read_limited
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_BODIES = 10_000
+_LINE = re.compile(rb"[^\r\n]+")  # what bytes.splitlines() splits, without a list of them
 
 
 @dataclass(frozen=True)
@@ -94,8 +96,12 @@ def _recorded(payload: Any, source: str) -> Recorded:
     return Recorded(json.dumps(payload, ensure_ascii=False).encode("utf-8"), payload, None, source)
 
 
-def read_file(path: Path) -> list[Recorded]:
-    """Every body in one file: a JSON document (body, array of bodies, PULL response) or JSON lines."""
+def read_file(path: Path, limit: int = MAX_BODIES) -> list[Recorded]:
+    """Every body in one file: a JSON document (body, array of bodies, PULL response) or JSON lines.
+
+    JSON lines are read one at a time and stop past `limit` bodies: 64 MiB of tiny lines would
+    otherwise be millions of objects (gigabytes) before the count is checked.
+    """
     try:
         data = read_limited(path, MAX_FILE_BYTES)
     except OSError as exc:
@@ -112,16 +118,20 @@ def read_file(path: Path) -> list[Recorded]:
     whole = _parse(data)
     if whole is not None or not data.strip():
         if isinstance(whole, list):
-            return [r for i, item in enumerate(whole) for r in _unwrap(item, f"{source}[{i}]", None)]
-        if whole is None:
+            found = [r for i, item in enumerate(whole) for r in _unwrap(item, f"{source}[{i}]", None)]
+        elif whole is None:
             raise UsageError("the file is empty", location=str(path), hint="pass files holding bodies")
-        return list(_unwrap(whole, source, data))
-    lines = [line for line in data.splitlines() if line.strip()]
-    found: list[Recorded] = []
+        else:
+            found = list(_unwrap(whole, source, data))
+        if len(found) > limit:
+            raise _too_many(path)
+        return found
+    lines = (line for match in _LINE.finditer(data) if (line := match.group()).strip())
+    found = []
     for number, line in enumerate(lines, 1):
         value = _parse(line)
         if value is None:
-            if len(lines) == 1:  # one body that is not JSON: kept as a raw body
+            if number == 1 and next(lines, None) is None:  # one body that is not JSON: kept as a raw body
                 return [Recorded(data, None, None, source)]
             raise UsageError(
                 f"line {number} is not JSON",
@@ -129,20 +139,22 @@ def read_file(path: Path) -> list[Recorded]:
                 hint="pass a JSON body, a JSON array, JSON lines or a receiver journal",
             )
         found.extend(_unwrap(value, f"{source}:{number}", line))
+        if len(found) > limit:
+            raise _too_many(path)
     return found
+
+
+def _too_many(path: Path) -> UsageError:
+    return UsageError(
+        f"more than {MAX_BODIES} bodies", location=str(path), hint="import a part of the recording at a time"
+    )
 
 
 def read_inputs(paths: Iterable[Path]) -> list[Recorded]:
     """The bodies of every file, in order (journals in arrival order), at most MAX_BODIES."""
     found: list[Recorded] = []
     for path in paths:
-        found.extend(read_file(Path(path)))
-        if len(found) > MAX_BODIES:
-            raise UsageError(
-                f"more than {MAX_BODIES} bodies",
-                location=str(path),
-                hint="import a part of the recording at a time",
-            )
+        found.extend(read_file(Path(path), MAX_BODIES - len(found)))
     if not found:
         raise UsageError("no bodies found", hint="pass JSON bodies, JSON lines or a receiver journal")
     return found

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from emitter.errors import ScenarioError, UsageError
-from emitter.importer.read import read_inputs
+from emitter.importer.read import MAX_BODIES, read_inputs
 from emitter.inputs import open_regular, read_limited
 from emitter.reports.files import MAX_JOURNAL_LINE, read_journal
 from emitter.vodapi.rules import load_rules
@@ -167,3 +167,12 @@ def test_yaml_values_json_cannot_hold_are_one_line(value: str, words: str, tmp_p
     assert code == 2
     assert one_line_error(stderr).startswith(f"error: {path}:4: ") and words in stderr
     assert invoke("render", "upload", "--set", "data.x=[&a [1], *a]")[0] == 0  # an alias after its anchor
+
+
+def test_json_lines_stop_being_read_past_the_body_limit(tmp_path: Path) -> None:
+    path = tmp_path / "many.jsonl"
+    path.write_text('{"a": 1}\n' * (MAX_BODIES + 1) + "not json\n", encoding="utf-8")
+    with pytest.raises(UsageError, match=f"more than {MAX_BODIES} bodies"):
+        read_inputs([path])  # not "line 10002 is not JSON": the lines after the limit are never read
+    path.write_text("not json at all\n\n", encoding="utf-8")
+    assert [r.body for r in read_inputs([path])] == [b"not json at all\n\n"]  # one raw body, as sent
