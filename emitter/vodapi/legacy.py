@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 from emitter.vodapi.actions import ApiError
-from emitter.vodapi.protocol import FORM_TYPE, MAX_SKEW
+from emitter.vodapi.protocol import FORM_TYPE, MAX_SKEW, unix_time
 from emitter.vodapi.pull import MAX_EVENTS
 
 if TYPE_CHECKING:
@@ -50,12 +50,13 @@ def _verify(account: Account, method: str, host: str, params: Mapping[str, str])
     if secret_key is None:
         raise ApiError("AuthFailure.SecretIdNotFound", "SecretId not found")
     stamp = params["Timestamp"]
-    if not stamp.isdigit() or abs(int(stamp) - account.clock()) > MAX_SKEW:
-        raise ApiError("AuthFailure.SignatureExpire", f"Timestamp {stamp} is more than 5 minutes off")
-    given = params["Signature"]
+    seconds = unix_time(stamp)
+    if seconds is None or abs(seconds - account.clock()) > MAX_SKEW:
+        raise ApiError("AuthFailure.SignatureExpire", f"Timestamp {stamp[:20]} is more than 5 minutes off")
+    given = params["Signature"].encode()  # bytes: compare_digest refuses non-ASCII text
     # a client may have signed for the real host while connecting to this one
     for signed_host in (host, LEGACY_HOST):
-        if hmac.compare_digest(legacy_signature(secret_key, method, signed_host, params), given):
+        if hmac.compare_digest(legacy_signature(secret_key, method, signed_host, params).encode(), given):
             return
     raise ApiError("AuthFailure.SignatureFailure", "signature verification failed")
 

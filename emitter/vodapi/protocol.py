@@ -123,6 +123,11 @@ def sign_request(
     }
 
 
+def unix_time(text: str) -> int | None:
+    """The Unix seconds `text` holds (ASCII digits, at most MAX_TIMESTAMP_DIGITS), else None."""
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= MAX_TIMESTAMP_DIGITS else None
+
+
 def _missing(name: str) -> ApiError:
     return ApiError("MissingParameter", f"The request is missing a required parameter `{name}`.")
 
@@ -201,7 +206,7 @@ def parse_call(
     timestamp = headers.get("x-tc-timestamp", "").strip()
     if not timestamp:
         raise _missing("Timestamp")
-    if not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > MAX_TIMESTAMP_DIGITS:
+    if unix_time(timestamp) is None:
         raise ApiError(
             "InvalidParameterValue", f"X-TC-Timestamp `{timestamp[:20]}` is not a Unix time in seconds."
         )

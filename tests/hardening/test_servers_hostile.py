@@ -175,3 +175,22 @@ def test_the_receiver_refuses_connect_and_a_slow_pipelined_request() -> None:
         records = receiver.wait_for(3)
         assert [r.status for r in records] == [405, 200, 408]
         assert receiver.errors == []
+
+
+@pytest.mark.parametrize(
+    ("timestamp", "signature", "code"),
+    [
+        ("\u00b2", "x", 4200),  # a digit to str.isdigit(), not to int()
+        ("9" * 5000, "x", 4200),  # over int()'s digit limit
+        (None, "\u00e9" * 28, 4100),  # compare_digest refuses non-ASCII text
+    ],
+)
+def test_the_legacy_api_answers_odd_values_with_its_codes(
+    vod: LocalVod, timestamp: str | None, signature: str, code: int
+) -> None:
+    stamp = timestamp or str(int(vod.clock()))
+    params = {"Action": "PullEvent", "SecretId": vod.secret_id, "Timestamp": stamp, "Nonce": "1",
+              "Signature": signature}  # fmt: skip
+    answer = httpx.get(vod.url.rstrip("/") + "/v2/index.php", params=params, timeout=10).json()
+    assert answer["code"] == code  # not 6000, an internal error
+    assert vod.server.errors == []
