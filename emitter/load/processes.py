@@ -143,8 +143,10 @@ def play_processes(
     for process, core in zip(processes, cores, strict=True):
         process.start()
         if core is not None and process.pid is not None:
-            with contextlib.suppress(ProcessLookupError):  # ended already: reported below as such
-                os.sched_setaffinity(process.pid, {core})  # from its start: its imports run there too
+            # from its start (its imports run there too); a speed-up only: a process that ended
+            # already is reported below, and a core taken away meanwhile (cgroups) leaves it unpinned
+            with contextlib.suppress(OSError):
+                os.sched_setaffinity(process.pid, {core})
     note(f"load: {count} processes, each {job.profile.share(0, count).describe()}; no live view")
     reports: dict[int, LoadReport] = {}
     errors: list[str] = []
