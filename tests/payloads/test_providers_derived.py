@@ -52,3 +52,20 @@ def test_wire_durations_are_the_derived_probe_durations() -> None:
 def _float32(value: float) -> float:
     result: float = struct.unpack("f", struct.pack("f", value))[0]
     return result
+
+
+def test_image_urls_are_image_url_of_each_index() -> None:
+    provider = VodProvider.seeded(14)
+    facts = provider.video()
+    for profile in ("docs", "wire"):
+        provider.profile = profile
+        for file_id in (facts["file_id"], *_file_ids(3)):
+            for kind, ext in (
+                ("sampleSnapshot", "png"),
+                ("imageSprite", "jpg"),
+                ("porn", "jpg"),
+                ("x", "webp"),
+            ):
+                for count in range(13):
+                    expected = [provider.image_url(file_id, kind, index, ext) for index in range(count)]
+                    assert provider.image_urls(file_id, kind, count, ext) == expected

@@ -264,6 +264,15 @@ class IdsProvider:
             return wire_image_url(self.app_id_value, file_id, kind, index, ext, definition)
         return docs_image_url(self.app_id_value, file_id, kind, index, ext)
 
+    def image_urls(self, file_id: str, kind: str, count: int, ext: str = "jpg") -> list[str]:
+        """`image_url` of the indexes 0 to count - 1. Each URL ends in `<index>.<ext>`, so the folder
+        is looked up once, for the first, and the others are its prefix with their own index."""
+        if count <= 0:
+            return []
+        first = self.image_url(file_id, kind, 0, ext)
+        prefix = first[: -len(f"0.{ext}")]
+        return [first, *[f"{prefix}{index}.{ext}" for index in range(1, count)]]
+
     def wire_task_id(self, task_id: str) -> str:
         """A task-flow TaskId as production prints it (`<appid>-procedurev2-<32 hex>tt0`), derived."""
         digest = derived_hex(f"procedure:{task_id}", 33)

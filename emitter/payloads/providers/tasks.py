@@ -83,7 +83,7 @@ class TaskProvider(MediaProvider):
         sheets = max((total + 99) // 100, 1)
         return {
             "total_count": total,
-            "urls": [self.image_url(file_id, "imageSprite", i, "jpg") for i in range(sheets)],
+            "urls": self.image_urls(file_id, "imageSprite", sheets, "jpg"),
             "webvtt_url": self.image_url(file_id, "imageSprite", 0, "vtt"),
             "width": 142,
             "height": 80,
@@ -128,13 +128,14 @@ class TaskProvider(MediaProvider):
         duration = float(media["duration"])
         bounds = sorted(round(random.uniform(0, duration), 1) for _ in range(2 * len(segments)))
         ranges = {"block": (90.0, 99.9), "review": (50.0, 89.9), "pass": (0.0, 49.9)}
+        urls = self.image_urls(file_id, "porn", len(segments))
         items = [
             {
                 "start": bounds[2 * i],
                 "end": bounds[2 * i + 1],
                 "confidence": round(random.uniform(*ranges.get(s, (0.0, 100.0))), 1),
                 "suggestion": s,
-                "url": self.image_url(file_id, "porn", i),
+                "url": urls[i],
                 "expire": expire_at,
             }
             for i, s in enumerate(segments)
@@ -300,7 +301,7 @@ class TaskProvider(MediaProvider):
             return (
                 {"definition": definition, "watermark_definitions": [watermark_definition]},
                 {
-                    "image_urls": [self.image_url(file_id, "sampleSnapshot", i, "png") for i in range(count)],
+                    "image_urls": self.image_urls(file_id, "sampleSnapshot", count, "png"),
                     "sample_type": "Percent",
                     "interval": 100 // count,
                 },
@@ -315,8 +316,12 @@ class TaskProvider(MediaProvider):
                 },
                 {
                     "images": [
-                        {"time_offset": t, "url": self.image_url(file_id, "snapshotByTimeOffset", i)}
-                        for i, t in enumerate(offsets)
+                        {"time_offset": t, "url": url}
+                        for t, url in zip(
+                            offsets,
+                            self.image_urls(file_id, "snapshotByTimeOffset", len(offsets)),
+                            strict=True,
+                        )
                     ]
                 },
             )
