@@ -117,11 +117,27 @@ class _PipeGuard:
             raise StdoutClosed
 
 
+def _open_std_streams() -> None:
+    """A closed stdin, stdout or stderr (`<&-`, `>&-`) becomes /dev/null: else the first socket
+    takes its number (uvloop aborts the process when it closes a socket numbered 0 to 2) and
+    Python leaves sys.stdout None."""
+    for fd, name, mode in ((0, "stdin", "r"), (1, "stdout", "w"), (2, "stderr", "w")):
+        try:
+            os.fstat(fd)
+        except OSError:
+            devnull = os.open(os.devnull, os.O_RDWR)
+            if devnull != fd:
+                os.dup2(devnull, fd)
+                os.close(devnull)
+            setattr(sys, name, open(fd, mode, encoding="utf-8", closefd=False))  # noqa: SIM115 (for the process)
+
+
 def main() -> None:
     """Console entry point: every error a user can cause is one line `error: ...` and its exit code."""
     from emitter import interrupts
     from emitter.errors import EmitterError
 
+    _open_std_streams()
     interrupts.install_process_handlers()  # SIGTERM ends a command as Ctrl-C does (exit 143)
 
     # typer may vendor click; its exception classes are the ones typer.BadParameter derives from.
