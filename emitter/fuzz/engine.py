@@ -154,6 +154,11 @@ class _Sender:
         return worst
 
     def close(self) -> None:
+        # a post that Ctrl-C left pending ends here, not as "Task was destroyed" noise at exit
+        pending = asyncio.all_tasks(self.loop)
+        for task in pending:
+            task.cancel()
+        self.loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
         self.loop.run_until_complete(self.client.aclose())
         self.loop.close()
 

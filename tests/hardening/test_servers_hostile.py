@@ -3,6 +3,7 @@ requests, too many connections. Every answer is the service's error, never an In
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import socket
@@ -194,3 +195,16 @@ def test_the_legacy_api_answers_odd_values_with_its_codes(
     answer = httpx.get(vod.url.rstrip("/") + "/v2/index.php", params=params, timeout=10).json()
     assert answer["code"] == code  # not 6000, an internal error
     assert vod.server.errors == []
+
+
+def test_a_fuzz_post_left_pending_by_ctrl_c_is_cancelled_at_close() -> None:
+    from emitter.fuzz.engine import _Sender
+
+    with socket.socket() as silent:  # accepts (backlog) and never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        sender = _Sender(f"http://127.0.0.1:{silent.getsockname()[1]}/", timeout=30)
+        pending = sender.loop.create_task(sender._post(b"{}"))  # what KeyboardInterrupt leaves behind
+        sender.loop.run_until_complete(asyncio.sleep(0.05))
+        sender.close()
+        assert pending.cancelled()  # not "Task was destroyed but it is pending!" at exit
