@@ -211,3 +211,12 @@ def receive(
             )
         )
     typer.echo(f"stopped: {receiver.summary()}", err=True)
+    if receiver.journal_error is not None:  # every request was answered; the journal is short
+        error = receiver.journal_error
+        fail(
+            UsageError(
+                f"cannot write the journal: {error.strerror or error}; it stops before the failed request",
+                location=f"--journal {journal}",
+                hint="give a writable path with free space",
+            )
+        )

@@ -294,6 +294,7 @@ class Receiver:
         self._url: str | None = None
         self._connections: set[asyncio.Task[Any]] = set()
         self._journal_file: IO[str] | None = None
+        self.journal_error: OSError | None = None  # the first failed journal write: it stopped there
         self._arrived = 0
         self._completed = 0
         self._counts = {"non_conforming": 0, "bad_signature": 0, "dropped": 0}
@@ -346,8 +347,19 @@ class Receiver:
 
     def _close_journal(self) -> None:
         if self._journal_file is not None:
-            self._journal_file.close()
+            try:
+                self._journal_file.close()
+            except OSError as exc:
+                self.journal_error = self.journal_error or exc
             self._journal_file = None
+
+    def _journal_failed(self, exc: OSError) -> None:
+        """Keep the first journal error (for whoever started the receiver) and stop journaling."""
+        self.journal_error = self.journal_error or exc
+        file, self._journal_file = self._journal_file, None
+        with contextlib.suppress(OSError):
+            if file is not None:
+                file.close()
 
     async def __aenter__(self) -> Receiver:
         await self.start()
@@ -636,8 +648,11 @@ class Receiver:
     def _complete(self, record: ReceivedRequest) -> None:
         """Journal, callback and waiters: all done before the sender can see the answer."""
         if self._journal_file is not None:
-            self._journal_file.write(json.dumps(record.to_json(), ensure_ascii=False) + "\n")
-            self._journal_file.flush()
+            try:
+                self._journal_file.write(json.dumps(record.to_json(), ensure_ascii=False) + "\n")
+                self._journal_file.flush()
+            except OSError as exc:  # a full disk: the journal stops, the answers go on
+                self._journal_failed(exc)
         if self.on_request is not None:
             try:
                 self.on_request(record)

@@ -9,6 +9,7 @@ import json
 import socket
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -208,3 +209,13 @@ def test_a_fuzz_post_left_pending_by_ctrl_c_is_cancelled_at_close() -> None:
         sender.loop.run_until_complete(asyncio.sleep(0.05))
         sender.close()
         assert pending.cancelled()  # not "Task was destroyed but it is pending!" at exit
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_a_journal_on_a_full_disk_stops_but_every_request_is_answered() -> None:
+    with Receiver(journal=Path("/dev/full")).running_in_thread() as receiver:
+        body = json.dumps({"version": "4.0", "eventType": "NewFileUpload", "data": {}})
+        statuses = [httpx.post(receiver.url, content=body, timeout=10).status_code for _ in range(3)]
+        assert statuses == [200, 200, 200]  # was: each connection closed without an answer
+        assert receiver.received == 3 and receiver.errors == []
+    assert receiver.journal_error is not None and "No space left" in str(receiver.journal_error)
