@@ -119,7 +119,8 @@ class OutputFile:
         self._temp = real.with_name(f".{real.name[:200]}.{os.getpid()}.tmp") if replace else real
         try:
             real.parent.mkdir(parents=True, exist_ok=True)
-            self.file: IO[str] = self._temp.open(mode, encoding="utf-8")
+            # a lone surrogate (from a path of non-UTF-8 bytes) is written as its JSON escape, \udcff
+            self.file: IO[str] = self._temp.open(mode, encoding="utf-8", errors="backslashreplace")
         except OSError as exc:
             raise self._failure(exc) from None
 

@@ -176,3 +176,16 @@ def test_json_lines_stop_being_read_past_the_body_limit(tmp_path: Path) -> None:
         read_inputs([path])  # not "line 10002 is not JSON": the lines after the limit are never read
     path.write_text("not json at all\n\n", encoding="utf-8")
     assert [r.body for r in read_inputs([path])] == [b"not json at all\n\n"]  # one raw body, as sent
+
+
+@pytest.mark.skipif(os.name != "posix", reason="file names of any bytes are POSIX")
+def test_a_scenario_path_of_non_utf8_bytes_reaches_every_report(tmp_path: Path) -> None:
+    scenario = tmp_path / os.fsdecode(b"ok\xff.yaml")  # the name holds a lone surrogate, \udcff
+    scenario.write_text("version: 1\nsteps: [{event: upload}]\n", encoding="utf-8")
+    report, junit = tmp_path / "r.json", tmp_path / "j.xml"
+    code, _, stderr = invoke(
+        "run", str(scenario), "--speed", "0", "--report", str(report), "--junit", str(junit)
+    )
+    assert code == 0, stderr  # was a UnicodeEncodeError half way through the report
+    assert json.loads(report.read_text(encoding="utf-8"))["scenarios"] == [str(scenario)]
+    assert "vod-emitter ok\\udcff" in junit.read_text(encoding="utf-8")  # valid XML, the name escaped
