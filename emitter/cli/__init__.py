@@ -75,6 +75,7 @@ def main_options(
 # ends up in the reports and the exit code is the run's. The others only print: they stop.
 KEEP_GOING = frozenset({"run", "send", "load", "receive", "api", "fuzz"})
 EXIT_STDOUT_CLOSED = 141  # 128 + SIGPIPE: what a shell shows for cat or grep in the same place
+MAX_COLUMNS = 1000  # of COLUMNS: rich lays help out to that width (99999999 took minutes)
 
 
 class StdoutClosed(Exception):
@@ -138,6 +139,9 @@ def main() -> None:
     from emitter.errors import EmitterError
 
     _open_std_streams()
+    columns = os.environ.get("COLUMNS", "").strip()
+    if columns.isdigit() and int(columns) > MAX_COLUMNS:
+        os.environ["COLUMNS"] = str(MAX_COLUMNS)
     interrupts.install_process_handlers()  # SIGTERM ends a command as Ctrl-C does (exit 143)
 
     # typer may vendor click; its exception classes are the ones typer.BadParameter derives from.

@@ -81,3 +81,9 @@ def test_a_moment_of_the_wrong_type_is_a_usage_error() -> None:
     with pytest.raises(UsageError, match=r"^now: 5 \(int\) is not a moment"):
         emitter.render_event("upload", now=5)  # type: ignore[arg-type]
     assert emitter.render_event("upload", seed=1, now="1971-01-01T00:00:00Z")
+
+
+def test_help_under_a_huge_columns_is_laid_out_at_a_bounded_width() -> None:
+    code, stdout, _ = invoke("render", "--help", env={"COLUMNS": "99999999"})  # took minutes
+    assert code == 0 and "--seed" in stdout
+    assert max(map(len, stdout.splitlines())) <= 1000
