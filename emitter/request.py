@@ -34,21 +34,26 @@ class ReportFiles:
     html: Path | None = None
 
     def __post_init__(self) -> None:
-        """Two reports in one file would overwrite each other (the rename of one loses the other):
-        refused before the run; a device such as /dev/null may take several."""
-        seen: set[str] = set()
-        named = {"report": self.json, "junit": self.junit, "journal": self.journal, "html": self.html}
-        for keyword, path in named.items():
-            if path is None:
-                continue
-            real = os.path.realpath(path)
-            if real in seen and (not os.path.exists(real) or os.path.isfile(real)):
-                raise UsageError(
-                    f"{str(path)!r} is the file of another report too",
-                    location=keyword,
-                    hint="give each report a file of its own",
-                )
-            seen.add(real)
+        check_distinct_files(
+            {"report": self.json, "junit": self.junit, "journal": self.journal, "html": self.html}
+        )
+
+
+def check_distinct_files(named: Mapping[str, Path | None]) -> None:
+    """Two reports in one file would overwrite each other (the rename of one loses the other):
+    refused before the run, naming the second's keyword; a device such as /dev/null may take several."""
+    seen: set[str] = set()
+    for keyword, path in named.items():
+        if path is None:
+            continue
+        real = os.path.realpath(path)
+        if real in seen and (not os.path.exists(real) or os.path.isfile(real)):
+            raise UsageError(
+                f"{str(path)!r} is the file of another report too",
+                location=keyword,
+                hint="give each report a file of its own",
+            )
+        seen.add(real)
 
 
 @dataclass(frozen=True)

@@ -157,7 +157,7 @@ def load(
     from emitter.load import profile as load_profile
     from emitter.payloads.render import Renderer
     from emitter.reports.files import OutputFile
-    from emitter.request import RunRequest
+    from emitter.request import RunRequest, check_distinct_files
 
     try:
         if max_in_flight is not None and concurrency is not None:
@@ -212,6 +212,7 @@ def load(
             options=plan.options,
             events=plan.events,
         )
+        check_distinct_files({"json_file": json_file, "html_file": html_file})
         out = engine.open_json(json_file) if json_file is not None else None
         page_file = OutputFile(html_file, "--html") if html_file is not None else None  # no sends if bad
     except EmitterError as exc:

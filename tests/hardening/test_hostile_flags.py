@@ -87,3 +87,13 @@ def test_help_under_a_huge_columns_is_laid_out_at_a_bounded_width() -> None:
     code, stdout, _ = invoke("render", "--help", env={"COLUMNS": "99999999"})  # took minutes
     assert code == 0 and "--seed" in stdout
     assert max(map(len, stdout.splitlines())) <= 1000
+
+
+def test_load_refuses_its_json_and_html_in_one_file_before_it_sends(tmp_path: Path) -> None:
+    path = tmp_path / "load.out"
+    code, stdout, stderr = invoke(
+        "load", "happy-path", "-c", "1", "-d", "1s", "--json", str(path), "--html", str(path)
+    )
+    assert code == 2  # was: a whole load, then the HTML over the JSON and a message about the HTML
+    assert one_line_error(stderr).startswith(f"error: --html: '{path}' is the file of another report")
+    assert "built-in receiver" not in stdout + stderr and not path.exists()
