@@ -13,6 +13,7 @@ from typing import Any
 
 from emitter.errors import UsageError
 from emitter.inputs import read_limited
+from emitter.scenarios.loader import MAX_NUMBER_DIGITS
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_BODIES = 10_000
@@ -40,11 +41,18 @@ def _finite(text: str) -> float:
     return value
 
 
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_NUMBER_DIGITS:  # a scenario could not hold it as a number
+        raise ValueError(f"{len(text)} digits")
+    return int(text)
+
+
 def _parse(body: bytes) -> Any:
-    """The body's JSON value, or None when it is not strict JSON (NaN, 1e400, or nested deeper
-    than Python parses): such a body is kept as its text, as sent."""
+    """The body's JSON value, or None when it is not strict JSON or not a scenario's (NaN, 1e400,
+    an integer over 30 digits, nested deeper than Python parses): such a body is kept as its
+    text, as sent."""
     try:
-        return json.loads(body, parse_constant=_no_constant, parse_float=_finite)
+        return json.loads(body, parse_constant=_no_constant, parse_float=_finite, parse_int=_bounded_int)
     except (ValueError, UnicodeDecodeError, RecursionError):
         return None
 

@@ -98,6 +98,7 @@ def test_rule_files_have_the_scenario_bounds(tmp_path: Path) -> None:
         b"[" * 100_000 + b"]" * 100_000,  # deeper than Python's JSON parser recurses
         b'{"version":"4.0","eventType":"NewFileUpload","data":{"fileId":"1","size":NaN}}',
         b'{"version":"4.0","eventType":"NewFileUpload","data":{"fileId":"1","size":1e400}}',
+        b'{"version":"4.0","eventType":"NewFileUpload","data":{"fileId":"1","size":' + b"9" * 40 + b"}}",
     ],
 )
 def test_bodies_that_are_not_strict_json_are_imported_as_sent(body: bytes, tmp_path: Path) -> None:
