@@ -211,6 +211,11 @@ class Runner:
         self._alarm.ring()
         wake(self._slot)
 
+    def interrupt(self) -> None:
+        """stop(), and the run counts as interrupted (a signal) even when every send had started."""
+        self._interrupted = True
+        self.stop()
+
     def abort(self) -> None:
         """Stop and cancel sends in flight; they finish as failed ('interrupted')."""
         self.stop()

@@ -281,6 +281,34 @@ def test_stop_after_the_last_send_is_not_an_interruption(renderer: Renderer) -> 
     assert result_of(outcomes).exit_code == 0
 
 
+def test_an_interrupt_with_every_send_started_still_counts_as_interrupted(renderer: Renderer) -> None:
+    # Ctrl-C while the last event is in flight: it finishes and is reported, and the exit code says
+    # the run was interrupted (it said 1 or 0, as if the run had ended by itself)
+    scenario = parse_scenario("version: 1\nsteps:\n  - event: upload\n", "one.yaml", renderer.catalog)
+    hold = asyncio.Event()
+
+    async def answer_once_released(request: httpx.Request) -> httpx.Response:
+        await hold.wait()
+        return httpx.Response(200)
+
+    def interrupt_in_flight(runner: Runner, outcome: Outcome) -> None:
+        if isinstance(outcome, RunStarted):
+            loop = asyncio.get_running_loop()
+            loop.call_later(0.01, runner.interrupt)
+            loop.call_later(0.02, hold.set)
+
+    outcomes, _, _ = play(
+        RunPlan((scenario,), 5, NOW),
+        Timing(speed=0),
+        answer_once_released,
+        renderer=renderer,
+        on_outcome=interrupt_in_flight,
+    )
+    assert [e.result for e in finished(outcomes)] == ["delivered"]
+    result = result_of(outcomes)
+    assert result.interrupted and result.not_sent == 0 and result.exit_code == 130
+
+
 def test_abort_cancels_sends_in_flight_and_reports_them(renderer: Renderer) -> None:
     scenario = parse_scenario(
         "version: 1\nsteps:\n  - event: upload\n    repeat: 4\n", "four.yaml", renderer.catalog
