@@ -471,7 +471,9 @@ async def run_plan(
         )
         with contextlib.ExitStack() as traps:
             if interrupts is not None:
-                traps.enter_context(trap(runner.interrupt, runner.abort, interrupts, lambda: runner.in_flight))
+                traps.enter_context(
+                    trap(runner.interrupt, runner.abort, interrupts, lambda: runner.in_flight)
+                )
             async for outcome in runner.run():
                 if on_outcome is not None:
                     on_outcome(outcome)

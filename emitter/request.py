@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import math
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -12,7 +11,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, TypedDict
 
-from emitter.clock import MAX_DURATION, parse_duration, parse_moment
+from emitter.clock import parse_duration, parse_moment
 from emitter.delivery.deliver import DeliveryOptions, Signing, check_tls, parse_header
 from emitter.delivery.runner import Timing
 from emitter.delivery.targets import Target, resolve_target
@@ -20,7 +19,6 @@ from emitter.errors import UsageError
 from emitter.payloads.options import check_options, with_profile
 
 MAX_CONCURRENCY = 10_000  # sends in flight at once (each holds a connection: a file descriptor)
-MAX_RETRIES = 100
 
 
 @dataclass(frozen=True)
@@ -188,7 +186,6 @@ def delivery_options(
             f"a {sign_case!r} signature needs a key", location="sign_case", hint="give a sign key too"
         )
     wait = parse_duration(backoff, location="backoff", text_numbers=True)
-    _check_retries(retries, wait, backoff_factor)
     return DeliveryOptions(
         timeout=parse_duration(timeout, location="timeout", text_numbers=True),
         retries=retries,
@@ -199,22 +196,3 @@ def delivery_options(
         headers=tuple(parse_header(item) for item in headers),
         signing=signing if sign_key else None,
     )
-
-
-def _check_retries(retries: int, backoff: float, factor: float) -> None:
-    """Retries and their waits are bounded: the waits grow as backoff × factor^n, so a few dozen
-    retries would wait years (or overflow a float) before the run could end."""
-    if retries > MAX_RETRIES:
-        raise UsageError(
-            f"{retries} retries is over the limit of {MAX_RETRIES}",
-            location="retries",
-            hint="the real service retries 2 times",
-        )
-    if backoff > 0 and retries > 1 and not factor < 1:
-        longest = math.log(backoff) + (retries - 1) * math.log(factor)  # logs: no overflow
-        if not longest <= math.log(MAX_DURATION):  # NaN and infinity too
-            raise UsageError(
-                f"the last retry would wait more than {MAX_DURATION:g} s (backoff x factor^(retries-1))",
-                location="backoff_factor",
-                hint="lower the backoff, its factor or the retries",
-            )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import re
 import ssl
@@ -15,6 +16,7 @@ from typing import Any
 import httpx
 
 from emitter._version import __version__
+from emitter.clock import MAX_DURATION
 from emitter.delivery.signing import CASES, DEFAULT_TTL, PLACEMENTS, Signature, make_signature
 from emitter.delivery.transport import (
     Answer,
@@ -68,6 +70,9 @@ class Signing:
             )
 
 
+MAX_RETRIES = 100
+
+
 @dataclass(frozen=True)
 class DeliveryOptions:
     """How every send behaves. Defaults follow the real service: 5 s timeout, 2 retries on timeout only."""
@@ -89,14 +94,34 @@ class DeliveryOptions:
                 location="timeout",
                 hint="give seconds, e.g. 0.5",
             )
-        if self.retries < 0 or self.backoff < 0 or self.backoff_factor < 1:
+        if self.retries < 0 or not self.backoff >= 0 or not self.backoff_factor >= 1:  # NaN too
             raise UsageError(
                 "retries and backoff must not be negative, and the backoff factor not below 1",
                 location="retries" if self.retries < 0 else "backoff",
                 hint="the real service: 2 retries, no backoff",
             )
+        self._check_retries()
         for name, value in self.headers:
             check_header(str(name), str(value), location="headers")
+
+    def _check_retries(self) -> None:
+        """Retries and their waits are bounded: the waits grow as backoff × factor^n, so a few dozen
+        retries would wait years (or overflow a float) before the run could end."""
+        if self.retries > MAX_RETRIES:
+            raise UsageError(
+                f"{self.retries} retries is over the limit of {MAX_RETRIES}",
+                location="retries",
+                hint="the real service retries 2 times",
+            )
+        if self.backoff > 0 and self.retries > 1:
+            # in logs: the wait itself may overflow a float
+            longest = math.log(self.backoff) + (self.retries - 1) * math.log(self.backoff_factor)
+            if not longest <= math.log(MAX_DURATION):  # infinity too
+                raise UsageError(
+                    f"the last retry would wait more than {MAX_DURATION:g} s (backoff x factor^(retries-1))",
+                    location="backoff_factor",
+                    hint="lower the backoff, its factor or the retries",
+                )
 
     def backoff_before(self, attempt: int) -> float:
         """Seconds to wait before sending attempt number `attempt + 1`."""

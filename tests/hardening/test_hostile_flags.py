@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
 
 import emitter
+from emitter.delivery.deliver import MAX_RETRIES, DeliveryOptions
 from emitter.delivery.runner import Timing
 from emitter.errors import UsageError
-from emitter.request import MAX_CONCURRENCY, MAX_RETRIES, ReportFiles, delivery_options
+from emitter.request import MAX_CONCURRENCY, ReportFiles, delivery_options
 from tests.hardening.cli import invoke, one_line_error
 
 RUN = ("run", "happy-path", "--speed", "0", "--seed", "1")
@@ -56,6 +58,21 @@ def test_retries_within_the_bounds_are_kept() -> None:
     options = delivery_options(retries=MAX_RETRIES, backoff=0)  # no waits: any count up to the limit
     assert options.retries == MAX_RETRIES
     assert delivery_options(retries=10, backoff="1s", backoff_factor=3).backoff_before(10) == 3**9
+
+
+@pytest.mark.parametrize(
+    ("given", "location"),
+    [
+        ({"retries": 2000}, "retries"),  # backoff_before overflowed a float
+        ({"retries": 40, "backoff": 1.0}, "backoff_factor"),  # the last wait: 2^39 s
+        ({"backoff": math.nan}, "backoff"),
+        ({"backoff_factor": math.nan}, "backoff"),
+    ],
+)
+def test_the_library_bounds_retries_and_their_waits_too(given: dict[str, float], location: str) -> None:
+    with pytest.raises(UsageError) as raised:
+        DeliveryOptions(**given)  # type: ignore[arg-type]
+    assert raised.value.location == location
 
 
 @pytest.mark.parametrize("command", [("render", "upload"), ("render", "happy-path"), ("send", "upload")])
