@@ -82,6 +82,7 @@ OPTIONS: dict[str, OptionSpec] = {
 
 def check_options(options: Mapping[str, Any], *, location: str | None = None) -> dict[str, Any]:
     """Reject unknown option names (with a did-you-mean) and values of the wrong type or choice."""
+    checked = dict(options)
     for name, value in options.items():
         spec = OPTIONS.get(name)
         if spec is None:
@@ -90,6 +91,8 @@ def check_options(options: Mapping[str, Any], *, location: str | None = None) ->
                 location=location,
                 hint=hint_with_suggestion(name, OPTIONS, f"options are {', '.join(OPTIONS)}"),
             )
+        if spec.type is str and type(value) is int and spec.choices and str(value) in spec.choices:
+            value = checked[name] = str(value)  # YAML reads `era: 2021` as a number
         if not isinstance(value, spec.type) or (spec.type is not bool and isinstance(value, bool)):
             raise UsageError(
                 f"option '{name}' must be {spec.type.__name__}, got {value!r}",
@@ -108,7 +111,7 @@ def check_options(options: Mapping[str, Any], *, location: str | None = None) ->
                 location=location,
                 hint=hint_with_suggestion(str(value), known, "e.g. zh_CN, ja_JP, en_US"),
             )
-    return dict(options)
+    return checked
 
 
 def with_profile(

@@ -105,3 +105,15 @@ def test_a_resumed_run_keeps_the_journals_profile(tmp_path: Path, receiver: Rece
     assert all(len(payload) == 2 for payload in first)
     refused = cli("run", "--resume", str(journal), "--profile", "wire", check_code=2)
     assert refused.stderr.startswith("error: --profile: the journal's run used docs")
+
+
+def test_era_2021_written_as_a_number_is_the_2021_era(tmp_path: Path) -> None:
+    # YAML reads `era: 2021` and `--option era=2021` as the number 2021: the era the docs name
+    scenario = tmp_path / "era.yaml"
+    scenario.write_text("version: 1\noptions: {era: 2021}\nsteps:\n  - event: transcode\n", encoding="utf-8")
+    from_file = emitter.render_scenario(str(scenario), seed=3, fmt="v3")[0].payload
+    from_flag = json.loads(
+        cli("render", "transcode", "-f", "v3", "--seed", "3", "--option", "era=2021").stdout
+    )
+    assert from_file == from_flag == emitter.render_event("transcode", fmt="v3", seed=3, era="2021")
+    assert _wire_keys(from_file) == V3_EVENT_KEYS_2021

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import emitter
 from emitter.errors import ScenarioError, TemplateError
 from emitter.payloads.catalog import load_catalog, resource_dir
 from emitter.payloads.providers import VodProvider
@@ -243,3 +244,11 @@ def test_below_draws_as_random_randrange() -> None:
             n = picks.choice(sizes)
             assert below(ours.getrandbits, n) == theirs.randrange(n)
         assert ours.getstate() == theirs.getstate()
+
+
+def test_more_transcode_tasks_than_preset_templates_take_them_again() -> None:
+    # the 8th Transcode task of a flow had no definition left: "a callable raised a StopIteration"
+    for profile in ("docs", "wire"):
+        payload = emitter.render_event("procedure", params={"tasks": ["Transcode"] * 9}, profile=profile)
+        definitions = [task["input"]["definition"] for task in payload["data"]["processTaskList"]]
+        assert len(definitions) == 9 and definitions[7:] == definitions[:2]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 from emitter.payloads.providers.ai import WIRE_REVIEW_TYPES
@@ -211,7 +212,10 @@ class TaskProvider(MediaProvider):
         at FINISH every task has succeeded except those named in `failed`. `output` exists only
         for SUCCESS, as the docs say.
         """
-        transcode_definitions = iter(_WIRE_TEMPLATES if self.profile == "wire" else _DOCS_TEMPLATES)
+        # more Transcode tasks than preset templates take them again (the 8th had no definition)
+        transcode_definitions = itertools.cycle(
+            _WIRE_TEMPLATES if self.profile == "wire" else _DOCS_TEMPLATES
+        )
         results = []
         for index, raw in enumerate(tasks):
             spec = raw if isinstance(raw, dict) else None  # a task given by its type alone has none
