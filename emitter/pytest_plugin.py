@@ -82,8 +82,24 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     seed = config.getoption("--vod-seed")
     now = config.getoption("--vod-now")
+    if seed is not None and seed < 0:
+        raise pytest.UsageError(f"--vod-seed: a seed is a whole number >= 0, not {seed}")
     config.stash[SEED] = random.SystemRandom().randrange(2**31) if seed is None else seed
     config.stash[NOW] = _parse_now(now) if now else utc_now()
+    target = config.getoption("--vod-target")
+    if target:
+        _check_target(target)
+
+
+def _check_target(target: str) -> None:
+    """A bad --vod-target is one usage error at startup, not a traceback in every test."""
+    from emitter.delivery.targets import resolve_target
+    from emitter.errors import EmitterError
+
+    try:
+        resolve_target(target, location="--vod-target")
+    except EmitterError as exc:
+        raise pytest.UsageError(str(exc)) from None
 
 
 def pytest_report_header(config: pytest.Config) -> str:

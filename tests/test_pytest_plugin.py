@@ -229,6 +229,31 @@ def test_the_target_option_takes_an_app_spec(flaky: pytest.Pytester) -> None:
     flaky.runpytest(*QUIET, "--vod-target", "app:flaky_app:app/hooks").assert_outcomes(passed=1)
 
 
+@pytest.mark.parametrize(
+    ("option", "words"),
+    [
+        (("--vod-target", "ftp://example.com/hooks"), "*--vod-target*"),
+        (("--vod-target", "app:no_such_module:app"), "*--vod-target*no_such_module*"),
+        (("--vod-seed=-5",), "*--vod-seed: a seed is a whole number >= 0, not -5*"),
+    ],
+)
+def test_a_bad_target_or_seed_is_one_usage_error_at_startup(
+    pytester: pytest.Pytester, option: tuple[str, ...], words: str
+) -> None:
+    # it was a traceback in every test that used vod_emitter (target) or accepted (seed)
+    pytester.makepyfile("""
+        def test_one(vod_emitter):
+            vod_emitter.send("upload")
+
+        def test_two(vod_emitter):
+            vod_emitter.send("upload")
+    """)
+    result = pytester.runpytest(*QUIET, *option)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([words])
+    assert "Traceback" not in result.stdout.str() + result.stderr.str()
+
+
 def test_vod_format_pins_the_format(pytester: pytest.Pytester) -> None:
     pytester.makepyfile("""
         import pytest
