@@ -129,12 +129,14 @@ def api(
 
         played = load_scenario(scenario) if scenario else None
         flows = attach(account, speed=speed, rules=load_rules(rules) if rules else None, state=state)
-        payloads = []
+        queued: list[tuple[dict[str, Any], bytes]] = []
         if queue:
             from emitter.api import render_scenario
 
             for name in queue:
-                payloads += [event.payload for event in render_scenario(name, seed=chosen, fmt=fmt)]
+                for event in render_scenario(name, seed=chosen, fmt=fmt):
+                    if isinstance(event.payload, dict):
+                        queued.append((event.payload, event.body))
     except EmitterError as exc:
         fail(exc)
 
@@ -145,16 +147,16 @@ def api(
 
     async def serve() -> None:
         async with server:
-            for payload in payloads:
-                if isinstance(payload, dict):
-                    account.queue.put(payload)
+            for payload, body in queued:
+                account.queue.put(payload, body=body)
+            queued.clear()  # the queue keeps the bodies alone
             generated = "" if secret_id else " (a local pair; set --secret-id/--secret-key to choose)"
             typer.echo(
                 f"local VOD API on {server.url} ({fmt}, {config.mode}, seed {chosen}){generated}", err=True
             )
             for line in sdk_hint(server.endpoint, *pair):
                 typer.echo(line, err=True)
-            if payloads:
+            if account.queue.events:
                 typer.echo(f"  queued {len(account.queue.events)} events for PullEvents", err=True)
             if played is not None:
                 await flows.play(played)

@@ -71,7 +71,7 @@ class PullSender:
             yield EventFinished(ref, "failed", reason, 0, None, 0.0, 0.0, request, "")
             return
         faults = self.faults.get((ref.scenario, ref.step))
-        entry = self.account.queue.put(delivery.payload, ref=ref, faults=faults)
+        entry = self.account.queue.put(delivery.payload, ref=ref, faults=faults, body=delivery.body)
         self.entries.append(entry)
         seen = 0
         while True:
