@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import re
 import sys
+import time
 import weakref
 from collections import deque
 from collections.abc import Awaitable, Coroutine
@@ -33,7 +34,7 @@ MAX_HEAD_BYTES = 64 * 1024
 class Answer:
     """A response as read off the wire: status, reason, raw headers and at most MAX_RESPONSE_BYTES of body."""
 
-    __slots__ = ("body", "encoded", "headers", "keep_alive", "reason", "status_code")
+    __slots__ = ("body", "encoded", "headers", "keep_alive", "reason", "status_code", "written_at")
 
     def __init__(
         self,
@@ -50,6 +51,7 @@ class Answer:
         self.body = body
         self.keep_alive = keep_alive
         self.encoded = encoded  # it may name a Content-Encoding (False: known not to)
+        self.written_at: float | None = None  # time.perf_counter() when its request was written later
 
     @property
     def content(self) -> bytes:
@@ -81,6 +83,7 @@ class _Connection(asyncio.Protocol):
         self.waiter: asyncio.Future[Answer] | None = None
         self.closed = False
         self.used = False  # served an exchange before this one (a stale one may be retried)
+        self.written_at: float | None = None  # when a request written later was written (time.perf_counter)
         self.answered = False  # a byte of the current exchange's answer arrived
         self.max_body = max_body
         self._answer: Answer | None = None  # the current exchange's, once complete
@@ -395,6 +398,8 @@ class FastHTTPTransport(httpx.AsyncBaseTransport):
                         timer = loop.call_later(limit, _expire, waiter, deadline.request, httpx.ReadTimeout)
                 try:
                     answer = await waiter
+                    if together:
+                        answer.written_at = connection.written_at
                     break
                 except StaleConnection:
                     # the server closed a kept-alive connection as we sent: nothing was answered, send again
@@ -429,9 +434,11 @@ class FastHTTPTransport(httpx.AsyncBaseTransport):
 
     def _write_all(self) -> None:
         unwritten, self._unwritten = self._unwritten, []
+        written_at = time.perf_counter()
         for connection, data in unwritten:
             # a connection closed meanwhile (cancelled, or the client closed) has failed its exchange
             if not connection.closed:
+                connection.written_at = written_at
                 connection.write_later(data)
 
     async def _wait_for_slot(self, deadline: _Deadline, loop: asyncio.AbstractEventLoop) -> None:

@@ -302,7 +302,7 @@ class LoadEngine:
                     return
                 second = self._count_sent()
                 try:
-                    await self._send(delivery, second)
+                    await self._send(delivery, second, together=True)
                 except asyncio.CancelledError:
                     self.stats.interrupted += 1
                     raise
@@ -312,9 +312,11 @@ class LoadEngine:
         self.stats.peak_in_flight = senders
         await self._pause(end - self.clock())  # stop() ends it early; each sender finishes its send
 
-    async def _send(self, delivery: Delivery, second: int) -> None:
+    async def _send(self, delivery: Delivery, second: int, *, together: bool = False) -> None:
+        """One send; `together` (closed model): the senders' requests of a loop turn are written back
+        to back (the receiver is woken once for them; latency counts from the write)."""
         try:
-            await self.sender.deliver(delivery, _unused)  # the delivery keeps its outcomes
+            await self.sender.deliver(delivery, _unused, together=together)  # the delivery keeps its outcomes
         except Exception as exc:  # a bug: re-raised by run() once the other sends finish
             self._crash = self._crash or exc
             self._stop.set()

@@ -407,3 +407,25 @@ def test_cookies_and_hooks_given_to_the_client_between_sends_apply_to_the_next_s
     run(go())
     assert [b"cookie: session=abc" in head for head in heads] == [False, False, True, False, False]
     assert hooked == ["POST"] and len(heads) == 5
+
+
+def test_a_send_written_together_times_its_latency_from_the_write() -> None:
+    """A request written at the next loop turn waits for the rest of this one; that wait is the
+    sender's, not the receiver's: the latency counts from the write (the event's time includes it)."""
+    turn = 0.05
+    outcomes: list[Any] = []
+
+    async def go() -> None:
+        async with Receiver() as receiver, make_client() as client:
+            sender = Sender(client, receiver.url, DeliveryOptions())
+            await sender.deliver(delivery(0), outcomes.append, together=True)  # a kept-alive connection
+            outcomes.clear()
+            sending = asyncio.ensure_future(sender.deliver(delivery(1), outcomes.append, together=True))
+            await asyncio.sleep(0)  # the send waits for its write at the next turn
+            time.sleep(turn)  # the rest of this turn: rendering, say
+            await sending
+
+    run(go())
+    attempt, finished = outcomes
+    assert finished.result == "delivered" and finished.elapsed >= turn
+    assert attempt.latency == finished.latency < turn
