@@ -6,7 +6,10 @@ import asyncio
 import contextlib
 import threading
 from collections.abc import Awaitable, Callable, Iterator
-from typing import Any
+from types import TracebackType
+from typing import Any, TypeVar
+
+_S = TypeVar("_S", bound="ServedInThread")
 
 CANCEL_ROUNDS = 50
 CANCEL_WAIT = 0.1
@@ -73,3 +76,31 @@ async def close_server(server: asyncio.Server, connections: set[asyncio.Task[Any
             task.cancel()
         await asyncio.wait(still_open, timeout=CANCEL_WAIT)
     await server.wait_closed()
+
+
+class ServedInThread:
+    """A server with start()/stop(): an async context manager, or served from a daemon thread's own
+    event loop for synchronous callers (SDK clients, tests); `THREAD` names the thread and what it is."""
+
+    THREAD = ("vod-emitter-server", "the server")
+
+    async def start(self) -> None:
+        raise NotImplementedError
+
+    async def stop(self) -> None:
+        raise NotImplementedError
+
+    async def __aenter__(self: _S) -> _S:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.stop()
+
+    @contextlib.contextmanager
+    def running_in_thread(self: _S, timeout: float = 10.0) -> Iterator[_S]:
+        name, what = self.THREAD
+        with serving_in_thread(self.start, self.stop, name=name, what=what, timeout=timeout):
+            yield self

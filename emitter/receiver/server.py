@@ -10,16 +10,15 @@ import json
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import IO, Any
 from urllib.parse import parse_qsl, urlsplit
 
 import h11
 
-from emitter.background import close_server, serving_in_thread
+from emitter.background import ServedInThread, close_server
 from emitter.delivery.signing import PLACEMENTS, verify
 from emitter.delivery.transport import within
 from emitter.outcomes import plural
@@ -242,12 +241,14 @@ class _Refused(Exception):
         self.status, self.reason, self.request, self.body = status, reason, request, body
 
 
-class Receiver:
+class Receiver(ServedInThread):
     """An HTTP/1.1 server (asyncio + h11) that records, checks and answers VOD callbacks.
 
     Use `async with Receiver(...) as r:` (or `await start()` / `await stop()`), or from
     synchronous code `with Receiver(...).running_in_thread() as r:`. `r.url` is where to send.
     """
+
+    THREAD = ("vod-emitter-receiver", "the receiver")
 
     def __init__(
         self,
@@ -360,26 +361,6 @@ class Receiver:
         with contextlib.suppress(OSError):
             if file is not None:
                 file.close()
-
-    async def __aenter__(self) -> Receiver:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
-
-    @contextlib.contextmanager
-    def running_in_thread(self, timeout: float = 10.0) -> Iterator[Receiver]:
-        """Run the receiver on its own event loop in a daemon thread for synchronous callers."""
-        with serving_in_thread(
-            self.start, self.stop, name="vod-emitter-receiver", what="the receiver", timeout=timeout
-        ):
-            yield self
 
     # --- records ---------------------------------------------------------------------------
 

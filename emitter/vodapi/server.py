@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
 import h11
 
-from emitter.background import close_server, serving_in_thread
+from emitter.background import ServedInThread, close_server
 from emitter.delivery.transport import within
 from emitter.vodapi import legacy
 from emitter.vodapi.account import Account
@@ -52,8 +50,10 @@ class _Close(Exception):
         self.status = status
 
 
-class VodApiServer:
+class VodApiServer(ServedInThread):
     """Serves the account's API: `async with VodApiServer(account) as server:` (`server.endpoint`)."""
+
+    THREAD = ("vod-emitter-api", "the VOD API")
 
     def __init__(
         self,
@@ -105,23 +105,6 @@ class VodApiServer:
             return
         await close_server(server, self._connections)
         await self.account.aclose()
-
-    async def __aenter__(self) -> VodApiServer:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.stop()
-
-    @contextlib.contextmanager
-    def running_in_thread(self, timeout: float = 10.0) -> Iterator[VodApiServer]:
-        """Serve from a daemon thread's own event loop, for synchronous callers (SDK clients, tests)."""
-        with serving_in_thread(
-            self.start, self.stop, name="vod-emitter-api", what="the VOD API", timeout=timeout
-        ):
-            yield self
 
     # --- HTTP ---------------------------------------------------------------------------------
 
