@@ -129,14 +129,18 @@ def api(
 
         played = load_scenario(scenario) if scenario else None
         flows = attach(account, speed=speed, rules=load_rules(rules) if rules else None, state=state)
-        queued: list[tuple[dict[str, Any], bytes]] = []
         if queue:
-            from emitter.api import render_scenario
+            from emitter.clock import utc_now
+            from emitter.scenarios.plan import render_events
 
-            for name in queue:
-                for event in render_scenario(name, seed=chosen, fmt=fmt):
+            for name in queue:  # one event at a time: the queue keeps its bytes alone
+                for event in render_events(load_scenario(name), seed=chosen, now=utc_now(), fmt=fmt):
                     if isinstance(event.payload, dict):
-                        queued.append((event.payload, event.body))
+                        try:
+                            account.queue.put(event.payload, body=event.body)
+                        except ApiError as exc:  # over the queue's limit
+                            hint = "queue fewer events"
+                            raise UsageError(exc.message, location="--queue", hint=hint) from None
     except EmitterError as exc:
         fail(exc)
 
@@ -147,9 +151,6 @@ def api(
 
     async def serve() -> None:
         async with server:
-            for payload, body in queued:
-                account.queue.put(payload, body=body)
-            queued.clear()  # the queue keeps the bodies alone
             generated = "" if secret_id else " (a local pair; set --secret-id/--secret-key to choose)"
             typer.echo(
                 f"local VOD API on {server.url} ({fmt}, {config.mode}, seed {chosen}){generated}", err=True
