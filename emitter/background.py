@@ -78,11 +78,37 @@ async def close_server(server: asyncio.Server, connections: set[asyncio.Task[Any
     await server.wait_closed()
 
 
+MAX_CONNECTIONS = 512  # open at once; more are closed at once (each costs a file descriptor)
+
+
 class ServedInThread:
     """A server with start()/stop(): an async context manager, or served from a daemon thread's own
-    event loop for synchronous callers (SDK clients, tests); `THREAD` names the thread and what it is."""
+    event loop for synchronous callers (SDK clients, tests); `THREAD` names the thread and what it is.
+    Its connections are counted (admitted / let_go), at most `max_connections` at once."""
 
     THREAD = ("vod-emitter-server", "the server")
+    max_connections: int
+    refused_connections: int  # closed at once: over max_connections
+    _connections: set[asyncio.Task[Any]]
+
+    def admitted(self, writer: asyncio.StreamWriter) -> bool:
+        """Whether a new connection is served: over max_connections it is closed at once (a file
+        descriptor is worth more than this client), else its task counts among the open ones."""
+        if len(self._connections) >= self.max_connections:
+            self.refused_connections += 1
+            writer.close()
+            return False
+        task = asyncio.current_task()
+        if task is not None:
+            self._connections.add(task)
+        return True
+
+    def let_go(self, writer: asyncio.StreamWriter) -> None:
+        """The end of an admitted connection: closed, and no longer counted."""
+        task = asyncio.current_task()
+        if task is not None:
+            self._connections.discard(task)
+        writer.close()
 
     async def start(self) -> None:
         raise NotImplementedError

@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import h11
 
-from emitter.background import ServedInThread, close_server
+from emitter.background import MAX_CONNECTIONS, ServedInThread, close_server
 from emitter.delivery.signing import PLACEMENTS, verify
 from emitter.delivery.transport import within
 from emitter.outcomes import plural
@@ -31,7 +31,6 @@ MAX_BODY = 16 * 1024 * 1024
 READ_CHUNK = 65536
 REQUEST_TIMEOUT = 10.0  # seconds for a request's head and body to arrive once it started (slowloris)
 IDLE_TIMEOUT = 30.0  # seconds a connection may wait for its next request
-MAX_CONNECTIONS = 512  # open at once; more are closed at once (each costs a file descriptor)
 SIGN_FIELD = "Sign"
 TIME_FIELD = "T"
 
@@ -284,7 +283,7 @@ class Receiver(ServedInThread):
         self.request_timeout = request_timeout
         self.idle_timeout = idle_timeout
         self.max_connections = max_connections
-        self.refused_connections = 0  # closed at once: over max_connections
+        self.refused_connections = 0
         # True keeps every record, False none (counts only: flat memory for long runs), N the first N
         self.keep_records = keep_records
         self.records: list[ReceivedRequest] = []
@@ -413,13 +412,8 @@ class Receiver(ServedInThread):
     # --- HTTP ------------------------------------------------------------------------------
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if len(self._connections) >= self.max_connections:
-            self.refused_connections += 1  # a file descriptor is worth more than this client
-            writer.close()
+        if not self.admitted(writer):
             return
-        task = asyncio.current_task()
-        if task is not None:
-            self._connections.add(task)
         conn = h11.Connection(h11.SERVER, max_incomplete_event_size=READ_CHUNK)
         peer = writer.get_extra_info("peername")
         client = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer or "")
@@ -442,9 +436,7 @@ class Receiver(ServedInThread):
         except Exception as exc:  # a bug here must cost one connection, not the server
             self.errors.append(exc)
         finally:
-            if task is not None:
-                self._connections.discard(task)
-            writer.close()
+            self.let_go(writer)
 
     async def _read_request(
         self, conn: h11.Connection, reader: asyncio.StreamReader, writer: asyncio.StreamWriter

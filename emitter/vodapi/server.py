@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import h11
 
-from emitter.background import ServedInThread, close_server
+from emitter.background import MAX_CONNECTIONS, ServedInThread, close_server
 from emitter.delivery.transport import within
 from emitter.vodapi import legacy
 from emitter.vodapi.account import Account
@@ -23,7 +23,6 @@ READ_CHUNK = 65536
 LEGACY_PATH = "/v2/index.php"
 IDLE_TIMEOUT = 300.0  # seconds a connection may wait for its next request (SDK clients keep them alive)
 REQUEST_TIMEOUT = 10.0  # seconds for a request's head and body once its first byte arrived (slowloris)
-MAX_CONNECTIONS = 512  # open at once; more are closed at once (each costs a file descriptor)
 
 
 @dataclass(frozen=True)
@@ -75,7 +74,7 @@ class VodApiServer(ServedInThread):
         self.request_timeout = request_timeout
         self.idle_timeout = idle_timeout
         self.max_connections = max_connections
-        self.refused_connections = 0  # closed at once: over max_connections
+        self.refused_connections = 0
         self.log: list[ApiRequest] = []
         self.errors: list[BaseException] = []
         self._server: asyncio.Server | None = None
@@ -109,13 +108,8 @@ class VodApiServer(ServedInThread):
     # --- HTTP ---------------------------------------------------------------------------------
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if len(self._connections) >= self.max_connections:
-            self.refused_connections += 1  # a file descriptor is worth more than this client
-            writer.close()
+        if not self.admitted(writer):
             return
-        task = asyncio.current_task()
-        if task is not None:
-            self._connections.add(task)
         conn = h11.Connection(h11.SERVER, max_incomplete_event_size=READ_CHUNK)
         try:
             while True:
@@ -138,9 +132,7 @@ class VodApiServer(ServedInThread):
         except Exception as exc:  # a bug here must cost one connection, not the endpoint
             self.errors.append(exc)
         finally:
-            if task is not None:
-                self._connections.discard(task)
-            writer.close()
+            self.let_go(writer)
 
     async def _read(
         self, conn: h11.Connection, reader: asyncio.StreamReader
