@@ -185,13 +185,12 @@ def delivery_options(
         raise UsageError(
             f"a {sign_case!r} signature needs a key", location="sign_case", hint="give a sign key too"
         )
-    wait = parse_duration(backoff, location="backoff", text_numbers=True)
     return DeliveryOptions(
         timeout=parse_duration(timeout, location="timeout", text_numbers=True),
         retries=retries,
         retry_on_status=retry_on_status,
         retry_on_connect_error=retry_on_connect_error,
-        backoff=wait,
+        backoff=parse_duration(backoff, location="backoff", text_numbers=True),
         backoff_factor=backoff_factor,
         headers=tuple(parse_header(item) for item in headers),
         signing=signing if sign_key else None,
